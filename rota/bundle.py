@@ -1,0 +1,1229 @@
+"""Reading and writing the rota bundle: a folder of CSV files plus rules.toml, or an Excel workbook.
+
+Reading is all-or-nothing: every file is read and checked, every bad value is collected as a `Problem`
+(file, line, column, reason) and one `InputError` lists them all. Parsing and checks are vectorised in
+polars so that a national bundle (500,000 shifts) reads in a fraction of a second; the per-value Python
+parsers of `rota.timeutil` run only on the few bad values, to word their messages.
+
+Line numbers count the header as line 1 and assume no quoted value spans lines; in a workbook they are
+the row numbers of the sheet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import difflib
+import functools
+import os
+import re
+import tomllib
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from rota.errors import InputError, Problem
+from rota.model import SHIFT_KINDS, UTC_US, Rota, conform, empty
+from rota.rules import DEFAULT_ROLES, Rule, RuleError, make_rule
+from rota.timeutil import (
+    DATE_FORMS,
+    INSTANT_FORMS,
+    SERVICE_TZ,
+    TimeParseError,
+    iso_local,
+    parse_date,
+    parse_instant,
+    parse_offset,
+)
+
+KINDS: tuple[str, ...] = ("responders", "training", "shifts", "absences")
+RULES_FILE = "rules.toml"
+MAX_SHIFT = timedelta(days=7)
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+
+_BOM = b"\xef\xbb\xbf"
+_LINE = "__line"
+_TRUE = {"true": True, "yes": True, "1": True, "y": True, "false": False, "no": False, "0": False, "n": False}
+
+# The accepted instant forms (timeutil.parse_instant), with ASCII digits and in-range clock fields.
+_ISO_RE = (
+    r"^(?<y>[0-9]{4})-(?<m>[0-9]{2})-(?<d>[0-9]{2})[T ](?<H>[01][0-9]|2[0-3]):(?<M>[0-5][0-9])"
+    r"(?::(?<S>[0-5][0-9]))?(?<off>Z|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
+)
+_UK_RE = (
+    r"^(?<d>[0-9]{2})/(?<m>[0-9]{2})/(?<y>[0-9]{4}) (?<H>[01][0-9]|2[0-3]):(?<M>[0-5][0-9])"
+    r"(?::(?<S>[0-5][0-9]))?$"
+)
+_ISO_DATE_RE = r"^(?<y>[0-9]{4})-(?<m>[0-9]{2})-(?<d>[0-9]{2})$"
+_UK_DATE_RE = r"^(?<d>[0-9]{2})/(?<m>[0-9]{2})/(?<y>[0-9]{4})$"
+
+
+@dataclass(frozen=True)
+class _Col:
+    name: str
+    required: bool = False
+    type: str = "text"  # text | ref | role | bool | date | instant | kind
+
+
+COLUMNS: dict[str, tuple[_Col, ...]] = {
+    "responders": (
+        _Col("responder_id", True),
+        _Col("name", True),
+        _Col("role", True, "role"),
+        _Col("agency"),
+        _Col("email"),
+        _Col("active", False, "bool"),
+    ),
+    "training": (
+        _Col("responder_id", True, "ref"),
+        _Col("competency", True),
+        _Col("valid_from", True, "date"),
+        _Col("valid_until", False, "date"),
+    ),
+    "shifts": (
+        _Col("shift_id"),
+        _Col("responder_id", True, "ref"),
+        _Col("start", True, "instant"),
+        _Col("end", True, "instant"),
+        _Col("kind", False, "kind"),
+    ),
+    "absences": (
+        _Col("responder_id", True, "ref"),
+        _Col("start", True, "instant"),
+        _Col("end", True, "instant"),
+        _Col("reason"),
+    ),
+}
+
+
+_COLUMN_ORDER: dict[str, int] = {}
+for _cols in COLUMNS.values():
+    for _i, _c in enumerate(_cols):
+        _COLUMN_ORDER.setdefault(_c.name, _i)
+
+# --------------------------------------------------------------------------------------------------------
+# Collected problems
+
+
+class _Problems:
+    """Problems found so far, kept per file in the order the files were read."""
+
+    def __init__(self) -> None:
+        self._by_file: dict[str, list[Problem]] = {}
+
+    def add(self, problem: Problem) -> None:
+        self._by_file.setdefault(problem.file, []).append(problem)
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        for p in problems:
+            self.add(p)
+
+    def __bool__(self) -> bool:
+        return any(self._by_file.values())
+
+    def count(self, file: str) -> int:
+        return len(self._by_file.get(file, ()))
+
+    def sorted(self) -> list[Problem]:
+        out: list[Problem] = []
+        for problems in self._by_file.values():
+            out.extend(sorted(problems, key=lambda p: (p.line or 0, _COLUMN_ORDER.get(p.column or "", 99))))
+        return out
+
+    def raise_if_any(self) -> None:
+        if self:
+            raise InputError(self.sorted())
+
+
+@dataclass
+class _Raw:
+    """One table as read: String columns named after the known header names, plus the line numbers."""
+
+    file: str
+    kind: str
+    frame: pl.DataFrame
+    present: frozenset[str]
+    header_line: int
+
+
+@dataclass(frozen=True)
+class _Context:
+    tz: tzinfo
+    roles: tuple[str, ...]
+    known_ids: pl.Series | None  # None = do not check responder references
+    ref_source: str  # where known responders come from, for the message
+
+
+# --------------------------------------------------------------------------------------------------------
+# Public API
+
+
+def read_bundle(path: Path, tz: tzinfo = SERVICE_TZ, known_responders: pl.DataFrame | None = None) -> Rota:
+    """Read and check a bundle folder or an .xlsx workbook; raise InputError listing every problem.
+
+    `known_responders` (at least `responder_id`) are responders already stored, which training, shifts
+    and absences may reference without their being in the bundle's responders.
+    """
+    path = Path(path)
+    problems = _Problems()
+    if not path.exists():
+        raise InputError(Problem(path.name or str(path), None, None, f"no such file or folder: {path}"))
+    if path.is_dir():
+        sources: dict[str, Callable[[_Problems], _Raw | None] | None] = _folder_sources(path, problems)
+        rules_path = path / RULES_FILE
+        source = "not in responders.csv"
+    elif path.suffix.lower() in WORKBOOK_SUFFIXES:
+        sources = _workbook_sources(path, problems)
+        rules_path = path.parent / RULES_FILE
+        source = "not in the responders sheet"
+    else:
+        raise InputError(
+            Problem(
+                path.name,
+                None,
+                None,
+                "not a rota bundle: give a folder holding responders.csv (and training.csv, shifts.csv, "
+                "absences.csv, rules.toml) or an .xlsx workbook with sheets of those names",
+            )
+        )
+
+    rules: tuple[Rule, ...] = ()
+    roles = DEFAULT_ROLES
+    if rules_path.is_file():
+        rules, roles = _read_rules(rules_path, DEFAULT_ROLES, problems)
+
+    known = _ids_of(known_responders)
+    frames: dict[str, pl.DataFrame] = {}
+    raw_responders = None
+    loader = sources.get("responders")
+    if loader is not None:
+        raw_responders = loader(problems)
+    if raw_responders is not None:
+        file_ids = (
+            raw_responders.frame.get_column("responder_id")
+            if "responder_id" in raw_responders.present
+            else None
+        )
+        if file_ids is not None:
+            file_ids = file_ids.drop_nulls()
+            known = file_ids if known is None else pl.concat([known, file_ids])
+    if known_responders is not None:
+        source += " nor already stored"
+    ctx = _Context(tz, roles, known, source)
+    if raw_responders is not None:
+        frames["responders"] = _validate(raw_responders, ctx, problems)
+    for kind in KINDS[1:]:
+        loader = sources.get(kind)
+        raw = loader(problems) if loader is not None else None
+        if raw is not None:
+            frames[kind] = _validate(raw, ctx, problems)
+    problems.raise_if_any()
+    return Rota(
+        responders=frames.get("responders", empty("responders")),
+        training=frames.get("training", empty("training")),
+        shifts=frames.get("shifts", empty("shifts")),
+        absences=frames.get("absences", empty("absences")),
+        rules=rules,
+        roles=roles,
+    )
+
+
+def read_table(
+    path: Path,
+    kind: str,
+    tz: tzinfo = SERVICE_TZ,
+    known_responders: pl.DataFrame | None = None,
+    known_roles: tuple[str, ...] = DEFAULT_ROLES,
+) -> pl.DataFrame:
+    """Read and check one CSV file (or the sheet `kind` of a workbook) of one kind.
+
+    Responder references are checked only when `known_responders` is given.
+    """
+    path = Path(path)
+    if kind not in COLUMNS:
+        raise InputError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+    problems = _Problems()
+    if not path.exists():
+        raise InputError(Problem(path.name or str(path), None, None, f"no such file: {path}"))
+    if path.suffix.lower() in WORKBOOK_SUFFIXES:
+        sources = _workbook_sources(path, problems, single=kind)
+        loader = sources.get(kind)
+        raw = loader(problems) if loader is not None else None
+    else:
+        raw = _load_csv(path, kind, problems)
+    if raw is None:
+        problems.raise_if_any()
+        return empty(kind)
+    known = _ids_of(known_responders)
+    ctx = _Context(tz, known_roles, known, "not among the stored responders")
+    out = _validate(raw, ctx, problems)
+    problems.raise_if_any()
+    return out
+
+
+def read_rules(
+    path: Path, known_roles: tuple[str, ...] = DEFAULT_ROLES
+) -> tuple[tuple[Rule, ...], tuple[str, ...]]:
+    """Read rules.toml: `[[rule]]` tables and an optional top-level `roles = [...]` adding roles.
+
+    Returns the rules and the known roles (`known_roles` followed by any configured ones).
+    """
+    problems = _Problems()
+    rules, roles = _read_rules(Path(path), known_roles, problems)
+    problems.raise_if_any()
+    return rules, roles
+
+
+def write_bundle(rota: Rota, directory: Path, tz: tzinfo = SERVICE_TZ) -> None:
+    """Write the rota as a bundle folder: four CSV files, and rules.toml when rules or extra roles exist.
+
+    Times are local ISO 8601 with their offset (2026-10-25T01:30:00+01:00), dates YYYY-MM-DD, booleans
+    true/false. Each file is written beside its final name and then renamed over it. A rules.toml left
+    from an earlier export is removed when the rota has no rules, so the folder reads back as `rota`.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    rota = rota.conformed()
+    for kind in KINDS:
+        frame = _export_frame(kind, getattr(rota, kind), tz)
+        _atomic_write(directory / f"{kind}.csv", frame.write_csv)
+    text = rules_toml(rota.rules, rota.roles)
+    target = directory / RULES_FILE
+    if text is None:
+        target.unlink(missing_ok=True)
+    else:
+        _atomic_write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_workbook(rota: Rota, path: Path, tz: tzinfo = SERVICE_TZ) -> None:
+    """Write the rota as an .xlsx workbook with sheets responders, training, shifts and absences.
+
+    Times are text with their offset (so they read back exactly), dates real Excel dates, booleans real
+    booleans. Rules are not part of the workbook (they live in rules.toml).
+    """
+    import xlsxwriter
+
+    path = Path(path)
+    rota = rota.conformed()
+
+    def build(tmp: Path) -> None:
+        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True})
+        try:
+            bold = wb.add_format({"bold": True})
+            date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+            for kind in KINDS:
+                ws = wb.add_worksheet(kind)
+                frame = _export_frame(kind, getattr(rota, kind), tz, dates_as_text=False)
+                ws.freeze_panes(1, 0)
+                for j, name in enumerate(frame.columns):
+                    ws.set_column(j, j, 27 if name in ("start", "end") else 16)
+                    ws.write_string(0, j, name, bold)
+                for i, row in enumerate(frame.iter_rows(), start=1):
+                    for j, value in enumerate(row):
+                        if value is None:
+                            continue
+                        if isinstance(value, bool):
+                            ws.write_boolean(i, j, value)
+                        elif isinstance(value, date):
+                            ws.write_datetime(i, j, value, date_fmt)
+                        else:
+                            ws.write_string(i, j, str(value))
+        finally:
+            wb.close()
+
+    _atomic_write(path, build)
+
+
+def rules_toml(rules: Sequence[Rule], roles: Sequence[str] = DEFAULT_ROLES) -> str | None:
+    """rules.toml text for these rules and any roles beyond the defaults (None when there is nothing)."""
+    extra = [r for r in roles if r not in DEFAULT_ROLES]
+    if not rules and not extra:
+        return None
+    lines = ["# Coverage rules (see the product spec, section 2)."]
+    if extra:
+        lines.append(f"roles = {_toml_value(extra)}")
+    for rule in rules:
+        lines.append("")
+        lines.append("[[rule]]")
+        for key, value in rule.as_toml_table().items():
+            lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Sources: where each table comes from
+
+
+def _folder_sources(path: Path, problems: _Problems) -> dict[str, Callable[[_Problems], _Raw | None] | None]:
+    sources: dict[str, Callable[[_Problems], _Raw | None] | None] = {}
+    # Other files may sit beside a bundle (cases.csv, notes); only near-misses of the expected names
+    # (shift.csv, Shifts.csv, rule.toml) are refused, as they are almost certainly meant to be read.
+    expected = [f"{k}.csv" for k in KINDS] + [RULES_FILE]
+    try:
+        entries = sorted(path.iterdir())
+    except OSError as exc:
+        problems.add(Problem(path.name, None, None, f"cannot read the folder ({exc.strerror or exc})"))
+        return {}
+    for entry in entries:
+        if entry.name in expected or entry.name.startswith("."):
+            continue
+        close = difflib.get_close_matches(entry.name.lower(), expected, n=1, cutoff=0.85)
+        if close:
+            problems.add(
+                Problem(
+                    entry.name, None, None, f"unknown file in the bundle folder; did you mean {close[0]}?"
+                )
+            )
+    for kind in KINDS:
+        file = path / f"{kind}.csv"
+        if file.exists():
+            sources[kind] = functools.partial(_load_csv, file, kind)
+        elif kind == "responders":
+            problems.add(
+                Problem("responders.csv", None, None, f"missing: a bundle needs responders.csv in {path}")
+            )
+    return sources
+
+
+def _workbook_sources(
+    path: Path, problems: _Problems, single: str | None = None
+) -> dict[str, Callable[[_Problems], _Raw | None] | None]:
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(str(path))
+        names: list[str] = list(reader.sheet_names)
+    except Exception as exc:  # fastexcel raises its own error types for anything it cannot open
+        problems.add(Problem(path.name, None, None, f"cannot read as an Excel workbook ({_short(exc)})"))
+        return {}
+    by_norm: dict[str, str] = {}
+    for name in names:
+        by_norm.setdefault(name.strip().lower(), name)
+    first_rows = _sheet_first_rows(path)
+    sources: dict[str, Callable[[_Problems], _Raw | None] | None] = {}
+    kinds = (single,) if single else KINDS
+    for kind in kinds:
+        sheet = by_norm.get(kind)
+        if sheet is None and single and len(names) == 1:
+            sheet = names[0]
+        if sheet is None:
+            if kind == "responders" or single:
+                problems.add(
+                    Problem(
+                        path.name,
+                        None,
+                        None,
+                        f"no sheet named {kind!r} (sheets: {', '.join(names) or 'none'})",
+                    )
+                )
+            continue
+        first = first_rows.get(sheet, 1)
+        sources[kind] = functools.partial(_load_sheet, reader, path, sheet, kind, first)
+    return sources
+
+
+# --------------------------------------------------------------------------------------------------------
+# Loading CSV files and sheets into raw String frames
+
+
+def _load_csv(path: Path, kind: str, problems: _Problems) -> _Raw | None:
+    name = path.name
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        problems.add(Problem(name, None, None, f"no such file: {path}"))
+        return None
+    except IsADirectoryError:
+        problems.add(Problem(name, None, None, "is a folder, not a CSV file"))
+        return None
+    except OSError as exc:
+        problems.add(Problem(name, None, None, f"cannot read the file ({exc.strerror or exc})"))
+        return None
+    return _parse_csv(data, name, kind, problems)
+
+
+def _parse_csv(data: bytes, name: str, kind: str, problems: _Problems) -> _Raw | None:
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    if not data or data.isspace():
+        problems.add(
+            Problem(name, None, None, "the file is empty; it needs a header line naming the columns")
+        )
+        return None
+    if data.startswith(b"PK\x03\x04"):
+        problems.add(
+            Problem(name, None, None, "not a UTF-8 CSV file: it is an Excel workbook or other zip file")
+        )
+        return None
+    if b"\x00" in data:
+        problems.add(Problem(name, None, None, "not a UTF-8 CSV file: it holds binary data"))
+        return None
+    try:
+        if not data.isascii():
+            data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        problems.add(
+            Problem(
+                name,
+                line,
+                None,
+                f"not a UTF-8 CSV file (byte 0x{data[exc.start]:02x} cannot be read as UTF-8); "
+                "save it as 'CSV UTF-8'",
+            )
+        )
+        return None
+
+    end = data.find(b"\n")
+    header_text = (data if end < 0 else data[:end]).decode("utf-8").rstrip("\r")
+    if not header_text.strip():
+        problems.add(Problem(name, 1, None, "line 1 is blank; the first line must name the columns"))
+        return None
+    header = next(csv.reader([header_text]))
+    n_fields = len(header)
+    names = [f"c{i}" for i in range(n_fields)]
+
+    # One row per line is assumed (no quoted value spans lines); the lines themselves are only looked at
+    # when polars cannot read the file, the row count is off, or a row may have too few fields.
+    expected_rows = data.count(b"\n") + (0 if data.endswith(b"\n") else 1) - 1
+    stats: pl.DataFrame | None = None
+    try:
+        frame = pl.read_csv(data, infer_schema=False, new_columns=names, quote_char='"')
+    except pl.exceptions.PolarsError:
+        stats = _line_stats(data, name, problems)
+        if stats is None:
+            return None
+        try:
+            frame = pl.read_csv(
+                data, infer_schema=False, new_columns=names, quote_char='"', truncate_ragged_lines=True
+            )
+        except pl.exceptions.PolarsError as exc:
+            problems.add(Problem(name, None, None, f"cannot read as CSV ({_short(exc)})"))
+            return None
+    frame = frame.select(names)  # polars may add columns for a ragged first row
+
+    keep: pl.Series | None = None
+    check_lines = stats is not None or frame.height != expected_rows
+    if not check_lines and n_fields > 1 and frame.height and frame.get_column(names[-1]).null_count():
+        # A row with too few fields leaves the last column empty: look closer only then.
+        others = pl.any_horizontal(pl.col(names[:-1]).is_not_null())
+        check_lines = bool(frame.select((pl.col(names[-1]).is_null() & others).any()).item())
+    if check_lines:
+        if stats is None:
+            stats = _line_stats(data, name, problems)
+        keep = None if stats is None else _check_fields(stats, n_fields, frame.height, name, problems)
+        if keep is None:
+            return None
+
+    return _finish_raw(
+        frame, header, name, kind, header_line=1, clean=_to_clean(data, frame), keep=keep, problems=problems
+    )
+
+
+def _to_clean(data: bytes, frame: pl.DataFrame) -> set[str]:
+    """Columns whose values may need white space stripped or an empty quoted value made null.
+
+    Cheap tests first: most files are ASCII with no tab and no value starting or ending with a space.
+    """
+    if not data.isascii() or any(c in data for c in (b"\t", b"\x0b", b"\x0c")):
+        return set(frame.columns)
+    if b" " not in data and b"\r" not in data and b'"' not in data:
+        return set()
+    edges = frame.select(
+        [
+            (
+                (pl.col(c).str.len_bytes() == 0)
+                | pl.col(c).str.starts_with(" ")
+                | pl.col(c).str.ends_with(" ")
+                | pl.col(c).str.ends_with("\r")
+            ).any()
+            for c in frame.columns
+        ]
+    )
+    return {c for c in frame.columns if edges.get_column(c)[0]}
+
+
+def _line_stats(data: bytes, name: str, problems: _Problems) -> pl.DataFrame | None:
+    """Per data line: blank or not and its number of fields; None (with problems) on unbalanced quotes."""
+    try:
+        lines = pl.read_csv(
+            data, has_header=False, infer_schema=False, separator="\x00", quote_char=None, new_columns=["l"]
+        ).get_column("l")
+    except pl.exceptions.PolarsError as exc:
+        problems.add(Problem(name, None, None, f"cannot read as CSV ({_short(exc)})"))
+        return None
+    body = pl.DataFrame({"l": lines.slice(1)})
+    stats = body.select(
+        blank=pl.col("l").is_null() | pl.col("l").str.contains(r"^[\s,]*$"),
+        quotes=pl.col("l").str.count_matches('"', literal=True),
+        fields=pl.col("l").str.replace_all(r'"[^"]*"', "").str.count_matches(",", literal=True) + 1,
+    ).with_row_index("i")
+    unbalanced = stats.filter(pl.col("quotes") % 2 == 1)
+    for i in unbalanced.get_column("i").to_list():
+        problems.add(
+            Problem(name, i + 2, None, "unbalanced quote marks; a quoted value must close on the same line")
+        )
+    return None if unbalanced.height else stats
+
+
+def _check_fields(
+    stats: pl.DataFrame, n_fields: int, n_rows: int, name: str, problems: _Problems
+) -> pl.Series | None:
+    """Rows whose field count matches the header (True) or not (False); None if rows cannot be trusted."""
+    if stats.height != n_rows:
+        problems.add(
+            Problem(
+                name,
+                None,
+                None,
+                "cannot split the file into rows; check for quoted values that run over a line end",
+            )
+        )
+        return None
+    wrong = stats.filter(~pl.col("blank") & (pl.col("fields") != n_fields))
+    for i, fields in wrong.select("i", "fields").iter_rows():
+        problems.add(Problem(name, i + 2, None, f"has {fields} fields but the header has {n_fields}"))
+    return stats.select(pl.col("blank") | (pl.col("fields") == n_fields)).to_series()
+
+
+def _load_sheet(
+    reader: Any, path: Path, sheet: str, kind: str, first_row: int, problems: _Problems
+) -> _Raw | None:
+    name = f"{path.name}:{sheet}"
+    try:
+        frame: pl.DataFrame = reader.load_sheet_by_name(sheet, header_row=None, dtypes="string").to_polars()
+    except Exception as exc:  # fastexcel raises its own error types
+        problems.add(Problem(name, None, None, f"cannot read the sheet ({_short(exc)})"))
+        return None
+    if frame.width == 0 or frame.height == 0:
+        problems.add(Problem(name, None, None, "the sheet is empty; its first row must name the columns"))
+        return None
+    names = [f"c{i}" for i in range(frame.width)]
+    frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
+    header = ["" if v is None else str(v) for v in frame.row(0)]
+    body = frame.slice(1)
+    body = body.with_columns(pl.col(names).cast(pl.String))
+    return _finish_raw(
+        body,
+        header,
+        name,
+        kind,
+        header_line=first_row,
+        clean=set(body.columns),
+        keep=None,
+        problems=problems,
+        excel=True,
+    )
+
+
+def _finish_raw(
+    frame: pl.DataFrame,
+    header: list[str],
+    name: str,
+    kind: str,
+    *,
+    header_line: int,
+    clean: set[str],
+    keep: pl.Series | None,
+    problems: _Problems,
+    excel: bool = False,
+) -> _Raw | None:
+    """Check the header, name the known columns, clean values, number the lines and drop blank rows."""
+    spec = {c.name: c for c in COLUMNS[kind]}
+    allowed = ", ".join(spec)
+    chosen: dict[str, str] = {}  # column name -> raw frame column
+    unnamed: list[int] = []
+    for i, raw_name in enumerate(header):
+        col = raw_name.strip().lower()
+        if not col:
+            unnamed.append(i)
+        elif col in chosen:
+            problems.add(Problem(name, header_line, col, "the column appears more than once in the header"))
+        elif col in spec:
+            chosen[col] = f"c{i}"
+        else:
+            problems.add(
+                Problem(
+                    name, header_line, raw_name.strip(), f"unknown column; the allowed columns are {allowed}"
+                )
+            )
+    for c in spec.values():
+        if c.required and c.name not in chosen:
+            problems.add(Problem(name, header_line, c.name, "required column is missing from the header"))
+
+    exprs: list[pl.Expr] = []
+    for col, source in chosen.items():
+        e = pl.col(source)
+        if source in clean:
+            e = e.str.strip_chars()
+            e = pl.when(e == "").then(None).otherwise(e)
+        if excel:
+            e = _excel_cleanup(e, spec[col].type)
+        exprs.append(e.alias(col))
+    for i in unnamed:
+        e = pl.col(f"c{i}").str.strip_chars()
+        exprs.append((e.is_not_null() & (e != "")).alias(f"__unnamed{i}"))
+    n = frame.height
+    out = frame.select(
+        *exprs, pl.int_range(header_line + 1, header_line + 1 + n, dtype=pl.Int64).alias(_LINE)
+    )
+    for i in unnamed:
+        flag = f"__unnamed{i}"
+        filled = out.filter(pl.col(flag))
+        if filled.height:
+            line = filled.get_column(_LINE)[0]
+            problems.add(
+                Problem(name, line, None, f"column {i + 1} has no name in the header but holds values")
+            )
+        out = out.drop(flag)
+
+    mask: pl.Expr | None = None
+    if chosen:
+        mask = ~pl.all_horizontal(pl.col(list(chosen)).is_null())
+    if keep is not None and keep.len() == n:
+        keep_expr = pl.lit(keep)
+        mask = keep_expr if mask is None else mask & keep_expr
+    if mask is not None and n:
+        flags = out.select(mask.alias("keep")).to_series()
+        if not flags.all():
+            out = out.filter(flags)
+    return _Raw(name, kind, out, frozenset(chosen), header_line)
+
+
+def _excel_cleanup(e: pl.Expr, type_: str) -> pl.Expr:
+    """Excel date cells arrive as 'YYYY-MM-DD HH:MM:SS[.fff]': dates lose a midnight time, times round to
+    the second."""
+    if type_ == "date":
+        return e.str.replace(r"^([0-9]{4}-[0-9]{2}-[0-9]{2}) 00:00:00(?:\.0+)?$", "$1")
+    if type_ == "instant":
+        frac = e.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]+$")
+        rounded = (
+            e.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S%.f", strict=False)
+            .dt.round("1s")
+            .dt.strftime("%Y-%m-%d %H:%M:%S")
+        )
+        return pl.when(frac).then(rounded).otherwise(e)
+    return e
+
+
+def _sheet_first_rows(path: Path) -> dict[str, int]:
+    """1-based row number of the first row holding a value, per sheet (the header row that fastexcel
+    finds). Best effort: sheets it cannot work out are left out (row 1 is assumed)."""
+    out: dict[str, int] = {}
+    try:
+        with zipfile.ZipFile(path) as z:
+            workbook = z.read("xl/workbook.xml").decode("utf-8", "replace")
+            rels = z.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+            targets: dict[str, str] = {}
+            for m in re.finditer(r"<(?:\w+:)?Relationship\b([^>]*)>", rels):
+                rid = _xml_attr(m[1], "Id")
+                target = _xml_attr(m[1], "Target")
+                if rid and target:
+                    targets[rid] = target
+            for m in re.finditer(r"<(?:\w+:)?sheet\b([^>]*)>", workbook):
+                sheet = _xml_attr(m[1], "name")
+                rid = _xml_attr(m[1], "r:id") or _xml_attr(m[1], "id")
+                target = targets.get(rid or "")
+                if sheet is None or target is None:
+                    continue
+                member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+                row = _first_value_row(z, member)
+                if row is not None:
+                    out[sheet] = row
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+        return out
+    return out
+
+
+def _first_value_row(z: zipfile.ZipFile, member: str) -> int | None:
+    cell = re.compile(r"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+    buf = ""
+    with z.open(member) as fh:
+        while len(buf) < 8_000_000:
+            chunk = fh.read(65536)
+            if not chunk:
+                break
+            buf += chunk.decode("utf-8", "replace")
+            for m in cell.finditer(buf):
+                inner = m[2]
+                if inner is None or ("<v" not in inner and "<is" not in inner and ":v>" not in inner):
+                    continue
+                ref = _xml_attr(m[1], "r")
+                rm = re.match(r"^[A-Z]+([0-9]+)$", ref or "")
+                return int(rm[1]) if rm else None
+    return None
+
+
+def _xml_attr(attrs: str, key: str) -> str | None:
+    m = re.search(rf'(?:^|\s){re.escape(key)}="([^"]*)"', attrs)
+    if m is None:
+        return None
+    return (
+        m[1]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+    )
+
+
+# --------------------------------------------------------------------------------------------------------
+# Checking rows
+
+
+def _validate(raw: _Raw, ctx: _Context, problems: _Problems) -> pl.DataFrame:
+    """Turn a raw String frame into the canonical frame of its kind, recording every bad value."""
+    kind, file = raw.kind, raw.file
+    spec = COLUMNS[kind]
+    df = raw.frame
+    missing = [c.name for c in spec if c.name not in df.columns]
+    if missing:
+        df = df.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in missing])
+    lines = df.get_column(_LINE)
+
+    def report(mask: pl.Series, column: str, reason: Callable[[str | None], str]) -> None:
+        if not mask.any():
+            return
+        bad = df.filter(mask).select(_LINE, column)
+        for line, value in bad.iter_rows():
+            problems.add(Problem(file, line, column, reason(value)))
+
+    for c in spec:
+        if c.required and c.name in raw.present:
+            values = df.get_column(c.name)
+            if values.null_count():
+                report(values.is_null(), c.name, functools.partial(_blank_reason, c.name))
+
+    typed: dict[str, pl.Series] = {}
+    for c in spec:
+        values = df.get_column(c.name)
+        if c.type == "role":
+            mapping = {r.lower(): r for r in ctx.roles}
+            out = values.str.to_lowercase().replace_strict(
+                list(mapping), list(mapping.values()), default=None, return_dtype=pl.String
+            )
+            report(
+                values.is_not_null() & out.is_null(),
+                c.name,
+                lambda v: f"unknown role {v!r}; the known roles are {', '.join(ctx.roles)}",
+            )
+            typed[c.name] = out
+        elif c.type == "bool":
+            out = values.str.to_lowercase().replace_strict(
+                list(_TRUE), list(_TRUE.values()), default=None, return_dtype=pl.Boolean
+            )
+            report(
+                values.is_not_null() & out.is_null(),
+                c.name,
+                lambda v: f"{v!r} is not true or false (yes/no and 1/0 are accepted too; blank = true)",
+            )
+            typed[c.name] = out.fill_null(True)
+        elif c.type == "kind":
+            kinds = pl.Series(SHIFT_KINDS).implode()
+            if not (values.is_in(kinds) | values.is_null()).all():
+                values = values.str.to_lowercase().str.replace_all(r"[\s_\-]", "")
+                report(
+                    values.is_not_null() & ~values.is_in(kinds),
+                    c.name,
+                    lambda v: f"kind must be {' or '.join(SHIFT_KINDS)} (blank = oncall), not {v!r}",
+                )
+            typed[c.name] = values.fill_null("oncall")
+        elif c.type == "ref":
+            if ctx.known_ids is not None:
+                ok = values.is_in(ctx.known_ids.implode())
+                report(
+                    values.is_not_null() & ~ok,
+                    c.name,
+                    lambda v: f"unknown responder {v!r} ({ctx.ref_source})",
+                )
+            typed[c.name] = values
+
+    date_cols = [c.name for c in spec if c.type == "date"]
+    if date_cols:
+        typed.update(_typed_lookup(df, date_cols, _date_lookup, _date_reason, file, problems))
+    instant_cols = [c.name for c in spec if c.type == "instant"]
+    if instant_cols:
+        typed.update(
+            _typed_lookup(
+                df,
+                instant_cols,
+                lambda u: _instant_lookup(u, ctx.tz),
+                lambda v: _instant_reason(v, ctx.tz),
+                file,
+                problems,
+            )
+        )
+    for c in spec:
+        typed.setdefault(c.name, df.get_column(c.name))
+    result = pl.DataFrame([typed[c.name].alias(c.name) for c in spec]).with_columns(lines.alias(_LINE))
+
+    _cross_checks(kind, result, df, file, problems)
+    return conform(kind, result.drop(_LINE))
+
+
+def _blank_reason(column: str, _value: str | None) -> str:
+    return f"{column} is blank; it is required"
+
+
+def _typed_lookup(
+    df: pl.DataFrame,
+    columns: list[str],
+    parse: Callable[[pl.Series], pl.Series],
+    reason: Callable[[str], str],
+    file: str,
+    problems: _Problems,
+) -> dict[str, pl.Series]:
+    """Parse the distinct values of some columns once, then map every row to its parsed value."""
+    uniques = pl.concat([df.get_column(c) for c in columns]).drop_nulls().unique()
+    parsed = parse(uniques)
+    lookup = pl.DataFrame({"text": uniques, "value": parsed})
+    bad_texts = lookup.filter(pl.col("value").is_null()).get_column("text").to_list()
+    reasons = {t: reason(t) for t in bad_texts}
+    out: dict[str, pl.Series] = {}
+    for c in columns:
+        joined = df.select(pl.col(c).alias("text"), _LINE).join(
+            lookup, on="text", how="left", maintain_order="left"
+        )
+        value = joined.get_column("value")
+        if reasons:
+            bad = joined.filter(pl.col("text").is_not_null() & pl.col("value").is_null())
+            for text, line in bad.select("text", _LINE).iter_rows():
+                problems.add(Problem(file, line, c, reasons[text]))
+        out[c] = value
+    return out
+
+
+def _cross_checks(kind: str, out: pl.DataFrame, raw: pl.DataFrame, file: str, problems: _Problems) -> None:
+    def duplicates(column: str) -> None:
+        values = out.get_column(column)
+        present = values.drop_nulls()
+        if present.hash().n_unique() == present.len():  # a hash collision only leads to the exact check
+            return
+        firsts: dict[str, int] = {}
+        for value, line in out.filter(values.is_not_null()).select(column, _LINE).iter_rows():
+            if value in firsts:
+                problems.add(
+                    Problem(
+                        file, line, column, f"duplicate {column} {value!r} (first on line {firsts[value]})"
+                    )
+                )
+            else:
+                firsts[value] = line
+
+    if kind == "responders":
+        duplicates("responder_id")
+    elif kind == "shifts":
+        duplicates("shift_id")
+    if kind == "training":
+        bad = out.filter(pl.col("valid_until") < pl.col("valid_from"))
+        for line, a, b in bad.select(_LINE, "valid_from", "valid_until").iter_rows():
+            problems.add(Problem(file, line, "valid_until", f"valid_until {b} is before valid_from {a}"))
+    if kind in ("shifts", "absences"):
+        what = "shift" if kind == "shifts" else "absence"
+        both = out.hstack(raw.select(pl.col("start").alias("start_text"), pl.col("end").alias("end_text")))
+        bad = both.filter(pl.col("end") <= pl.col("start"))
+        for line, a, b in bad.select(_LINE, "start_text", "end_text").iter_rows():
+            problems.add(
+                Problem(
+                    file, line, "end", f"end {b} is not after start {a}; a {what} must end after it starts"
+                )
+            )
+        if kind == "shifts":
+            long = both.filter(pl.col("end") - pl.col("start") > MAX_SHIFT)
+            for line, start, end in long.select(_LINE, "start", "end").iter_rows():
+                problems.add(
+                    Problem(
+                        file,
+                        line,
+                        "end",
+                        f"the shift lasts {_duration_text(end - start)}; a shift may last at most 7 days",
+                    )
+                )
+
+
+def _duration_text(d: timedelta) -> str:
+    hours, rest = divmod(int(d.total_seconds()) // 60, 60)
+    days, hours = divmod(hours, 24)
+    out = f"{days} days {hours} h"
+    return out + (f" {rest} min" if rest else "")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Dates and times, vectorised
+
+
+def _date_lookup(texts: pl.Series) -> pl.Series:
+    f = pl.DataFrame({"t": texts})
+    iso = pl.col("t").str.extract_groups(_ISO_DATE_RE)
+    uk = pl.col("t").str.extract_groups(_UK_DATE_RE)
+    parts = [pl.coalesce(iso.struct.field(k), uk.struct.field(k)) for k in ("y", "m", "d")]
+    text = pl.concat_str([parts[0], pl.lit("-"), parts[1], pl.lit("-"), parts[2]])
+    return f.select(text.str.strptime(pl.Date(), "%Y-%m-%d", strict=False)).to_series()
+
+
+def _date_reason(text: str) -> str:
+    try:
+        parse_date(text)
+    except TimeParseError as exc:
+        return str(exc)
+    return f"cannot read {text!r} as a date; use {DATE_FORMS}"
+
+
+def _polars_zone(tz: tzinfo) -> str | None:
+    """The IANA name polars knows for `tz`, or None."""
+    key = tz.key if isinstance(tz, ZoneInfo) else ("UTC" if tz is UTC else None)
+    if key is None:
+        return None
+    try:
+        pl.select(pl.datetime(2026, 1, 1).dt.replace_time_zone(key))
+    except pl.exceptions.PolarsError:
+        return None
+    return key
+
+
+def _instant_lookup(texts: pl.Series, tz: tzinfo) -> pl.Series:
+    """UTC instants for distinct texts (null where a text is not an accepted instant or the local time
+    does not exist or happens twice)."""
+    f = pl.DataFrame({"t": texts})
+    iso = pl.col("t").str.extract_groups(_ISO_RE)
+    uk = pl.col("t").str.extract_groups(_UK_RE)
+    parts = f.select(
+        *[pl.coalesce(iso.struct.field(k), uk.struct.field(k)).alias(k) for k in ("y", "m", "d", "H", "M")],
+        pl.coalesce(iso.struct.field("S"), uk.struct.field("S"), pl.lit("00")).alias("S"),
+        iso.struct.field("off").alias("off"),
+    )
+    offsets = parts.get_column("off").drop_nulls().unique().to_list()
+    minutes: dict[str, int | None] = {}
+    for off in offsets:
+        try:
+            minutes[off] = int(parse_offset(off).total_seconds() // 60)
+        except TimeParseError:
+            minutes[off] = None
+    wall_text = pl.concat_str(
+        [
+            pl.col("y"),
+            pl.lit("-"),
+            pl.col("m"),
+            pl.lit("-"),
+            pl.col("d"),
+            pl.lit(" "),
+            pl.col("H"),
+            pl.lit(":"),
+            pl.col("M"),
+            pl.lit(":"),
+            pl.col("S"),
+        ]
+    )
+    frame = parts.select(
+        wall_text.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False).alias("wall"),
+        pl.col("off"),
+        pl.col("off")
+        .replace_strict(list(minutes), list(minutes.values()), default=None, return_dtype=pl.Int64)
+        .alias("minutes"),
+    )
+    fixed = (pl.col("wall") - pl.duration(minutes=pl.col("minutes"))).dt.replace_time_zone("UTC")
+    has_offset = pl.col("off").is_not_null()
+    local_rows = frame.filter(~has_offset & pl.col("wall").is_not_null())
+    key = _polars_zone(tz)
+    if local_rows.height == 0:
+        local: pl.Expr = pl.lit(None, dtype=UTC_US)
+    elif key is not None:
+        local = (
+            pl.col("wall")
+            .dt.replace_time_zone(key, ambiguous="null", non_existent="null")
+            .dt.convert_time_zone("UTC")
+        )
+    elif isinstance(tz, timezone):
+        shift = tz.utcoffset(None)
+        local = (pl.col("wall") - pl.lit(shift)).dt.replace_time_zone("UTC")
+    else:  # an unusual tzinfo: fall back to the per-value parser for values without an offset
+        values = [
+            _try_instant(t, tz) if off is None else None
+            for t, off in zip(texts.to_list(), frame.get_column("off").to_list(), strict=True)
+        ]
+        frame = frame.with_columns(pl.Series("py", values, dtype=UTC_US))
+        local = pl.col("py")
+    result = frame.select(
+        pl.when(has_offset).then(fixed).otherwise(local).cast(UTC_US).alias("instant")
+    ).to_series()
+    return result
+
+
+def _try_instant(text: str, tz: tzinfo) -> datetime | None:
+    try:
+        return parse_instant(text, tz)
+    except TimeParseError:
+        return None
+
+
+def _instant_reason(text: str, tz: tzinfo) -> str:
+    try:
+        parse_instant(text, tz)
+    except TimeParseError as exc:
+        msg = str(exc)
+        return msg if text in msg else f"cannot read {text!r}: {msg}"
+    return f"cannot read {text!r} as a date and time; use {INSTANT_FORMS}"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Rules
+
+
+def _read_rules(
+    path: Path, known_roles: tuple[str, ...], problems: _Problems
+) -> tuple[tuple[Rule, ...], tuple[str, ...]]:
+    name = path.name
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        problems.add(Problem(name, None, None, f"no such file: {path}"))
+        return (), known_roles
+    except OSError as exc:
+        problems.add(Problem(name, None, None, f"cannot read the file ({exc.strerror or exc})"))
+        return (), known_roles
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        problems.add(Problem(name, None, None, "not a UTF-8 TOML file"))
+        return (), known_roles
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        line = int(m[1]) if m else None
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg) if m else msg
+        if m:
+            reason += f" (column {m[2]})"
+        problems.add(Problem(name, line, None, f"not valid TOML: {reason}"))
+        return (), known_roles
+
+    roles = list(known_roles)
+    for key in doc:
+        if key not in ("rule", "roles"):
+            problems.add(
+                Problem(name, None, key, "unknown key; rules.toml holds `roles = [...]` and [[rule]] tables")
+            )
+    extra = doc.get("roles", [])
+    if not isinstance(extra, list) or not all(isinstance(r, str) and r.strip() for r in extra):
+        problems.add(
+            Problem(name, None, "roles", 'roles must be a list of role names, like roles = ["nurse"]')
+        )
+    else:
+        for r in extra:
+            if r.strip() not in roles:
+                roles.append(r.strip())
+    role_tuple = tuple(roles)
+
+    tables = doc.get("rule", [])
+    if isinstance(tables, dict):
+        tables = [tables]
+    if not isinstance(tables, list):
+        problems.add(Problem(name, None, "rule", "rules must be [[rule]] tables"))
+        return (), role_tuple
+    rules: list[Rule] = []
+    seen: dict[str, int] = {}
+    for i, table in enumerate(tables, start=1):
+        where = f"rule {i}"
+        if not isinstance(table, dict):
+            problems.add(Problem(name, None, where, "each rule must be a [[rule]] table"))
+            continue
+        try:
+            rule = make_rule(table, role_tuple)
+        except RuleError as exc:
+            problems.add(Problem(name, None, where, str(exc)))
+            continue
+        if rule.id in seen:
+            problems.add(
+                Problem(name, None, where, f"duplicate rule id {rule.id!r} (also rule {seen[rule.id]})")
+            )
+            continue
+        seen[rule.id] = i
+        rules.append(rule)
+    return tuple(rules), role_tuple
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def _toml_string(text: str) -> str:
+    out = ['"']
+    for ch in text:
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Writing helpers
+
+
+def _export_frame(kind: str, frame: pl.DataFrame, tz: tzinfo, dates_as_text: bool = True) -> pl.DataFrame:
+    """The frame as written: local ISO times with offsets, dates as text (or dates), text on one line."""
+    frame = conform(kind, frame)
+    exprs: list[pl.Expr] = []
+    key = _polars_zone(tz)
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if isinstance(dtype, pl.Datetime):
+            if key is not None:
+                exprs.append(col.dt.convert_time_zone(key).dt.strftime("%Y-%m-%dT%H:%M:%S%:z"))
+            else:
+                exprs.append(
+                    col.map_elements(lambda t: iso_local(t, tz), return_dtype=pl.String, skip_nulls=True)
+                )
+        elif isinstance(dtype, pl.Date):
+            exprs.append(col.dt.strftime("%Y-%m-%d") if dates_as_text else col)
+        elif dtype == pl.String:
+            exprs.append(col.str.replace_all(r"[\r\n]+", " "))
+        else:
+            exprs.append(col)
+    return frame.select(exprs)
+
+
+def _atomic_write(target: Path, write: Callable[[Path], object]) -> None:
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _ids_of(frame: pl.DataFrame | None) -> pl.Series | None:
+    if frame is None:
+        return None
+    if "responder_id" not in frame.columns:
+        return pl.Series("responder_id", [], dtype=pl.String)
+    return frame.get_column("responder_id").cast(pl.String).drop_nulls()
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
