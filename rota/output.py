@@ -42,8 +42,12 @@ def to_csv(df: pl.DataFrame, tz: tzinfo = SERVICE_TZ) -> str:
     writer = csv.DictWriter(buf, fieldnames=df.columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if v is None else ("true" if v is True else "false" if v is False else v)
-                         for k, v in row.items()})
+        writer.writerow(
+            {
+                k: "" if v is None else ("true" if v is True else "false" if v is False else v)
+                for k, v in row.items()
+            }
+        )
     return buf.getvalue()
 
 

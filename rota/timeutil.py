@@ -97,7 +97,7 @@ def parse_instant(text: str, tz: tzinfo = SERVICE_TZ) -> datetime:
         raise TimeParseError(f"cannot read {raw!r} as a date and time; use {INSTANT_FORMS}")
     g = m.groupdict()
     try:
-        wall = datetime(
+        wall = datetime(  # noqa: DTZ001 - a naive wall time, given its zone by localize() below
             int(g["y"]), int(g["m"]), int(g["d"]), int(g["H"]), int(g["M"]), int(g["S"] or 0)
         )
     except ValueError as exc:
@@ -129,7 +129,7 @@ def parse_bound(text: str, tz: tzinfo = SERVICE_TZ) -> datetime:
 
 def day_start(d: date, tz: tzinfo = SERVICE_TZ) -> datetime:
     """The instant local day `d` begins (00:00 local, or the first instant after it in a gap)."""
-    return wall_to_instant_forward(datetime(d.year, d.month, d.day), tz)
+    return wall_to_instant_forward(datetime(d.year, d.month, d.day), tz)  # noqa: DTZ001 - wall time
 
 
 def day_end(d: date, tz: tzinfo = SERVICE_TZ) -> datetime:

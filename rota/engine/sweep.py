@@ -56,9 +56,14 @@ def _merge(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 
 
 def _training_intervals(
-    rota: Rota, responders: pl.DataFrame, competencies: Sequence[str], start: datetime, end: datetime, tz: tzinfo
+    rota: Rota,
+    responders: pl.DataFrame,
+    competencies: Sequence[str],
+    start: datetime,
+    end: datetime,
+    tz: tzinfo,
 ) -> pl.DataFrame:
-    """Validity of each needed competency as UTC intervals: 00:00 local on valid_from to the end of valid_until."""
+    """Each needed competency's validity in UTC: from valid_from 00:00 local to the end of valid_until."""
     tr = rota.training.join(responders.select(_RID), on=_RID, how="semi").filter(
         pl.col("competency").is_in(list(competencies))
     )
@@ -73,7 +78,9 @@ def _training_intervals(
         .replace_strict(starts, default=None, return_dtype=UTC_US)
         .fill_null(_lit(far))
         .alias("end"),
-    ).filter((pl.col("end") > pl.col("start")) & (pl.col("end") > _lit(start)) & (pl.col("start") < _lit(end)))
+    ).filter(
+        (pl.col("end") > pl.col("start")) & (pl.col("end") > _lit(start)) & (pl.col("start") < _lit(end))
+    )
     return _merge(tr.select(_RID, "competency", "start", "end"), [_RID, "competency"])
 
 
@@ -205,8 +212,18 @@ def qualified_timeline(
             )
             .filter(pl.col("end").is_not_null())
         )
-    timeline = pl.concat(parts) if parts else pl.DataFrame(
-        schema={"rule_id": pl.String, "start": UTC_US, "end": UTC_US, "available": pl.Int64, "in_window": pl.Boolean}
+    timeline = (
+        pl.concat(parts)
+        if parts
+        else pl.DataFrame(
+            schema={
+                "rule_id": pl.String,
+                "start": UTC_US,
+                "end": UTC_US,
+                "available": pl.Int64,
+                "in_window": pl.Boolean,
+            }
+        )
     )
     return timeline.join(_rule_frame(rules), on="rule_id", how="left")
 
@@ -281,7 +298,10 @@ def coverage(
         .group_by("rule_id", "hour_start")
         .agg(
             pl.col("role", "age_band", "_order").first(),
-            pl.when(pl.col("in_window").any()).then(pl.col("required").first()).otherwise(0).alias("required"),
+            pl.when(pl.col("in_window").any())
+            .then(pl.col("required").first())
+            .otherwise(0)
+            .alias("required"),
             pl.col("available").min(),
             (gap_seconds.sum() / 60).alias("gap_minutes"),
         )

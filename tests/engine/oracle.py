@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -86,7 +86,9 @@ _LAST: list[tuple[Rota, dict[str, list[dict[str, Any]]]]] = []
 def _rows(rota: Rota) -> dict[str, list[dict[str, Any]]]:
     """The rota's rows as dicts, kept for the last rota asked about (the oracle asks once per minute)."""
     if not _LAST or _LAST[0][0] is not rota:
-        _LAST[:] = [(rota, {n: getattr(rota, n).to_dicts() for n in ("responders", "training", "shifts", "absences")})]
+        _LAST[:] = [
+            (rota, {n: getattr(rota, n).to_dicts() for n in ("responders", "training", "shifts", "absences")})
+        ]
     return _LAST[0][1]
 
 
@@ -119,7 +121,9 @@ def oracle_gaps(table: pl.DataFrame) -> list[OracleGap]:
             t = row["t"]
             if row["in_window"] and row["available"] < row["required"]:
                 if current and current.end == t and current.available == row["available"]:
-                    current = OracleGap(str(rule_id), current.start, t + timedelta(minutes=1), current.available)
+                    current = OracleGap(
+                        str(rule_id), current.start, t + timedelta(minutes=1), current.available
+                    )
                 else:
                     if current:
                         out.append(current)
@@ -138,7 +142,9 @@ def oracle_grid(table: pl.DataFrame, tz: tzinfo) -> dict[tuple[str, datetime], t
     for row in table.iter_rows(named=True):
         local = row["t"].astimezone(tz)
         hour = local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
-        grid.setdefault((row["rule_id"], hour), []).append((row["in_window"], row["available"], row["required"]))
+        grid.setdefault((row["rule_id"], hour), []).append(
+            (row["in_window"], row["available"], row["required"])
+        )
     out = {}
     for key, mins in grid.items():
         required = mins[0][2] if any(w for w, _, _ in mins) else 0

@@ -27,29 +27,60 @@ def rota(
     ids = sorted({s[0] for s in shifts} | set(active or {}))
     training = training if training is not None else [(i, "jar", date(2020, 1, 1), None) for i in ids]
     return Rota(
-        conform("responders", pl.DataFrame({
-            "responder_id": ids, "name": ids, "role": ["sio"] * len(ids),
-            "active": [(active or {}).get(i, True) for i in ids],
-        })),
-        conform("training", pl.DataFrame(training, schema=["responder_id", "competency", "valid_from",
-                                                           "valid_until"], orient="row")),
-        conform("shifts", pl.DataFrame({
-            "shift_id": [f"x{i}" for i in range(len(shifts))],
-            "responder_id": [s[0] for s in shifts],
-            "start": [t(s[1]) for s in shifts], "end": [t(s[2]) for s in shifts],
-        })),
-        conform("absences", pl.DataFrame({
-            "responder_id": [a[0] for a in absences or []],
-            "start": [t(a[1]) for a in absences or []], "end": [t(a[2]) for a in absences or []],
-        }, schema={"responder_id": pl.String, "start": pl.Datetime("us", "UTC"), "end": pl.Datetime("us", "UTC")})),
+        conform(
+            "responders",
+            pl.DataFrame(
+                {
+                    "responder_id": ids,
+                    "name": ids,
+                    "role": ["sio"] * len(ids),
+                    "active": [(active or {}).get(i, True) for i in ids],
+                }
+            ),
+        ),
+        conform(
+            "training",
+            pl.DataFrame(
+                training, schema=["responder_id", "competency", "valid_from", "valid_until"], orient="row"
+            ),
+        ),
+        conform(
+            "shifts",
+            pl.DataFrame(
+                {
+                    "shift_id": [f"x{i}" for i in range(len(shifts))],
+                    "responder_id": [s[0] for s in shifts],
+                    "start": [t(s[1]) for s in shifts],
+                    "end": [t(s[2]) for s in shifts],
+                }
+            ),
+        ),
+        conform(
+            "absences",
+            pl.DataFrame(
+                {
+                    "responder_id": [a[0] for a in absences or []],
+                    "start": [t(a[1]) for a in absences or []],
+                    "end": [t(a[2]) for a in absences or []],
+                },
+                schema={
+                    "responder_id": pl.String,
+                    "start": pl.Datetime("us", "UTC"),
+                    "end": pl.Datetime("us", "UTC"),
+                },
+            ),
+        ),
         (SIO,),
     )
 
 
 def spans(df: pl.DataFrame) -> list[tuple[str, str, int]]:
     return [
-        (r["start"].astimezone(SERVICE_TZ).strftime("%d %H:%M"), r["end"].astimezone(SERVICE_TZ).strftime("%d %H:%M"),
-         r["available"])
+        (
+            r["start"].astimezone(SERVICE_TZ).strftime("%d %H:%M"),
+            r["end"].astimezone(SERVICE_TZ).strftime("%d %H:%M"),
+            r["available"],
+        )
         for r in df.iter_rows(named=True)
     ]
 
@@ -85,7 +116,10 @@ def test_training_that_starts_mid_shift_begins_cover_at_local_midnight() -> None
 def test_absence_inside_and_across_shifts_cancels_duty() -> None:
     r = rota(
         [("a", "2026-06-01 08:00", "2026-06-01 20:00"), ("a", "2026-06-02 08:00", "2026-06-02 20:00")],
-        absences=[("a", "2026-06-01 10:00", "2026-06-01 11:00"), ("a", "2026-06-01 19:00", "2026-06-02 09:00")],
+        absences=[
+            ("a", "2026-06-01 10:00", "2026-06-01 11:00"),
+            ("a", "2026-06-01 19:00", "2026-06-02 09:00"),
+        ],
     )
     got = spans(gaps(r, t("2026-06-01 08:00"), t("2026-06-02 20:00")))
     assert got == [("01 10:00", "01 11:00", 0), ("01 19:00", "02 09:00", 0)]

@@ -42,25 +42,40 @@ def small_rotas(draw: st.DrawFn) -> tuple[Rota, datetime, datetime]:
     for i in range(n):
         rid = f"R{i}"
         responders.append(
-            {"responder_id": rid, "name": f"Test {i}", "role": draw(st.sampled_from(ROLES)),
-             "active": draw(st.sampled_from([True, True, True, False]))}
+            {
+                "responder_id": rid,
+                "name": f"Test {i}",
+                "role": draw(st.sampled_from(ROLES)),
+                "active": draw(st.sampled_from([True, True, True, False])),
+            }
         )
         for comp in ("jar", "jar-16-17"):
             for _ in range(draw(st.integers(0, 2))):
                 valid_from = base + timedelta(days=draw(st.integers(-3, 2)))
                 until = draw(st.one_of(st.none(), st.integers(0, 3)))
                 training.append(
-                    {"responder_id": rid, "competency": comp, "valid_from": valid_from,
-                     "valid_until": None if until is None else valid_from + timedelta(days=until)}
+                    {
+                        "responder_id": rid,
+                        "competency": comp,
+                        "valid_from": valid_from,
+                        "valid_until": None if until is None else valid_from + timedelta(days=until),
+                    }
                 )
         for k in range(draw(st.integers(0, 4))):
             s = instant()
-            shifts.append({"shift_id": f"{rid}-{k}", "responder_id": rid, "start": s,
-                           "end": s + timedelta(minutes=draw(st.integers(1, 30 * 60)))})
+            shifts.append(
+                {
+                    "shift_id": f"{rid}-{k}",
+                    "responder_id": rid,
+                    "start": s,
+                    "end": s + timedelta(minutes=draw(st.integers(1, 30 * 60))),
+                }
+            )
         for _ in range(draw(st.integers(0, 2))):
             s = instant()
-            absences.append({"responder_id": rid, "start": s,
-                             "end": s + timedelta(minutes=draw(st.integers(1, 12 * 60)))})
+            absences.append(
+                {"responder_id": rid, "start": s, "end": s + timedelta(minutes=draw(st.integers(1, 12 * 60)))}
+            )
     rules = [
         Rule("sio", "sio", 1, ("jar",), "0-15"),
         Rule("sio-16-17", "sio", 1, ("jar", "jar-16-17"), "16-17"),
@@ -75,14 +90,41 @@ def small_rotas(draw: st.DrawFn) -> tuple[Rota, datetime, datetime]:
     ]
     rota = Rota(
         conform("responders", pl.DataFrame(responders)),
-        conform("training", pl.DataFrame(training, schema={"responder_id": pl.String, "competency": pl.String,
-                                                           "valid_from": pl.Date, "valid_until": pl.Date})),
-        conform("shifts", pl.DataFrame(shifts, schema={"shift_id": pl.String, "responder_id": pl.String,
-                                                       "start": pl.Datetime("us", "UTC"),
-                                                       "end": pl.Datetime("us", "UTC")})),
-        conform("absences", pl.DataFrame(absences, schema={"responder_id": pl.String,
-                                                           "start": pl.Datetime("us", "UTC"),
-                                                           "end": pl.Datetime("us", "UTC")})),
+        conform(
+            "training",
+            pl.DataFrame(
+                training,
+                schema={
+                    "responder_id": pl.String,
+                    "competency": pl.String,
+                    "valid_from": pl.Date,
+                    "valid_until": pl.Date,
+                },
+            ),
+        ),
+        conform(
+            "shifts",
+            pl.DataFrame(
+                shifts,
+                schema={
+                    "shift_id": pl.String,
+                    "responder_id": pl.String,
+                    "start": pl.Datetime("us", "UTC"),
+                    "end": pl.Datetime("us", "UTC"),
+                },
+            ),
+        ),
+        conform(
+            "absences",
+            pl.DataFrame(
+                absences,
+                schema={
+                    "responder_id": pl.String,
+                    "start": pl.Datetime("us", "UTC"),
+                    "end": pl.Datetime("us", "UTC"),
+                },
+            ),
+        ),
         tuple(rules),
     )
     return rota, start, end
@@ -104,8 +146,11 @@ def test_gaps_match_the_minute_oracle(case: tuple[Rota, datetime, datetime]) -> 
     for r in got.iter_rows(named=True):
         minutes[r["rule_id"]] += r["minutes"]
     for rule_id, total in minutes.items():
-        assert total == sum(1 for row in table.iter_rows(named=True)
-                            if row["rule_id"] == rule_id and row["in_window"] and row["available"] < row["required"])
+        assert total == sum(
+            1
+            for row in table.iter_rows(named=True)
+            if row["rule_id"] == rule_id and row["in_window"] and row["available"] < row["required"]
+        )
 
 
 @PROFILE

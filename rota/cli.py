@@ -1,0 +1,361 @@
+"""The `rota` command: set up the database, import and export rotas, and report gaps and hourly cover.
+
+Bad input exits 2 with a message naming what and where; `--fail-on-gap` exits 3 when a gap exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import NoReturn
+
+from rota.errors import InputError, PermissionDenied
+from rota.output import FORMATS, duration_text, render
+from rota.rules import RuleError
+from rota.timeutil import DEFAULT_TZ_NAME, TimeParseError, day_start, parse_bound, uk_local, utc_now, zone
+
+EXIT_INPUT = 2
+EXIT_GAP = 3
+KINDS = ("responders", "training", "shifts", "absences", "cases")
+
+
+class UsageError(Exception):
+    """Wrong use of the command itself (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INPUT, f"rota: error: {message}\n")
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=default,
+        help="database URL (default: env ROTA_DATABASE_URL, else data/rota.db)",
+    )
+    parser.add_argument(
+        "--tz",
+        metavar="ZONE",
+        default=default,
+        help=f"service time zone (default: env ROTA_TZ, else {DEFAULT_TZ_NAME})",
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default=default, help="output: table for people (default), csv or json"
+    )
+
+
+def _range_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--start",
+        metavar="S",
+        help="range start (local time unless an offset is given; "
+        "a bare date is local midnight). Default: today 00:00",
+    )
+    parser.add_argument("--end", metavar="E", help="range end, exclusive. Default: 28 days after the start")
+    parser.add_argument(
+        "--bundle",
+        metavar="DIR",
+        type=Path,
+        help="check a bundle folder or workbook without touching the database",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rota", description=__doc__.splitlines()[0] if __doc__ else None)
+    _common(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _common(p, top=False)
+        return p
+
+    add("init", "create or migrate the database (idempotent)")
+    p = add("demo", "load the realistic regional demo rota (replaces the rota already stored)")
+    p.add_argument("--today", metavar="DATE", help="build the demo around this date (default: today)")
+    p.add_argument("--seed", type=int, default=7)
+    p = add("import", "import a bundle folder, a workbook, or one CSV, all or nothing")
+    p.add_argument("path", type=Path)
+    p.add_argument("--kind", choices=KINDS, help="what a single CSV holds (default: from its file name)")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="first remove stored shifts and absences of the file's responders over its time span",
+    )
+    p.add_argument("--actor", default=os.environ.get("USER", "cli"), help="name written to the audit log")
+    p = add("export", "write the stored rota as a bundle folder (or a workbook if DIR ends in .xlsx)")
+    p.add_argument("dir", type=Path)
+    p = add("gaps", "list the gaps in cover")
+    _range_args(p)
+    p.add_argument("--fail-on-gap", action="store_true", help="exit 3 when any gap is found")
+    p = add("coverage", "hourly grid: one row per real local hour and rule")
+    _range_args(p)
+    return parser
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _tz(args: argparse.Namespace) -> tzinfo:
+    return zone(getattr(args, "tz", None) or os.environ.get("ROTA_TZ") or DEFAULT_TZ_NAME)
+
+
+def _fmt(args: argparse.Namespace) -> str:
+    return getattr(args, "format", None) or "table"
+
+
+def _range(args: argparse.Namespace, tz: tzinfo) -> tuple[datetime, datetime]:
+    try:
+        start = parse_bound(args.start, tz) if args.start else day_start(utc_now().astimezone(tz).date(), tz)
+    except TimeParseError as exc:
+        raise UsageError(f"--start: {exc}") from exc
+    try:
+        end = (
+            parse_bound(args.end, tz)
+            if args.end
+            else day_start(start.astimezone(tz).date() + timedelta(days=28), tz)
+        )
+    except TimeParseError as exc:
+        raise UsageError(f"--end: {exc}") from exc
+    if end <= start:
+        raise UsageError(f"--end ({uk_local(end, tz)}) must be after --start ({uk_local(start, tz)})")
+    return start, end
+
+
+def _engine(args: argparse.Namespace, *, must_exist: bool = True):  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from rota.storage.db import current_revision, database_url, make_engine
+
+    url = database_url(getattr(args, "db", None))
+    try:
+        engine = make_engine(url)
+        if must_exist and current_revision(engine) is None:
+            raise UsageError(
+                f"the database {_safe_url(url)} is not set up yet: run `rota init` (or `rota demo`)"
+            )
+    except SQLAlchemyError as exc:
+        raise UsageError(
+            f"cannot open the database {_safe_url(url)}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+        ) from exc
+    except ValueError as exc:  # a malformed URL
+        raise UsageError(f"cannot use the database URL {url!r}: {exc}") from exc
+    return engine
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unreadable URL)"
+
+
+def _load(args: argparse.Namespace, tz: tzinfo, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+    if args.bundle is not None:
+        from rota.bundle import read_bundle
+
+        return read_bundle(args.bundle, tz)
+    from rota.storage.repository import load_rota
+
+    return load_rota(_engine(args), start, end)
+
+
+# ------------------------------------------------------------------------------------------- commands
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from rota.storage.db import database_url, init_db
+
+    url = database_url(args.db)
+    _engine(args, must_exist=False)
+    init_db(url)
+    print(f"Database ready: {_safe_url(url)}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from rota.demo import build_demo, demo_summary
+    from rota.storage.db import database_url, init_db
+    from rota.storage.repository import import_rota, reset_rota
+
+    tz = _tz(args)
+    try:
+        today = (
+            parse_bound(args.today, tz).astimezone(tz).date()
+            if args.today
+            else utc_now().astimezone(tz).date()
+        )
+    except TimeParseError as exc:
+        raise UsageError(f"--today: {exc}") from exc
+    url = database_url(args.db)
+    _engine(args, must_exist=False)
+    engine = init_db(url)
+    rota = build_demo(today, seed=args.seed, tz=tz)
+    reset_rota(engine, actor="demo")
+    summary = import_rota(engine, rota, actor="demo", source="demo")
+    facts = demo_summary(rota)
+    print(f"Demo rota loaded into {_safe_url(url)} around {today:%d/%m/%Y}: {summary}")
+    for key, value in facts.items():
+        print(f"  {key}: {value}")
+    print("Next: `rota gaps` lists the gaps of the coming 28 days; `rota coverage` gives the hourly grid.")
+    return 0
+
+
+def _kind_of(path: Path, kind: str | None) -> str:
+    if kind:
+        return kind
+    stem = path.stem.lower()
+    for k in KINDS:
+        if stem == k or stem.startswith(k):
+            return k
+    raise UsageError(
+        f"{path.name}: cannot tell what this CSV holds from its name; add --kind ({'|'.join(KINDS)})"
+    )
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from rota.bundle import read_bundle, read_table
+    from rota.model import Rota
+    from rota.storage.repository import import_rota, stored_responders
+
+    tz = _tz(args)
+    path: Path = args.path
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    engine = _engine(args)
+    known = stored_responders(engine)
+    if path.is_dir() or path.suffix.lower() == ".xlsx":
+        if args.kind:
+            raise UsageError("--kind is for a single CSV; a folder or workbook says what each part holds")
+        rota = read_bundle(path, tz, known_responders=known)
+        kinds = None
+    else:
+        kind = _kind_of(path, args.kind)
+        if kind == "cases":
+            raise UsageError("importing cases is not available yet in this version")
+        frame = read_table(path, kind, tz, known_responders=known)
+        rota = Rota(**{kind: frame})  # type: ignore[arg-type]
+        kinds = {kind}
+    summary = import_rota(engine, rota, actor=args.actor, replace=args.replace, kinds=kinds)
+    print(f"Imported {path}: {summary}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from rota.bundle import write_bundle, write_workbook
+    from rota.storage.repository import load_rota
+
+    tz = _tz(args)
+    rota = load_rota(_engine(args))
+    target: Path = args.dir
+    if target.suffix.lower() == ".xlsx":
+        write_workbook(rota, target, tz)
+    else:
+        write_bundle(rota, target, tz)
+    print(
+        f"Exported {rota.responders.height} responders, {rota.shifts.height} shifts, "
+        f"{rota.absences.height} absences and {rota.training.height} training records to {target}"
+    )
+    return 0
+
+
+def cmd_gaps(args: argparse.Namespace) -> int:
+    from rota.engine import gaps
+
+    tz = _tz(args)
+    start, end = _range(args, tz)
+    rota = _load(args, tz, start, end)
+    found = gaps(rota, start, end, tz)
+    fmt = _fmt(args)
+    if fmt == "table":
+        if found.height == 0:
+            print(f"No gaps from {uk_local(start, tz)} to {uk_local(end, tz)}.")
+        else:
+            import polars as pl
+
+            shown = found.with_columns(
+                pl.col("minutes").map_elements(duration_text, return_dtype=pl.String).alias("length")
+            ).select("rule_id", "age_band", "start", "end", "length", "required", "available")
+            print(render(shown, "table", tz, ["rule", "ages", "from", "to", "length", "needed", "on"]))
+            hours = found["minutes"].sum() / 60
+            print(
+                f"\n{found.height} gaps, {hours:.1f} hours in all, from {uk_local(start, tz)} to "
+                f"{uk_local(end, tz)}."
+            )
+    else:
+        print(render(found, fmt, tz))
+    return EXIT_GAP if args.fail_on_gap and found.height else 0
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    from rota.engine import coverage
+
+    tz = _tz(args)
+    start, end = _range(args, tz)
+    rota = _load(args, tz, start, end)
+    grid = coverage(rota, start, end, tz)
+    fmt = _fmt(args)
+    if fmt == "table":
+        print(
+            render(
+                grid.select("hour_start", "rule_id", "required", "available", "gap_minutes"),
+                "table",
+                tz,
+                ["hour", "rule", "needed", "on (min)", "gap min"],
+            )
+        )
+    else:
+        print(render(grid, fmt, tz))
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "init": cmd_init,
+    "demo": cmd_demo,
+    "import": cmd_import,
+    "export": cmd_export,
+    "gaps": cmd_gaps,
+    "coverage": cmd_coverage,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except InputError as exc:
+        print(f"rota: error: {exc.message()}", file=sys.stderr)
+        return EXIT_INPUT
+    except (UsageError, TimeParseError, RuleError) as exc:
+        print(f"rota: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except PermissionDenied as exc:
+        print(f"rota: not allowed: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # last line of defence: a short message, the traceback only on request
+        if os.environ.get("ROTA_DEBUG"):
+            raise
+        print(
+            f"rota: internal error: {exc.__class__.__name__}: {exc} (set ROTA_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Where the database is, how to connect to it, and bringing its schema up to date (Alembic, from code).
+
+SQLite (the default, a file under `data/`) and PostgreSQL (`postgresql+psycopg://...`) are supported.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+ENV_DATABASE_URL = "ROTA_DATABASE_URL"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+_WRITE_OPTION = "rota_write"
+
+
+def default_database_url() -> str:
+    """An SQLite file in the `data/` folder beside the `rota` package (created if missing)."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DATA_DIR / 'rota.db'}"
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs that name no driver (SQLAlchemy would look for psycopg2)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def database_url(cli_value: str | None = None) -> str:
+    """The database to use: the `--db` value, else env ROTA_DATABASE_URL, else the default SQLite file."""
+    for value in (cli_value, os.environ.get(ENV_DATABASE_URL)):
+        if value and value.strip():
+            return normalise_url(value.strip())
+    return default_database_url()
+
+
+def _is_memory_sqlite(url: str) -> bool:
+    u = make_url(url)
+    return u.get_backend_name() == "sqlite" and u.database in (None, "", ":memory:")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`. SQLite gets foreign keys, WAL, a busy timeout and real transactions."""
+    url = normalise_url(url)
+    backend = make_url(url).get_backend_name()
+    if backend != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(url, **kwargs)
+    memory = _is_memory_sqlite(url)
+    connect_args: dict[str, Any] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    if memory:
+        connect_args["check_same_thread"] = False
+        kwargs.setdefault("poolclass", StaticPool)
+    connect_args.update(kwargs.pop("connect_args", {}))
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from the sqlite3 module (it skips it before SELECT and DDL) and emit it below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            # A 64 MiB page cache keeps the indexes of a large import in memory.
+            cursor.execute("PRAGMA cache_size = -65536")
+            if not memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A writer takes the write lock up front so that read-then-write cannot fail half-way with BUSY.
+        immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction that will write: committed at the end, rolled back on any exception.
+
+    On SQLite it starts with BEGIN IMMEDIATE so that concurrent writers queue instead of failing.
+    """
+    with engine.connect() as conn:
+        conn.execution_options(**{_WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic configuration located through the package path, so it works after `pip install -e .`."""
+    cfg = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def init_db(url: str | Engine) -> Engine:
+    """Create or migrate the database to the newest schema (idempotent). Returns the engine used."""
+    engine = url if isinstance(url, Engine) else make_engine(url)
+    with write_transaction(engine) as conn:
+        command.upgrade(alembic_config(conn), "head")
+    return engine
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at (None before `init_db`)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

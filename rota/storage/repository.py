@@ -1,0 +1,1085 @@
+"""The rota in the database: fast loads into `rota.model` frames, all-or-nothing imports, the audit log.
+
+Loads and imports use SQLAlchemy core and bulk statements (executemany on SQLite, COPY on PostgreSQL, with
+instants formatted by polars), not ORM objects, so that a year of a national rota moves in seconds.
+Every change is written to `audit_log` in the same transaction: `entity` is the table name and `entity_id`
+the row's natural key (responder_id; `responder_id/competency/valid_from` for training; shift_id;
+`responder_id/start/end` in UTC for absences; rule_id; the role name; `rota` for an import's summary);
+`before` and `after` are compact JSON of the row's data fields, instants as UTC ISO 8601.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+import polars as pl
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Connection,
+    Engine,
+    Select,
+    String,
+    Table,
+    any_,
+    bindparam,
+    cast,
+    delete,
+    extract,
+    func,
+    insert,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from rota.errors import InputError, Problem
+from rota.model import (
+    ABSENCES_SCHEMA,
+    RESPONDERS_SCHEMA,
+    SHIFTS_SCHEMA,
+    TRAINING_SCHEMA,
+    UTC_US,
+    Rota,
+    conform,
+)
+from rota.rules import DEFAULT_ROLES, Rule, RuleError, make_rule
+from rota.storage.db import write_transaction
+from rota.storage.models import (
+    ABSENCE,
+    AUDIT_ACTIONS,
+    AUDIT_LOG,
+    COVERAGE_RULE,
+    RESPONDER,
+    ROLE,
+    SHIFT,
+    TRAINING,
+    AuditLog,
+)
+from rota.timeutil import utc_now
+
+T = TypeVar("T")
+
+IMPORT_KINDS: tuple[str, ...] = ("roles", "responders", "training", "shifts", "absences", "rules")
+AUDIT_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    "at": UTC_US,
+    "actor": pl.String(),
+    "action": pl.String(),
+    "entity": pl.String(),
+    "entity_id": pl.String(),
+    "before": pl.String(),
+    "after": pl.String(),
+}
+STORED_RESPONDERS_SCHEMA: dict[str, pl.DataType] = {
+    "responder_id": pl.String(),
+    "role": pl.String(),
+    "agency": pl.String(),
+    "active": pl.Boolean(),
+}
+_IN_CHUNK = 5_000  # keys per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+_ISO_UTC = "%Y-%m-%dT%H:%M:%S%:z"
+_SQLITE_STORED = "%Y-%m-%d %H:%M:%S%.f"  # how SQLAlchemy writes DATETIME into SQLite ...
+_SQLITE_WRITE = "%Y-%m-%d %H:%M:%S%.6f"  # ... always with six decimals, so text order = time order
+_PG_WRITE = "%Y-%m-%dT%H:%M:%S%.6f+00:00"
+_OLD = "__old"
+_FOUND = "__found"
+
+
+# ---------------------------------------------------------------------------------------------- summary
+
+
+@dataclass
+class KindCounts:
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+
+    @property
+    def changes(self) -> int:
+        return self.created + self.updated + self.deleted
+
+
+@dataclass
+class ImportSummary:
+    """What an import did, per kind (roles, responders, training, shifts, absences, rules)."""
+
+    kinds: dict[str, KindCounts] = field(default_factory=lambda: {k: KindCounts() for k in IMPORT_KINDS})
+
+    def __getitem__(self, kind: str) -> KindCounts:
+        return self.kinds[kind]
+
+    @property
+    def changes(self) -> int:
+        return sum(c.changes for c in self.kinds.values())
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        return {
+            kind: {
+                "created": c.created,
+                "updated": c.updated,
+                "deleted": c.deleted,
+                "unchanged": c.unchanged,
+            }
+            for kind, c in self.kinds.items()
+        }
+
+    def __str__(self) -> str:
+        parts = []
+        for kind, c in self.kinds.items():
+            bits = [
+                f"{n} {what}"
+                for what, n in (("created", c.created), ("updated", c.updated), ("deleted", c.deleted))
+                if n
+            ]
+            if bits:
+                parts.append(f"{kind}: {', '.join(bits)}")
+        return "; ".join(parts) if parts else "nothing changed"
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _chunks(values: Sequence[T], size: int = _IN_CHUNK) -> Iterator[Sequence[T]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _instant_column(col: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    """Select an instant in a form polars converts in bulk (no Python datetime per value)."""
+    if dialect == "sqlite":
+        return type_coerce(col, String)
+    if dialect == "postgresql":
+        return cast(func.floor(extract("epoch", col) * 1_000_000), BigInteger)
+    return col
+
+
+def _raw_instant_dtype(dialect: str) -> pl.DataType:
+    if dialect == "sqlite":
+        return pl.String()
+    if dialect == "postgresql":
+        return pl.Int64()
+    return UTC_US
+
+
+def _instant_to_utc(name: str, dialect: str) -> pl.Expr:
+    if dialect == "sqlite":
+        return pl.col(name).str.to_datetime(_SQLITE_STORED, time_unit="us", time_zone="UTC")
+    if dialect == "postgresql":
+        return pl.from_epoch(pl.col(name), time_unit="us").dt.replace_time_zone("UTC")
+    return pl.col(name).cast(UTC_US)
+
+
+def _select_frame(
+    conn: Connection,
+    table: Table,
+    schema: Mapping[str, pl.DataType],
+    *,
+    where: Sequence[ColumnElement[bool]] = (),
+    order_by: Sequence[str] = (),
+) -> pl.DataFrame:
+    """Rows of `table` as a frame with exactly `schema` (instant columns come back as UTC)."""
+    dialect = conn.dialect.name
+    instants = [name for name, dtype in schema.items() if dtype == UTC_US]
+    cols = [
+        _instant_column(table.c[name], dialect).label(name) if name in instants else table.c[name]
+        for name in schema
+    ]
+    stmt: Select[Any] = select(*cols)
+    for cond in where:
+        stmt = stmt.where(cond)
+    if order_by:
+        stmt = stmt.order_by(*(table.c[name] for name in order_by))
+    rows = conn.execute(stmt).all()
+    raw = {
+        name: (_raw_instant_dtype(dialect) if name in instants else dtype) for name, dtype in schema.items()
+    }
+    df = pl.DataFrame(rows, schema=raw, orient="row")
+    if instants:
+        df = df.with_columns(_instant_to_utc(name, dialect) for name in instants)
+    return df
+
+
+def _select_frame_in(
+    conn: Connection,
+    table: Table,
+    schema: Mapping[str, pl.DataType],
+    key: str,
+    values: Sequence[Any],
+    *,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> pl.DataFrame:
+    """Like `_select_frame`, for rows whose `key` is among `values` (in chunks; one array on PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        # key = ANY(array): one parameter instead of thousands to render and parse.
+        keys = bindparam("keys", value=list(values), type_=ARRAY(table.c[key].type))
+        return _select_frame(conn, table, schema, where=[table.c[key] == any_(keys), *where])
+    frames = [
+        _select_frame(conn, table, schema, where=[table.c[key].in_(list(chunk)), *where])
+        for chunk in _chunks(values)
+    ]
+    return pl.concat(frames) if frames else pl.DataFrame(schema=dict(schema))
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime in an audit record")
+        return value.astimezone(UTC).isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} to the audit log")
+
+
+def to_audit_json(row: Mapping[str, Any] | None) -> str | None:
+    """Compact JSON of a row for the audit log (instants as UTC ISO 8601, dates as YYYY-MM-DD)."""
+    if row is None:
+        return None
+    return json.dumps(dict(row), default=_json_default, separators=(",", ":"), ensure_ascii=False)
+
+
+def _json_rows(df: pl.DataFrame, columns: Sequence[str], suffix: str = "") -> pl.Expr:
+    """A vectorised `to_audit_json` over the rows of `df` (same format)."""
+    exprs = []
+    for name in columns:
+        src = pl.col(name + suffix)
+        dtype = df.schema[name + suffix]
+        if isinstance(dtype, pl.Datetime):
+            exprs.append(src.dt.convert_time_zone("UTC").dt.to_string(_ISO_UTC).alias(name))
+        elif dtype == pl.Date():
+            exprs.append(src.dt.to_string("%Y-%m-%d").alias(name))
+        else:
+            exprs.append(src.alias(name))
+    return pl.struct(exprs).struct.json_encode()
+
+
+def _changed_mask(columns: Sequence[str]) -> pl.Expr:
+    if not columns:
+        return pl.lit(False)
+    return pl.any_horizontal([pl.col(c).ne_missing(pl.col(c + _OLD)) for c in columns])
+
+
+# ---------------------------------------------------------------------------------------------- audit
+
+
+def record_audit(
+    session_or_conn: Session | Connection,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+) -> None:
+    """Append one entry to the audit log, in the caller's transaction (committed with its change)."""
+    if action not in AUDIT_ACTIONS:
+        raise ValueError(f"audit action must be one of {', '.join(AUDIT_ACTIONS)}, not {action!r}")
+    values: dict[str, Any] = {
+        "at": utc_now(),
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "before": to_audit_json(before),
+        "after": to_audit_json(after),
+    }
+    if isinstance(session_or_conn, Session):
+        session_or_conn.add(AuditLog(**values))
+    else:
+        session_or_conn.execute(insert(AUDIT_LOG).values(**values))
+
+
+class _AuditBuffer:
+    """Audit rows gathered during an import and written in one executemany at the end."""
+
+    def __init__(self) -> None:
+        self._frames: list[pl.DataFrame] = []
+
+    def add(self, frame: pl.DataFrame) -> None:
+        """`frame` has columns entity, action, entity_id, before, after (all strings)."""
+        if frame.height:
+            self._frames.append(frame.select("entity", "action", "entity_id", "before", "after"))
+
+    def add_one(
+        self, entity: str, action: str, entity_id: str, before: str | None, after: str | None
+    ) -> None:
+        self.add(
+            pl.DataFrame(
+                {
+                    "entity": [entity],
+                    "action": [action],
+                    "entity_id": [entity_id],
+                    "before": [before],
+                    "after": [after],
+                },
+                schema={c: pl.String() for c in ("entity", "action", "entity_id", "before", "after")},
+            )
+        )
+
+    def __len__(self) -> int:
+        return sum(f.height for f in self._frames)
+
+    def write(self, conn: Connection, actor: str, at: datetime) -> None:
+        if not self._frames:
+            return
+        rows = pl.concat(self._frames).select(
+            pl.lit(at, dtype=UTC_US).alias("at"), pl.lit(actor).alias("actor"), pl.all()
+        )
+        _insert_rows(conn, AUDIT_LOG, rows)
+
+
+def _audit_frame(
+    df: pl.DataFrame,
+    entity: str,
+    action: str,
+    entity_id: pl.Expr,
+    columns: Sequence[str],
+    *,
+    before_suffix: str | None,
+    after_suffix: str | None,
+) -> pl.DataFrame:
+    none = pl.lit(None, dtype=pl.String())
+    return df.select(
+        pl.lit(entity).alias("entity"),
+        pl.lit(action).alias("action"),
+        entity_id.cast(pl.String()).alias("entity_id"),
+        (none if before_suffix is None else _json_rows(df, columns, before_suffix)).alias("before"),
+        (none if after_suffix is None else _json_rows(df, columns, after_suffix)).alias("after"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+def _rules_from_rows(rows: Sequence[Any]) -> tuple[Rule, ...]:
+    out = []
+    for r in rows:
+        try:
+            out.append(
+                make_rule(
+                    {
+                        "id": r.rule_id,
+                        "role": r.role,
+                        "min_count": r.min_count,
+                        "competencies": list(r.competencies or []),
+                        "age_band": r.age_band,
+                        "windows": list(r.windows or []),
+                    }
+                )
+            )
+        except RuleError as exc:  # only possible if someone edited the table by hand
+            raise InputError(
+                Problem("coverage_rule", None, r.rule_id, f"stored rule is unusable: {exc}")
+            ) from exc
+    return tuple(out)
+
+
+def _overlap(table: Table, start: datetime | None, end: datetime | None) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    if start is not None:
+        conds.append(table.c.end > start)
+    if end is not None:
+        conds.append(table.c.start < end)
+    return conds
+
+
+@contextmanager
+def _snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction that sees one consistent state of every table."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # READ COMMITTED would give each SELECT its own snapshot
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
+
+
+def load_rota(engine: Engine, start: datetime | None = None, end: datetime | None = None) -> Rota:
+    """The stored rota as frames; with `start`/`end`, only shifts and absences overlapping [start, end).
+
+    Rules come in their stored order (none stored = `rules=()`, meaning the defaults); roles are the
+    default roles followed by the configured ones.
+    """
+    for bound in (start, end):
+        if bound is not None and bound.tzinfo is None:
+            raise ValueError("load_rota needs aware datetimes for start and end")
+    with _snapshot(engine) as conn:
+        responders = _select_frame(conn, RESPONDER, RESPONDERS_SCHEMA, order_by=["responder_id"])
+        training = _select_frame(
+            conn, TRAINING, TRAINING_SCHEMA, order_by=["responder_id", "competency", "valid_from"]
+        )
+        shifts = _select_frame(
+            conn,
+            SHIFT,
+            SHIFTS_SCHEMA,
+            where=_overlap(SHIFT, start, end),
+            order_by=["start", "responder_id", "shift_id"],
+        )
+        absences = _select_frame(
+            conn,
+            ABSENCE,
+            ABSENCES_SCHEMA,
+            where=_overlap(ABSENCE, start, end),
+            order_by=["start", "responder_id", "end"],
+        )
+        rule_rows = conn.execute(select(COVERAGE_RULE).order_by(COVERAGE_RULE.c.position)).all()
+        extra_roles = conn.execute(select(ROLE.c.name).order_by(ROLE.c.name)).scalars().all()
+    roles = DEFAULT_ROLES + tuple(r for r in extra_roles if r not in DEFAULT_ROLES)
+    return Rota(
+        responders=responders,
+        training=training,
+        shifts=shifts,
+        absences=absences,
+        rules=_rules_from_rows(rule_rows),
+        roles=roles,
+    )
+
+
+def stored_responders(engine: Engine) -> pl.DataFrame:
+    """responder_id, role, agency, active of every stored responder (for the bundle reader's checks)."""
+    with engine.connect() as conn:
+        return _select_frame(conn, RESPONDER, STORED_RESPONDERS_SCHEMA, order_by=["responder_id"])
+
+
+def audit_entries(
+    engine: Engine, limit: int | None = 1000, entity: str | None = None, actor: str | None = None
+) -> pl.DataFrame:
+    """The newest audit entries first (id, at, actor, action, entity, entity_id, before, after)."""
+    where: list[ColumnElement[bool]] = []
+    if entity is not None:
+        where.append(AUDIT_LOG.c.entity == entity)
+    if actor is not None:
+        where.append(AUDIT_LOG.c.actor == actor)
+    with engine.connect() as conn:
+        dialect = conn.dialect.name
+        cols = [
+            _instant_column(AUDIT_LOG.c.at, dialect).label("at") if name == "at" else AUDIT_LOG.c[name]
+            for name in AUDIT_SCHEMA
+        ]
+        stmt = select(*cols).where(*where).order_by(AUDIT_LOG.c.id.desc())
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        rows = conn.execute(stmt).all()
+    raw = {
+        name: (_raw_instant_dtype(dialect) if name == "at" else dtype) for name, dtype in AUDIT_SCHEMA.items()
+    }
+    return pl.DataFrame(rows, schema=raw, orient="row").with_columns(_instant_to_utc("at", dialect))
+
+
+# ---------------------------------------------------------------------------------------------- import
+
+
+def _duplicates(df: pl.DataFrame, key: list[str], kind: str) -> list[Problem]:
+    dup = df.filter(pl.struct(key).is_duplicated() & pl.all_horizontal(pl.col(k).is_not_null() for k in key))
+    if not dup.height:
+        return []
+    problems = []
+    for row in dup.select(key).unique(maintain_order=True).head(50).iter_rows():
+        shown = ", ".join(f"{k}={v}" for k, v in zip(key, row, strict=True))
+        problems.append(Problem(kind, None, "/".join(key), f"{shown} appears more than once"))
+    return problems
+
+
+def _classify(
+    incoming: pl.DataFrame, stored: pl.DataFrame, key: list[str], compare: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Split incoming rows into new ones and changed ones (with the stored values as `<col>__old`)."""
+    renamed = stored.rename({c: c + _OLD for c in compare}).with_columns(pl.lit(True).alias(_FOUND))
+    joined = incoming.join(renamed, on=key, how="left")
+    new = joined.filter(pl.col(_FOUND).is_null()).select(incoming.columns)
+    matched = joined.filter(pl.col(_FOUND).is_not_null())
+    changed = matched.filter(_changed_mask(compare))
+    return new, changed, matched.height - changed.height
+
+
+def _driver_values(df: pl.DataFrame, dialect: str) -> pl.DataFrame:
+    """Instants and dates as the text the database stores or parses, formatted in bulk by polars.
+
+    For SQLite this is exactly what SQLAlchemy's DATETIME/DATE types write (so comparisons with values
+    bound through SQLAlchemy stay correct); PostgreSQL parses ISO 8601 with an explicit UTC offset.
+    """
+    stamp = _SQLITE_WRITE if dialect == "sqlite" else _PG_WRITE
+    out = []
+    for name, dtype in df.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            out.append(pl.col(name).dt.convert_time_zone("UTC").dt.to_string(stamp))
+        elif dtype == pl.Date():
+            out.append(pl.col(name).dt.to_string("%Y-%m-%d"))
+        else:
+            out.append(pl.col(name))
+    return df.select(out)
+
+
+def _quoted(conn: Connection, names: Sequence[str]) -> list[str]:
+    prep = conn.dialect.identifier_preparer
+    return [prep.quote(n) for n in names]
+
+
+def _copy_rows(conn: Connection, table_sql: str, columns: Sequence[str], df: pl.DataFrame) -> None:
+    """PostgreSQL COPY ... FROM STDIN on the transaction's own connection (the fastest bulk load)."""
+    dbapi = conn.connection.driver_connection
+    if dbapi is None:  # pragma: no cover - a live Connection always has one
+        raise RuntimeError("no database connection")
+    sql = f"COPY {table_sql} ({', '.join(_quoted(conn, columns))}) FROM STDIN"
+    try:
+        with dbapi.cursor() as cur, cur.copy(sql) as copy:
+            for row in df.iter_rows():
+                copy.write_row(row)
+    except conn.dialect.loaded_dbapi.IntegrityError as exc:
+        raise IntegrityError(sql, None, exc) from exc
+
+
+def _insert_rows(conn: Connection, table: Table, df: pl.DataFrame) -> None:
+    """INSERT every row of `df` (columns named as the table's) in one bulk statement."""
+    if not df.height:
+        return
+    dialect = conn.dialect.name
+    columns = list(df.columns)
+    if dialect == "postgresql":
+        _copy_rows(
+            conn, conn.dialect.identifier_preparer.format_table(table), columns, _driver_values(df, dialect)
+        )
+    elif dialect == "sqlite":
+        sql = (
+            f"INSERT INTO {conn.dialect.identifier_preparer.format_table(table)} "
+            f"({', '.join(_quoted(conn, columns))}) VALUES ({', '.join('?' for _ in columns)})"
+        )
+        conn.exec_driver_sql(sql, _driver_values(df, dialect).rows())
+    else:
+        conn.execute(insert(table), df.to_dicts())
+
+
+def _update_rows(
+    conn: Connection, table: Table, pk: str, df: pl.DataFrame, columns: Sequence[str], **constants: Any
+) -> None:
+    """UPDATE ... SET columns, constants, version = version + 1 WHERE pk = each row's pk, in bulk."""
+    if not df.height:
+        return
+    dialect = conn.dialect.name
+    frame = df.select(*columns, *(pl.lit(v).alias(k) for k, v in constants.items()), pl.col(pk).alias("b_pk"))
+    set_cols = [*columns, *constants]
+    prep = conn.dialect.identifier_preparer
+    table_sql = prep.format_table(table)
+    if dialect == "postgresql":
+        # COPY the new values into a scratch table, then one UPDATE ... FROM.
+        conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE rota_update ON COMMIT DROP AS SELECT "
+            f"{', '.join(_quoted(conn, set_cols))}, {prep.quote(pk)} AS b_pk FROM {table_sql} WITH NO DATA"
+        )
+        _copy_rows(conn, "rota_update", list(frame.columns), _driver_values(frame, dialect))
+        sets = ", ".join(f"{q} = u.{q}" for q in _quoted(conn, set_cols))
+        conn.exec_driver_sql(
+            f"UPDATE {table_sql} SET {sets}, version = {table_sql}.version + 1 "
+            f"FROM rota_update AS u WHERE {table_sql}.{prep.quote(pk)} = u.b_pk"
+        )
+        conn.exec_driver_sql("DROP TABLE rota_update")
+    elif dialect == "sqlite":
+        sets = ", ".join(f"{q} = ?" for q in _quoted(conn, set_cols))
+        sql = f"UPDATE {table_sql} SET {sets}, version = version + 1 WHERE {prep.quote(pk)} = ?"
+        conn.exec_driver_sql(sql, _driver_values(frame, dialect).rows())
+    else:
+        stmt = update(table).where(table.c[pk] == bindparam("b_pk")).values(version=table.c.version + 1)
+        conn.execute(stmt, frame.to_dicts())
+
+
+def _delete_rows(conn: Connection, table: Table, pk: str, ids: Sequence[Any]) -> None:
+    for chunk in _chunks(ids):
+        conn.execute(delete(table).where(table.c[pk].in_(list(chunk))))
+
+
+def _blank_to_null(name: str) -> pl.Expr:
+    text = pl.col(name).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text).alias(name)
+
+
+def _prepare(rota: Rota) -> dict[str, pl.DataFrame]:
+    """The frames in canonical shape, with the database's defaults filled in."""
+    return {
+        "responders": conform("responders", rota.responders).with_columns(
+            pl.col("active").fill_null(True), _blank_to_null("agency"), _blank_to_null("email")
+        ),
+        "training": conform("training", rota.training),
+        "shifts": conform("shifts", rota.shifts).with_columns(
+            _blank_to_null("shift_id"), pl.col("kind").fill_null("oncall")
+        ),
+        "absences": conform("absences", rota.absences),
+    }
+
+
+def _check_input(frames: dict[str, pl.DataFrame], wanted: set[str], known: set[str]) -> None:
+    problems: list[Problem] = []
+    if "responders" in wanted:
+        problems += _duplicates(frames["responders"], ["responder_id"], "responders")
+    if "training" in wanted:
+        problems += _duplicates(frames["training"], ["responder_id", "competency", "valid_from"], "training")
+    if "shifts" in wanted:
+        problems += _duplicates(frames["shifts"], ["shift_id"], "shifts")
+    if "absences" in wanted:
+        problems += _duplicates(frames["absences"], ["responder_id", "start", "end"], "absences")
+    known_ids = pl.Series(sorted(known), dtype=pl.String())
+    for kind in ("training", "shifts", "absences"):
+        if kind not in wanted:
+            continue
+        unknown = (
+            frames[kind]
+            .filter(pl.col("responder_id").is_not_null() & ~pl.col("responder_id").is_in(known_ids.implode()))
+            .group_by("responder_id")
+            .len()
+            .sort("responder_id")
+        )
+        for rid, n in unknown.head(50).iter_rows():
+            problems.append(
+                Problem(
+                    kind,
+                    None,
+                    "responder_id",
+                    f"unknown responder {rid!r} ({n} rows): neither stored nor among the imported responders",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+
+
+def _import_roles(conn: Connection, rota: Rota, audit: _AuditBuffer, counts: KindCounts) -> None:
+    stored = set(conn.execute(select(ROLE.c.name)).scalars().all())
+    extra = [r for r in dict.fromkeys(rota.roles) if r not in DEFAULT_ROLES and r not in stored]
+    counts.unchanged = len([r for r in rota.roles if r in stored])
+    if extra:
+        conn.execute(insert(ROLE), [{"name": r} for r in extra])
+        for r in extra:
+            audit.add_one("role", "create", r, None, to_audit_json({"name": r}))
+    counts.created = len(extra)
+
+
+def _upsert(
+    conn: Connection,
+    audit: _AuditBuffer,
+    counts: KindCounts,
+    *,
+    table: Table,
+    entity: str,
+    incoming: pl.DataFrame,
+    stored: pl.DataFrame,
+    key: list[str],
+    compare: list[str],
+    pk: str,
+    entity_id: pl.Expr,
+    insert_constants: Mapping[str, Any] | None = None,
+    update_constants: Mapping[str, Any] | None = None,
+) -> None:
+    """Insert new rows, update changed ones (version + 1), leave identical ones alone; audit each change."""
+    columns = list(incoming.columns)
+    new, changed, unchanged = _classify(incoming, stored, key, compare)
+    _insert_rows(
+        conn, table, new.with_columns(pl.lit(v).alias(k) for k, v in (insert_constants or {}).items())
+    )
+    _update_rows(conn, table, pk, changed, compare, **(update_constants or {}))
+    audit.add(_audit_frame(new, entity, "create", entity_id, columns, before_suffix=None, after_suffix=""))
+    if changed.height:
+        # The "before" image: the key columns as they are, the compared ones from the stored row.
+        before = changed.with_columns(
+            *(pl.col(c).alias(c + "__b") for c in columns if c not in compare),
+            *(pl.col(c + _OLD).alias(c + "__b") for c in compare),
+        )
+        audit.add(
+            _audit_frame(before, entity, "update", entity_id, columns, before_suffix="__b", after_suffix="")
+        )
+    counts.created += new.height
+    counts.updated += changed.height
+    counts.unchanged += unchanged
+
+
+def _delete_audited(
+    conn: Connection,
+    audit: _AuditBuffer,
+    counts: KindCounts,
+    *,
+    table: Table,
+    entity: str,
+    doomed: pl.DataFrame,
+    columns: Sequence[str],
+    pk: str,
+    entity_id: pl.Expr,
+) -> None:
+    if not doomed.height:
+        return
+    _delete_rows(conn, table, pk, doomed.get_column(pk).to_list())
+    audit.add(_audit_frame(doomed, entity, "delete", entity_id, columns, before_suffix="", after_suffix=None))
+    counts.deleted += doomed.height
+
+
+def _import_responders(
+    conn: Connection, df: pl.DataFrame, audit: _AuditBuffer, counts: KindCounts, now: datetime
+) -> None:
+    ids = df.get_column("responder_id").drop_nulls().unique().to_list()
+    stored = _select_frame_in(conn, RESPONDER, RESPONDERS_SCHEMA, "responder_id", ids)
+    _upsert(
+        conn,
+        audit,
+        counts,
+        table=RESPONDER,
+        entity="responder",
+        incoming=df,
+        stored=stored,
+        key=["responder_id"],
+        compare=["name", "role", "agency", "email", "active"],
+        pk="responder_id",
+        entity_id=pl.col("responder_id"),
+        insert_constants={"version": 1, "updated_at": now},
+        update_constants={"updated_at": now},
+    )
+
+
+_TRAINING_ID = pl.concat_str(
+    [pl.col("responder_id"), pl.col("competency"), pl.col("valid_from").dt.to_string("%Y-%m-%d")],
+    separator="/",
+)
+_ABSENCE_ID = pl.concat_str(
+    [pl.col("responder_id"), pl.col("start").dt.to_string(_ISO_UTC), pl.col("end").dt.to_string(_ISO_UTC)],
+    separator="/",
+)
+
+
+def _import_training(conn: Connection, df: pl.DataFrame, audit: _AuditBuffer, counts: KindCounts) -> None:
+    ids = df.get_column("responder_id").drop_nulls().unique().to_list()
+    schema = {"id": pl.Int64(), **TRAINING_SCHEMA}
+    stored = _select_frame_in(conn, TRAINING, schema, "responder_id", ids)
+    _upsert(
+        conn,
+        audit,
+        counts,
+        table=TRAINING,
+        entity="training",
+        incoming=df,
+        stored=stored,
+        key=["responder_id", "competency", "valid_from"],
+        compare=["valid_until"],
+        pk="id",
+        entity_id=_TRAINING_ID,
+        insert_constants={"version": 1},
+    )
+
+
+def _span(frames: Sequence[pl.DataFrame]) -> tuple[datetime, datetime, list[str]] | None:
+    """[min start, max end) over the frames, and the responders in them; None when they are empty."""
+    rows = [f.select("responder_id", "start", "end") for f in frames if f.height]
+    if not rows:
+        return None
+    both = pl.concat(rows)
+    lo, hi = both.get_column("start").min(), both.get_column("end").max()
+    if not isinstance(lo, datetime) or not isinstance(hi, datetime):
+        return None
+    return lo, hi, both.get_column("responder_id").drop_nulls().unique().sort().to_list()
+
+
+def _in_span(table: Table, lo: datetime, hi: datetime) -> list[ColumnElement[bool]]:
+    return [table.c.start >= lo, table.c.start < hi]
+
+
+def _new_ids(n: int) -> pl.Series:
+    """`n` new shift ids: 32 hex digits, time-ordered (millisecond clock, then a counter) with 48 random
+    bits, so that they are unique and a large import appends to the key index instead of scattering."""
+    prefix = f"{time.time_ns() // 1_000_000:012x}7"
+    noise = secrets.token_hex(6 * n)
+    return pl.Series(
+        "shift_id", [f"{prefix}{i:07x}{noise[12 * i : 12 * i + 12]}" for i in range(n)], dtype=pl.String()
+    )
+
+
+def _match_blank_shifts(shifts: pl.DataFrame, pool: pl.DataFrame) -> pl.DataFrame:
+    """Give id-less incoming shifts the id of an identical stored shift in the replaced span.
+
+    Re-importing the same id-less rota with --replace then keeps ids (calendar UIDs) and changes nothing.
+    """
+    key = ["responder_id", "start", "end"]
+    blank = shifts.filter(pl.col("shift_id").is_null())
+    if not blank.height or not pool.height:
+        return shifts
+    occ = pl.int_range(pl.len()).over(key).alias("__occ")
+    blank = blank.with_columns(occ)
+    pool = pool.select(*key, pl.col("shift_id").alias("__match")).with_columns(occ)
+    matched = blank.join(pool, on=[*key, "__occ"], how="left").with_columns(
+        pl.col("__match").alias("shift_id")
+    )
+    return pl.concat([shifts.filter(pl.col("shift_id").is_not_null()), matched.select(shifts.columns)])
+
+
+def _import_shifts(
+    conn: Connection,
+    df: pl.DataFrame,
+    audit: _AuditBuffer,
+    counts: KindCounts,
+    span: tuple[datetime, datetime, list[str]] | None,
+) -> None:
+    columns = list(SHIFTS_SCHEMA)
+    stored_schema = dict(SHIFTS_SCHEMA)
+    if span is not None:
+        lo, hi, responders = span
+        scope = _select_frame_in(
+            conn, SHIFT, stored_schema, "responder_id", responders, where=_in_span(SHIFT, lo, hi)
+        )
+        explicit = df.get_column("shift_id").drop_nulls()
+        df = _match_blank_shifts(df, scope.filter(~pl.col("shift_id").is_in(explicit.implode())))
+        doomed = scope.filter(~pl.col("shift_id").is_in(df.get_column("shift_id").drop_nulls().implode()))
+        _delete_audited(
+            conn,
+            audit,
+            counts,
+            table=SHIFT,
+            entity="shift",
+            doomed=doomed,
+            columns=columns,
+            pk="shift_id",
+            entity_id=pl.col("shift_id"),
+        )
+    # Only shifts that came with an id can already be stored; the others are new by definition.
+    ids = df.get_column("shift_id").drop_nulls().to_list()
+    stored = _select_frame_in(conn, SHIFT, stored_schema, "shift_id", ids)
+    blank = df.get_column("shift_id").is_null()
+    if blank.any():
+        filled = df.get_column("shift_id").clone().scatter(blank.arg_true(), _new_ids(int(blank.sum())))
+        df = df.with_columns(filled.alias("shift_id"))
+    _upsert(
+        conn,
+        audit,
+        counts,
+        table=SHIFT,
+        entity="shift",
+        incoming=df,
+        stored=stored,
+        key=["shift_id"],
+        compare=["responder_id", "start", "end", "kind"],
+        pk="shift_id",
+        entity_id=pl.col("shift_id"),
+        insert_constants={"version": 1},
+    )
+
+
+def _import_absences(
+    conn: Connection,
+    df: pl.DataFrame,
+    audit: _AuditBuffer,
+    counts: KindCounts,
+    span: tuple[datetime, datetime, list[str]] | None,
+) -> None:
+    key = ["responder_id", "start", "end"]
+    columns = list(ABSENCES_SCHEMA)
+    schema = {"id": pl.Int64(), **ABSENCES_SCHEMA}
+    if span is not None:
+        lo, hi, responders = span
+        scope = _select_frame_in(
+            conn, ABSENCE, schema, "responder_id", responders, where=_in_span(ABSENCE, lo, hi)
+        )
+        doomed = scope.join(df.select(key), on=key, how="anti")
+        _delete_audited(
+            conn,
+            audit,
+            counts,
+            table=ABSENCE,
+            entity="absence",
+            doomed=doomed,
+            columns=columns,
+            pk="id",
+            entity_id=_ABSENCE_ID,
+        )
+    if not df.height:
+        return
+    lo_in, hi_in = df.get_column("start").min(), df.get_column("start").max()
+    where = [ABSENCE.c.start >= lo_in, ABSENCE.c.start <= hi_in] if isinstance(lo_in, datetime) else []
+    ids = df.get_column("responder_id").drop_nulls().unique().to_list()
+    stored = _select_frame_in(conn, ABSENCE, schema, "responder_id", ids, where=where)
+    _upsert(
+        conn,
+        audit,
+        counts,
+        table=ABSENCE,
+        entity="absence",
+        incoming=df,
+        stored=stored,
+        key=key,
+        compare=["reason"],
+        pk="id",
+        entity_id=_ABSENCE_ID,
+        insert_constants={"version": 1},
+    )
+
+
+def _rule_row(rule: Rule, position: int) -> dict[str, Any]:
+    return {
+        "rule_id": rule.id,
+        "role": rule.role,
+        "min_count": rule.min_count,
+        "competencies": list(rule.competencies),
+        "age_band": rule.age_band,
+        "windows": [w.text for w in rule.windows],
+        "position": position,
+    }
+
+
+def _import_rules(conn: Connection, rules: Sequence[Rule], audit: _AuditBuffer, counts: KindCounts) -> None:
+    """Replace the stored rules with `rules`, in their order."""
+    ids = [r.id for r in rules]
+    dups = sorted({i for i in ids if ids.count(i) > 1})
+    if dups:
+        raise InputError(
+            [Problem("rules", None, "id", f"rule id {d!r} appears more than once") for d in dups]
+        )
+    fields = ["rule_id", "role", "min_count", "competencies", "age_band", "windows", "position"]
+    stored = {
+        r.rule_id: {
+            f: (list(getattr(r, f)) if f in ("competencies", "windows") else getattr(r, f)) for f in fields
+        }
+        for r in conn.execute(select(COVERAGE_RULE)).all()
+    }
+    wanted = {r.id: _rule_row(r, i) for i, r in enumerate(rules)}
+    for rid in [rid for rid in stored if rid not in wanted]:
+        conn.execute(delete(COVERAGE_RULE).where(COVERAGE_RULE.c.rule_id == rid))
+        audit.add_one("coverage_rule", "delete", rid, to_audit_json(stored[rid]), None)
+        counts.deleted += 1
+    for rid, row in wanted.items():
+        old = stored.get(rid)
+        if old is None:
+            conn.execute(insert(COVERAGE_RULE).values(version=1, **row))
+            audit.add_one("coverage_rule", "create", rid, None, to_audit_json(row))
+            counts.created += 1
+        elif old != row:
+            values = {k: v for k, v in row.items() if k != "rule_id"}
+            conn.execute(
+                update(COVERAGE_RULE)
+                .where(COVERAGE_RULE.c.rule_id == rid)
+                .values(version=COVERAGE_RULE.c.version + 1, **values)
+            )
+            audit.add_one("coverage_rule", "update", rid, to_audit_json(old), to_audit_json(row))
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+
+
+def _integrity_message(exc: IntegrityError) -> str:
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    low = detail.lower()
+    if "foreign key" in low:
+        why = "a row names a responder who is not stored"
+    elif "check" in low:
+        why = "a value is out of range (for example an end not after its start, or an unknown shift kind)"
+    elif "unique" in low or "duplicate" in low:
+        why = "two rows have the same key"
+    elif "null" in low:
+        why = "a required value is missing"
+    else:
+        why = "a row breaks a database rule"
+    return f"the database refused the import, so nothing was stored: {why} ({detail})"
+
+
+def import_rota(
+    engine: Engine,
+    rota: Rota,
+    *,
+    actor: str,
+    replace: bool = False,
+    kinds: set[str] | None = None,
+    source: str = "import",
+) -> ImportSummary:
+    """Store `rota` in one all-or-nothing transaction and return what changed.
+
+    Responders are matched by responder_id, training by (responder_id, competency, valid_from), shifts by
+    shift_id (blank = new, given a new id) and absences by (responder_id, start, end). Identical rows are left
+    alone and not audited. Non-empty `rota.rules` replace the stored rules; extra roles are added.
+    `replace=True` first removes the stored shifts and absences of the responders in the imported shifts
+    and absences that start within their time span [earliest start, latest end); an id-less shift that
+    is identical to one of them keeps that one's id. `kinds` limits the import to some of
+    roles, responders, training, shifts, absences and rules (default: all).
+    Raises InputError (nothing stored) for duplicate keys, unknown responders or a row the database refuses.
+    """
+    if not actor or not actor.strip():
+        raise ValueError("import_rota needs the actor (who is importing) for the audit log")
+    wanted = set(IMPORT_KINDS) if kinds is None else set(kinds)
+    unknown_kinds = sorted(wanted - set(IMPORT_KINDS))
+    if unknown_kinds:
+        raise InputError(f"unknown kind(s) {', '.join(unknown_kinds)}; use {', '.join(IMPORT_KINDS)}")
+    frames = _prepare(rota)
+    summary = ImportSummary()
+    audit = _AuditBuffer()
+    now = utc_now()
+    try:
+        with write_transaction(engine) as conn:
+            known = set(conn.execute(select(RESPONDER.c.responder_id)).scalars().all())
+            if "responders" in wanted:
+                known.update(frames["responders"].get_column("responder_id").drop_nulls().to_list())
+            _check_input(frames, wanted, known)
+            if "roles" in wanted:
+                _import_roles(conn, rota, audit, summary["roles"])
+            if "responders" in wanted and frames["responders"].height:
+                _import_responders(conn, frames["responders"], audit, summary["responders"], now)
+            if "training" in wanted and frames["training"].height:
+                _import_training(conn, frames["training"], audit, summary["training"])
+            replaced = [frames[k] for k in ("shifts", "absences") if k in wanted]
+            span = _span(replaced) if replace else None
+            if "shifts" in wanted and (frames["shifts"].height or span is not None):
+                _import_shifts(conn, frames["shifts"], audit, summary["shifts"], span)
+            if "absences" in wanted and (frames["absences"].height or span is not None):
+                _import_absences(conn, frames["absences"], audit, summary["absences"], span)
+            if "rules" in wanted and rota.rules:
+                _import_rules(conn, rota.rules, audit, summary["rules"])
+            if summary.changes:
+                audit.add_one(
+                    "rota",
+                    "import",
+                    source,
+                    None,
+                    to_audit_json(
+                        {"replace": replace, "kinds": sorted(wanted), "summary": summary.as_dict()}
+                    ),
+                )
+            audit.write(conn, actor.strip(), now)
+    except IntegrityError as exc:
+        raise InputError(_integrity_message(exc)) from exc
+    return summary
+
+
+def reset_rota(engine: Engine, *, actor: str) -> ImportSummary:
+    """Delete the whole stored rota (responders, training, shifts, absences, rules, extra roles), audited.
+
+    The audit log itself is kept: it is append-only. Used before loading the demo data afresh.
+    """
+    if not actor or not actor.strip():
+        raise ValueError("reset_rota needs the actor (who is deleting) for the audit log")
+    summary = ImportSummary()
+    audit = _AuditBuffer()
+    with write_transaction(engine) as conn:
+        parts: list[tuple[str, Table, str, Mapping[str, pl.DataType], pl.Expr]] = [
+            ("shifts", SHIFT, "shift", SHIFTS_SCHEMA, pl.col("shift_id")),
+            ("absences", ABSENCE, "absence", ABSENCES_SCHEMA, _ABSENCE_ID),
+            ("training", TRAINING, "training", TRAINING_SCHEMA, _TRAINING_ID),
+            ("responders", RESPONDER, "responder", RESPONDERS_SCHEMA, pl.col("responder_id")),
+        ]
+        for kind, table, entity, schema, entity_id in parts:
+            rows = _select_frame(conn, table, schema)
+            if rows.height:
+                conn.execute(delete(table))
+                audit.add(
+                    _audit_frame(
+                        rows, entity, "delete", entity_id, list(schema), before_suffix="", after_suffix=None
+                    )
+                )
+                summary[kind].deleted = rows.height
+            if kind == "training":  # rules and roles name no responder, but go before them for a tidy log
+                _import_rules(conn, (), audit, summary["rules"])
+                for name in conn.execute(select(ROLE.c.name)).scalars().all():
+                    audit.add_one("role", "delete", name, to_audit_json({"name": name}), None)
+                    summary["roles"].deleted += 1
+                conn.execute(delete(ROLE))
+        if summary.changes:
+            audit.add_one("rota", "delete", "all", None, to_audit_json({"summary": summary.as_dict()}))
+        audit.write(conn, actor.strip(), utc_now())
+    return summary
