@@ -46,11 +46,6 @@ def bundle(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'rota.db'}"
-
-
-@pytest.fixture
 def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
     def _run(*argv: str) -> tuple[int, str, str]:
         code = main(list(argv))
