@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on-gap", action="store_true", help="exit 3 when any gap is found")
     p = add("coverage", "hourly grid: one row per real local hour and rule")
     _range_args(p)
+    p = add("up", "start the dashboard (and, with the embedded database, the scheduler)")
+    p.add_argument("--port", type=int, default=8501, help="port on localhost (default 8501)")
+    p.add_argument("--address", default="localhost", help="address to listen on (default localhost)")
     return parser
 
 
@@ -320,6 +323,40 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_up(args: argparse.Namespace) -> int:
+    from rota.storage.db import database_url, init_db
+
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port {args.port} is not a port number")
+    url = database_url(args.db)
+    _engine(args, must_exist=False)
+    init_db(url)
+    env = dict(os.environ, ROTA_DATABASE_URL=url)
+    if getattr(args, "tz", None):
+        env["ROTA_TZ"] = args.tz
+    server = Path(__file__).resolve().parent.parent / "dashboard" / "server.py"
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(server),
+        "--server.port",
+        str(args.port),
+        "--server.address",
+        args.address,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    print(
+        f"Dashboard on http://{args.address}:{args.port} (database {_safe_url(url)}); Ctrl+C stops it.",
+        flush=True,
+    )
+    os.execvpe(command[0], command, env)  # the dashboard replaces this process
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "init": cmd_init,
     "demo": cmd_demo,
@@ -327,6 +364,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "export": cmd_export,
     "gaps": cmd_gaps,
     "coverage": cmd_coverage,
+    "up": cmd_up,
 }
 
 

@@ -120,7 +120,7 @@ def test_each_bad_input_class_exits_2_naming_file_and_line(
     name, spoil, expected = BAD_INPUTS[case]
     assert run("--db", db_url, "init")[0] == 0
     spoil(bundle / name)
-    code, out, err = run("--db", db_url, "import", str(bundle))
+    code, _out, err = run("--db", db_url, "import", str(bundle))
     assert code == 2
     assert "Traceback" not in err
     for text in expected:

@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: a thin layer that calls `rota.services` and draws."""

@@ -1,0 +1,71 @@
+"""Dashboard fixtures: a demo database (built once, copied per test) and AppTest runs as a signed-in role."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from rota.demo import build_demo
+from rota.storage.db import init_db
+from rota.storage.repository import import_rota
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+DEMO_TODAY = date.today()
+AppFactory = Callable[..., AppTest]
+
+
+@pytest.fixture(scope="session")
+def demo_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    engine = init_db(f"sqlite:///{path}")
+    import_rota(engine, build_demo(DEMO_TODAY), actor="demo", source="demo")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_db_url(demo_db_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A private copy of the demo database, selected through ROTA_DATABASE_URL for the app under test."""
+    copy = tmp_path / "rota.db"
+    shutil.copy(demo_db_file, copy)
+    url = f"sqlite:///{copy}"
+    monkeypatch.setenv("ROTA_DATABASE_URL", url)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield url
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def signed_in(role: str, agency: str | None = None, username: str | None = None) -> dict[str, object]:
+    return {
+        "username": username or f"test-{role}",
+        "role": role,
+        "agency": agency,
+        "display_name": f"Test {role}",
+        "last_seen": time.time(),
+    }
+
+
+@pytest.fixture
+def app_as(demo_db_url: str) -> AppFactory:
+    """`app_as("coordinator", "Vale Police", page="views/rota_editor_page.py")` -> an AppTest that has run."""
+
+    def _make(role: str | None, agency: str | None = None, page: str | None = None, timeout: float = 30) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=timeout)
+        if role is not None:
+            at.session_state["user"] = signed_in(role, agency)
+        at.run()
+        if page is not None:
+            at.switch_page(page)
+            at.run()
+        return at
+
+    return _make
