@@ -15,9 +15,10 @@ from streamlit.testing.v1 import AppTest
 from rota.demo import build_demo
 from rota.storage.db import init_db
 from rota.storage.repository import import_rota
+from rota.timeutil import SERVICE_TZ, utc_now
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-DEMO_TODAY = date.today()
+DEMO_TODAY: date = utc_now().astimezone(SERVICE_TZ).date()
 AppFactory = Callable[..., AppTest]
 
 
@@ -58,7 +59,9 @@ def signed_in(role: str, agency: str | None = None, username: str | None = None)
 def app_as(demo_db_url: str) -> AppFactory:
     """`app_as("coordinator", "Vale Police", page="views/rota_editor_page.py")` -> an AppTest that has run."""
 
-    def _make(role: str | None, agency: str | None = None, page: str | None = None, timeout: float = 30) -> AppTest:
+    def _make(
+        role: str | None, agency: str | None = None, page: str | None = None, timeout: float = 30
+    ) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=timeout)
         if role is not None:
             at.session_state["user"] = signed_in(role, agency)
