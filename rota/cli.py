@@ -11,12 +11,16 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from rota.errors import InputError, PermissionDenied
 from rota.output import FORMATS, duration_text, render
 from rota.rules import RuleError
+from rota.services.access import ROLES
 from rota.timeutil import DEFAULT_TZ_NAME, TimeParseError, day_start, parse_bound, uk_local, utc_now, zone
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 EXIT_INPUT = 2
 EXIT_GAP = 3
@@ -68,6 +72,42 @@ def _range_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _RefusePassword(argparse.Action):
+    """`--password` exists only to say why there is none."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object, **__: object) -> None:
+        parser.error(
+            "a password is never given as an argument (it would stay in the shell history and show in the "
+            "process list): set ROTA_PASSWORD, or leave it unset to be asked for one"
+        )
+
+
+def _users_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    help_text = "manage sign-in accounts; a password comes from ROTA_PASSWORD or a prompt, never an argument"
+    p = sub.add_parser("users", help=help_text, description=help_text)
+    _common(p, top=False)
+    actions = p.add_subparsers(dest="users_command", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+
+    def action(name: str, text: str, *, named: bool = True) -> argparse.ArgumentParser:
+        a: argparse.ArgumentParser = actions.add_parser(name, help=text, description=text)
+        _common(a, top=False)
+        if named:
+            a.add_argument("name", metavar="NAME", help="username (stored in lower case)")
+        a.add_argument("--password", nargs="?", action=_RefusePassword, help=argparse.SUPPRESS)
+        return a
+
+    a = action("add", "add a password account")
+    a.add_argument("--role", required=True, choices=ROLES, help="access role (SPEC section 9)")
+    a.add_argument("--agency", metavar="A", help="the agency (required for a coordinator)")
+    a.add_argument("--display-name", metavar="D", help="name shown in the dashboard")
+    action("list", "list the accounts (never the password hashes)", named=False)
+    action("passwd", "set a new password (also lifts a slow-down after wrong passwords)")
+    action("disable", "switch an account off")
+    action("enable", "switch an account back on")
+    action("unlock", "lift the slow-down after wrong passwords now")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rota", description=__doc__.splitlines()[0] if __doc__ else None)
     _common(parser, top=True)
@@ -99,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on-gap", action="store_true", help="exit 3 when any gap is found")
     p = add("coverage", "hourly grid: one row per real local hour and rule")
     _range_args(p)
+    _users_parser(sub)
+    p = add("ics", "iCalendar feed of one responder's shifts (stable UIDs)")
+    p.add_argument("--responder", required=True, metavar="ID", help="the responder's responder_id")
+    p.add_argument("--start", metavar="S", help="shifts ending after S (default: 30 days ago)")
+    p.add_argument("--end", metavar="E", help="shifts starting before E (default: no limit)")
+    p.add_argument("--output", "-o", metavar="FILE", type=Path, help="write to FILE instead of stdout")
     p = add("up", "start the dashboard (and, with the embedded database, the scheduler)")
     p.add_argument("--port", type=int, default=8501, help="port on localhost (default 8501)")
     p.add_argument("--address", default="localhost", help="address to listen on (default localhost)")
@@ -202,6 +248,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except TimeParseError as exc:
         raise UsageError(f"--today: {exc}") from exc
     url = database_url(args.db)
+    password = _demo_password()
     _engine(args, must_exist=False)
     engine = init_db(url)
     rota = build_demo(today, seed=args.seed, tz=tz)
@@ -211,8 +258,44 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Demo rota loaded into {_safe_url(url)} around {today:%d/%m/%Y}: {summary}")
     for key, value in facts.items():
         print(f"  {key}: {value}")
+    _demo_accounts(engine, password)
     print("Next: `rota gaps` lists the gaps of the coming 28 days; `rota coverage` gives the hourly grid.")
     return 0
+
+
+# Documented in the README ("Demo accounts"); env ROTA_DEMO_PASSWORD overrides it.
+DEMO_PASSWORD = "demo-password-2026"
+
+
+def _demo_password() -> str:
+    from rota.services.auth import check_password
+
+    password = os.environ.get("ROTA_DEMO_PASSWORD") or DEMO_PASSWORD
+    try:
+        check_password(password)
+    except InputError as exc:
+        raise UsageError(f"ROTA_DEMO_PASSWORD: {exc.problems[0].reason}") from exc
+    return password
+
+
+def _demo_accounts(engine: Engine, password: str) -> None:
+    """One sign-in account per role, created or put back to the demo password (and switched on)."""
+    from rota.demo import AGENCIES
+    from rota.services.access import ADMIN, CDOP_MANAGER, COMMISSIONER, COORDINATOR, Actor
+    from rota.services.auth import ensure_user, role_label
+
+    accounts = [
+        Actor("admin", ADMIN, None, "Demo administrator"),
+        Actor("manager", CDOP_MANAGER, None, "Demo CDOP manager"),
+        Actor("police-coordinator", COORDINATOR, AGENCIES["sio"], "Demo police coordinator"),
+        Actor("commissioner", COMMISSIONER, None, "Demo commissioner"),
+    ]
+    for a in accounts:
+        ensure_user(engine, a.username, a.role, password, a.agency, a.display_name, by="demo")
+    source = "from ROTA_DEMO_PASSWORD" if os.environ.get("ROTA_DEMO_PASSWORD") else f"{password!r}"
+    print(f"Demo sign-in accounts (password {source}):")
+    for a in accounts:
+        print(f"  {a.username}: {role_label(a)}")
 
 
 def _kind_of(path: Path, kind: str | None) -> str:
@@ -323,6 +406,89 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_password() -> str:
+    """From env ROTA_PASSWORD, else asked twice in the terminal (never an argument)."""
+    given = os.environ.get("ROTA_PASSWORD")
+    if given:
+        return given
+    if not sys.stdin.isatty():
+        raise UsageError("no password: set ROTA_PASSWORD, or run the command in a terminal to be asked")
+    import getpass
+
+    first = getpass.getpass("New password (at least 12 characters): ")
+    if getpass.getpass("The same password again: ") != first:
+        raise UsageError("the two passwords differ; nothing was changed")
+    return first
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from rota.services import auth
+    from rota.storage.db import init_db
+
+    engine = init_db(_engine(args))  # a database made before accounts existed gets their table (idempotent)
+    by = f"cli:{os.environ.get('USER') or 'unknown'}"
+    action = args.users_command
+    if action == "list":
+        users = auth.list_users(engine)
+        fmt = _fmt(args)
+        if fmt == "table":
+            if users.height == 0:
+                print("No accounts yet: `rota users add NAME --role ROLE` adds one (`rota demo` adds four).")
+                return 0
+            columns = {
+                "username": "username",
+                "display_name": "name",
+                "role": "role",
+                "agency": "agency",
+                "active": "active",
+                "sign_in": "sign-in",
+                "last_login_at": "last sign-in",
+                "locked_until": "paused until",
+            }
+            print(render(users.select(list(columns)), "table", _tz(args), list(columns.values())))
+        else:
+            print(render(users, fmt, _tz(args)))
+        return 0
+    name = auth.normalise_username(args.name)
+    if action == "add":
+        auth.check_role(args.role, args.agency)  # before asking for a password
+        password = _new_password()
+        actor = auth.create_user(
+            engine, None, name, args.role, password, args.agency, args.display_name, by=by
+        )
+        print(f"Added {actor.username}: {auth.role_label(actor)}.")
+    elif action == "passwd":
+        auth.set_password(engine, None, name, _new_password(), by=by)
+        print(f"New password set for {name}.")
+    elif action in ("disable", "enable"):
+        auth.set_active(engine, None, name, action == "enable", by=by)
+        print(f"{name} is switched {'on' if action == 'enable' else 'off'}.")
+    elif action == "unlock":
+        auth.unlock(engine, None, name, by=by)
+        print(f"{name} may sign in again now.")
+    return 0
+
+
+def cmd_ics(args: argparse.Namespace) -> int:
+    from rota.services.calendar import responder_calendar
+
+    tz = _tz(args)
+    try:
+        start = parse_bound(args.start, tz) if args.start else utc_now() - timedelta(days=30)
+        end = parse_bound(args.end, tz) if args.end else None
+    except TimeParseError as exc:
+        raise UsageError(f"--start/--end: {exc}") from exc
+    if end is not None and end <= start:
+        raise UsageError(f"--end ({uk_local(end, tz)}) must be after --start ({uk_local(start, tz)})")
+    data = responder_calendar(_engine(args), args.responder, start, end, tz)
+    if args.output is not None:
+        args.output.write_bytes(data)
+        print(f"Wrote {data.count(b'BEGIN:VEVENT')} shifts of {args.responder} to {args.output}")
+    else:
+        sys.stdout.write(data.decode("utf-8"))
+    return 0
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from rota.storage.db import database_url, init_db
 
@@ -331,6 +497,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     url = database_url(args.db)
     _engine(args, must_exist=False)
     init_db(url)
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        # the server runs from the project folder: pin a relative SQLite path to where it was given
+        url = parsed.set(database=str(Path(parsed.database).resolve())).render_as_string(hide_password=False)
     env = dict(os.environ, ROTA_DATABASE_URL=url)
     if getattr(args, "tz", None):
         env["ROTA_TZ"] = args.tz
@@ -354,6 +526,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         f"Dashboard on http://{args.address}:{args.port} (database {_safe_url(url)}); Ctrl+C stops it.",
         flush=True,
     )
+    # Streamlit reads .streamlit/config.toml (theme, no error details for users) from the working folder.
+    os.chdir(server.parent.parent)
     os.execvpe(command[0], command, env)  # the dashboard replaces this process
 
 
@@ -364,6 +538,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "export": cmd_export,
     "gaps": cmd_gaps,
     "coverage": cmd_coverage,
+    "users": cmd_users,
+    "ics": cmd_ics,
     "up": cmd_up,
 }
 

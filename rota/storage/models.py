@@ -146,3 +146,34 @@ ABSENCE = table_of(Absence)
 COVERAGE_RULE = table_of(CoverageRule)
 ROLE = table_of(RoleName)
 AUDIT_LOG = table_of(AuditLog)
+
+
+class UserAccount(SQLModel, table=True):
+    """A sign-in account (SPEC section 9). Usernames are lower-case; `password_hash` (argon2id) is empty
+    for accounts that sign in only through OIDC. `failed_attempts` and `last_failed_at` drive the slow-down
+    after repeated wrong passwords."""
+
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint("username = lower(username)", name="ck_user_account_lower"),
+        CheckConstraint(
+            "role IN ('admin', 'cdop_manager', 'coordinator', 'commissioner')", name="ck_user_account_role"
+        ),
+        CheckConstraint("role <> 'coordinator' OR agency IS NOT NULL", name="ck_user_account_agency"),
+        CheckConstraint("failed_attempts >= 0", name="ck_user_account_failures"),
+    )
+
+    username: str = Field(primary_key=True)
+    display_name: str | None = None
+    role: str
+    agency: str | None = None
+    password_hash: str | None = None
+    active: bool = True
+    failed_attempts: int = 0
+    last_failed_at: datetime | None = None
+    last_login_at: datetime | None = None
+    created_at: datetime = Field(default_factory=_now)
+    version: int = 1
+
+
+USER_ACCOUNT = table_of(UserAccount)
