@@ -1,0 +1,273 @@
+"""Chart and table helpers every page shares: the NHS palette in colour-blind-safe orders and scales, a
+heatmap, UK date formatting for display, and CSV/Excel download buttons with local times as text.
+
+Colour choices: categorical series use NHS colours ordered so the first ones stay apart under the common
+colour-vision deficiencies (blue against orange first); the sequential scale runs from white through NHS
+light blue to NHS dark blue, lightness falling all the way, so it also reads in greyscale. Charts are
+drawn with `theme=None` so these colours are exactly what people see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+
+import numpy as np
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from dashboard.components.format import (
+    NOT_APPLICABLE,
+    UK_DATE_COLUMN,
+    UK_DATE_INPUT,
+    UK_DATETIME_COLUMN,
+    csv_bytes,
+    for_people,
+    hours_amount,
+    hours_text,
+    percent,
+    uk_date,
+    uk_datetime,
+    uk_day,
+    uk_time,
+    xlsx_bytes,
+)
+from rota.timeutil import SERVICE_TZ
+
+__all__ = [
+    "CATEGORICAL",
+    "NA_COLOUR",
+    "NOT_APPLICABLE",
+    "PAIR",
+    "PLOTLY_CONFIG",
+    "SEQUENTIAL",
+    "UK_DATETIME_COLUMN",
+    "UK_DATE_COLUMN",
+    "UK_DATE_INPUT",
+    "HeatmapPanel",
+    "download_buttons",
+    "for_people",
+    "heatmap",
+    "hours_amount",
+    "hours_text",
+    "nhs_layout",
+    "percent",
+    "show_chart",
+    "uk_date",
+    "uk_datetime",
+    "uk_day",
+    "uk_time",
+]
+
+# NHS identity colours (NHS England brand guidelines)
+NHS_BLUE = "#005EB8"
+NHS_DARK_BLUE = "#003087"
+NHS_BRIGHT_BLUE = "#0072CE"
+NHS_LIGHT_BLUE = "#41B6E6"
+NHS_AQUA_BLUE = "#00A9CE"
+NHS_BLACK = "#231F20"
+NHS_DARK_GREY = "#425563"
+NHS_MID_GREY = "#768692"
+NHS_PALE_GREY = "#E8EDEE"
+NHS_WHITE = "#FFFFFF"
+NHS_DARK_GREEN = "#006747"
+NHS_GREEN = "#009639"
+NHS_AQUA_GREEN = "#00A499"
+NHS_PURPLE = "#330072"
+NHS_DARK_PINK = "#7C2855"
+NHS_DARK_RED = "#8A1538"
+NHS_ORANGE = "#ED8B00"
+NHS_WARM_YELLOW = "#FFB81C"
+NHS_TEXT = "#212B32"  # the NHS.UK frontend's text colour (also the app theme's)
+
+# Series colours in order: use the first two for a pair (0-15 against 16-17), and add a marker or dash
+# pattern as well as colour beyond the first four.
+CATEGORICAL: tuple[str, ...] = (
+    NHS_BLUE,
+    NHS_ORANGE,
+    NHS_LIGHT_BLUE,
+    NHS_DARK_GREY,
+    NHS_WARM_YELLOW,
+    NHS_DARK_PINK,
+    NHS_AQUA_GREEN,
+    NHS_PURPLE,
+)
+PAIR: tuple[str, str] = (NHS_BLUE, NHS_ORANGE)
+# 0 is white; anything above 0 is at least NHS light blue (CIELAB lightness 70 against white's 100), so a
+# 1-minute gap is never invisible; lightness then falls to NHS dark blue (23).
+SEQUENTIAL: list[list[float | str]] = [
+    [0.0, NHS_WHITE],
+    [0.0001, NHS_LIGHT_BLUE],
+    [0.5, NHS_BLUE],
+    [1.0, NHS_DARK_BLUE],
+]
+NA_COLOUR = "#D8DDE0"  # NHS grey 4 (lightness 88): where the measure does not apply
+PLOTLY_CONFIG: dict[str, object] = {
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+
+
+def nhs_layout(fig: go.Figure, *, title: str | None = None, height: int | None = None) -> go.Figure:
+    """Fonts, colours and margins shared by every chart."""
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}} if title else None,
+        font={"family": "Frutiger, Arial, sans-serif", "color": NHS_TEXT, "size": 12},
+        colorway=list(CATEGORICAL),
+        paper_bgcolor=NHS_WHITE,
+        plot_bgcolor=NHS_WHITE,
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        hoverlabel={"bgcolor": NHS_WHITE, "font": {"color": NHS_TEXT}},
+    )
+    if height is not None:
+        fig.update_layout(height=height)
+    return fig
+
+
+@dataclass(frozen=True)
+class HeatmapPanel:
+    """One panel of a heatmap: `values` rows follow the y labels, columns the x labels; NaN or None means
+    the measure does not apply there. `hover` holds the full text of each cell (UK dates, 24-hour clock).
+    Break a long `title` into lines with `<br>`. Numpy arrays keep large heatmaps fast (Plotly checks
+    nested lists element by element)."""
+
+    title: str
+    values: np.ndarray | Sequence[Sequence[float | None]]
+    hover: np.ndarray | Sequence[Sequence[str]]
+
+
+def heatmap(
+    panels: Sequence[HeatmapPanel],
+    *,
+    x: Sequence[str],
+    y: Sequence[str],
+    colorbar_title: str,
+    zmin: float = 0.0,
+    zmax: float = 1.0,
+    tickformat: str = ".0%",
+    x_title: str | None = None,
+    row_height: int | None = None,
+) -> go.Figure:
+    """Side-by-side heatmaps sharing one y axis (for example days) and one colour bar.
+
+    Values run on the sequential scale, zero white; cells where the measure does not apply are pale grey.
+    Both differ in lightness from every non-zero value, so nothing depends on telling hues apart."""
+    n = max(1, len(panels))
+    fig = make_subplots(
+        rows=1,
+        cols=n,
+        shared_yaxes=True,
+        horizontal_spacing=0.02 if n > 1 else None,
+        subplot_titles=[p.title for p in panels],
+    )
+    xs, ys = list(x), list(y)
+    for i, panel in enumerate(panels, start=1):
+        z = np.array(panel.values, dtype=float)  # None -> NaN
+        missing = np.isnan(z)
+        if missing.any():
+            # drawn first, under the main trace, whose empty cells let the grey through; the hover text
+            # comes from the main trace (hoverongaps), so it is sent once
+            fig.add_trace(
+                go.Heatmap(
+                    z=np.where(missing, 1.0, np.nan),
+                    x=xs,
+                    y=ys,
+                    colorscale=[[0.0, NA_COLOUR], [1.0, NA_COLOUR]],
+                    showscale=False,
+                    hoverinfo="skip",
+                    xgap=1,
+                    ygap=1,
+                    name=f"{panel.title}: does not apply",
+                ),
+                row=1,
+                col=i,
+            )
+        fig.add_trace(
+            go.Heatmap(
+                z=z,
+                x=xs,
+                y=ys,
+                hovertext=np.asarray(panel.hover, dtype=object),
+                hoverinfo="text",
+                hoverongaps=True,
+                colorscale=SEQUENTIAL,
+                zmin=zmin,
+                zmax=zmax,
+                xgap=1,
+                ygap=1,
+                showscale=i == 1,
+                colorbar={
+                    "title": {"text": colorbar_title, "side": "right"},
+                    "tickformat": tickformat,
+                    "len": 320,
+                    "lenmode": "pixels",
+                    "y": 1,
+                    "yanchor": "top",
+                },
+                name=panel.title,
+            ),
+            row=1,
+            col=i,
+        )
+    fig.update_xaxes(type="category", side="top", tickangle=0, ticks="", fixedrange=True, title_text=x_title)
+    fig.update_yaxes(type="category", autorange="reversed", ticks="", fixedrange=True, automargin=True)
+    # Panel titles (lines split with <br>) sit above the hour labels of the top axis.
+    lines = max((p.title.count("<br>") + 1 for p in panels), default=1)
+    fig.update_annotations(yshift=22, yanchor="bottom", font={"size": 13})
+    if row_height is None:
+        row_height = 16 if len(y) <= 62 else 8
+    top = 40 + 18 * lines
+    nhs_layout(fig, height=max(260, row_height * len(y) + top + 20))
+    fig.update_layout(margin={"l": 10, "r": 10, "t": top, "b": 10})
+    return fig
+
+
+def show_chart(fig: go.Figure, *, alt: str, key: str | None = None) -> None:
+    """Draw a Plotly chart in the NHS colours (not the Streamlit theme) with a text alternative."""
+    st.plotly_chart(fig, theme=None, config=PLOTLY_CONFIG, key=key, alt=alt)
+
+
+def download_buttons(
+    df: pl.DataFrame,
+    name: str,
+    *,
+    tz: tzinfo = SERVICE_TZ,
+    key: str | None = None,
+    sheet: str | None = None,
+) -> None:
+    """ "Download CSV" and "Download Excel" buttons for `df`, files `<name>.csv` and `<name>.xlsx`.
+
+    Instants are written as local text (25/10/2026 01:30 GMT), dates as dd/mm/yyyy. The files are made
+    only when someone clicks, so the buttons cost the page nothing."""
+    key = key or f"download-{name}"
+    data = df  # captured by the callables below, which run on click
+
+    def as_csv() -> bytes:
+        return csv_bytes(data, tz)
+
+    def as_xlsx() -> bytes:
+        return xlsx_bytes(data, tz, sheet or name)
+
+    with st.container(horizontal=True, gap="small"):
+        st.download_button(
+            "Download CSV",
+            as_csv,
+            file_name=f"{name}.csv",
+            mime="text/csv",
+            key=f"{key}-csv",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+        st.download_button(
+            "Download Excel",
+            as_xlsx,
+            file_name=f"{name}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key=f"{key}-xlsx",
+            icon=":material/download:",
+            on_click="ignore",
+        )

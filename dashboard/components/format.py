@@ -1,0 +1,113 @@
+"""Values and frames for people: UK dates (dd/mm/yyyy), the 24-hour clock with the zone, percentages,
+durations, and frames turned into CSV or Excel bytes with local times as text. No Streamlit here."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, tzinfo
+
+import polars as pl
+
+from rota.output import duration_text
+from rota.timeutil import SERVICE_TZ, uk_local
+
+UK_DATE = "%d/%m/%Y"
+UK_DATETIME = "%d/%m/%Y %H:%M"
+UK_DATETIME_ZONE = "%d/%m/%Y %H:%M %Z"
+# momentJS formats for st.column_config.DateColumn / DatetimeColumn (Z shows the UTC offset)
+UK_DATE_COLUMN = "DD/MM/YYYY"
+UK_DATETIME_COLUMN = "DD/MM/YYYY HH:mm Z"
+UK_DATE_INPUT = "DD/MM/YYYY"
+NOT_APPLICABLE = "–"
+
+
+def zone_key(tz: tzinfo) -> str:
+    """The IANA name of a zone, for polars conversions (ZoneInfo carries it as `key`)."""
+    key = getattr(tz, "key", None)
+    return key if isinstance(key, str) else str(tz)
+
+
+def uk_date(d: date) -> str:
+    """25/12/2026"""
+    return f"{d:{UK_DATE}}"
+
+
+def uk_day(d: date) -> str:
+    """Fri 25/12/2026"""
+    return f"{d:%a} {d:{UK_DATE}}"
+
+
+def uk_datetime(t: datetime, tz: tzinfo = SERVICE_TZ) -> str:
+    """25/10/2026 01:30 GMT: an aware instant as local time with the zone abbreviation."""
+    return uk_local(t, tz)
+
+
+def uk_time(t: datetime, tz: tzinfo = SERVICE_TZ) -> str:
+    """14:05 (local, 24-hour clock)."""
+    return f"{t.astimezone(tz):%H:%M}"
+
+
+def percent(share: float | None, digits: int = 1) -> str:
+    """0.9731 -> 97.3%; None -> the not-applicable dash."""
+    if share is None:
+        return NOT_APPLICABLE
+    return f"{share * 100:.{digits}f}%"
+
+
+def hours_text(hours: float | None) -> str:
+    """Hours as a duration for people: 48.5 -> 2d 0h 30m, 0.5 -> 30m; None -> the dash."""
+    if hours is None:
+        return NOT_APPLICABLE
+    return duration_text(hours * 60)
+
+
+def hours_amount(hours: float | None) -> str:
+    """A total for people: 48.5 -> 48.5 hours, 1 -> 1 hour, 0.5 -> 30 minutes, 50378 -> 50,378 hours."""
+    if hours is None:
+        return NOT_APPLICABLE
+    if hours < 1:
+        minutes = round(hours * 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    text = f"{hours:,.1f}".removesuffix(".0")
+    return f"{text} hour{'s' if text != '1' else ''}"
+
+
+def for_people(df: pl.DataFrame, tz: tzinfo = SERVICE_TZ) -> pl.DataFrame:
+    """A copy with every instant as local text (25/10/2026 01:30 GMT), naive datetimes and dates in UK
+    order, booleans as yes/no and lists joined with '; ', so a CSV or a sheet reads the same everywhere."""
+    exprs: list[pl.Expr] = []
+    zone = zone_key(tz)
+    for name, dtype in df.schema.items():
+        col = pl.col(name)
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            exprs.append(col.dt.convert_time_zone(zone).dt.strftime(UK_DATETIME_ZONE))
+        elif isinstance(dtype, pl.Datetime):
+            exprs.append(col.dt.strftime(UK_DATETIME))
+        elif isinstance(dtype, pl.Date):
+            exprs.append(col.dt.strftime(UK_DATE))
+        elif isinstance(dtype, pl.Boolean):
+            exprs.append(pl.when(col).then(pl.lit("yes")).when(~col).then(pl.lit("no")).alias(name))
+        elif isinstance(dtype, pl.List):
+            exprs.append(col.cast(pl.List(pl.String)).list.join("; "))
+        else:
+            exprs.append(col)
+    return df.select(exprs)
+
+
+def csv_bytes(df: pl.DataFrame, tz: tzinfo = SERVICE_TZ) -> bytes:
+    """UTF-8 CSV with a byte-order mark, so Excel opens names with accents correctly."""
+    return for_people(df, tz).write_csv().encode("utf-8-sig")
+
+
+def xlsx_bytes(df: pl.DataFrame, tz: tzinfo = SERVICE_TZ, sheet: str = "data") -> bytes:
+    """An Excel workbook of one sheet (header row frozen, filters on, columns fitted)."""
+    buf = io.BytesIO()
+    for_people(df, tz).write_excel(
+        buf,
+        worksheet=sheet[:31],
+        autofit=True,
+        freeze_panes=(1, 0),
+        header_format={"bold": True, "bg_color": "#E8EDEE"},
+        table_style=None,
+    )
+    return buf.getvalue()

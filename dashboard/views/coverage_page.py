@@ -1,0 +1,481 @@
+"""Coverage: for a period, the share of hours each rule is met (16-17 beside 0-15), a days-by-hours heatmap,
+the gap list with downloads, and who is on duty now. Draws only; the numbers come from
+`rota.services.coverage`, cached by period and by a data version that changes with every edit."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from dashboard.components.charts import (
+    UK_DATE_INPUT,
+    UK_DATETIME_COLUMN,
+    HeatmapPanel,
+    download_buttons,
+    heatmap,
+    hours_amount,
+    percent,
+    show_chart,
+    uk_datetime,
+    uk_day,
+    uk_time,
+)
+from dashboard.components.context import engine, require_page
+from dashboard.components.context import tz as service_tz
+from rota.errors import InputError, PermissionDenied
+from rota.services.access import COVERAGE, Actor, can_read_people
+from rota.services.coverage import (
+    DEFAULT_PERIOD_DAYS,
+    CoverageReport,
+    cover_now,
+    coverage_report,
+    data_version,
+    on_now,
+    role_label,
+    zone_name,
+)
+from rota.storage.db import database_url
+from rota.timeutil import utc_now, zone
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------- cached reads
+# Keyed by the database, a data version (max audit id: every change is audited) and the question, so an
+# edit anywhere shows at once and an unchanged rota is never recomputed.
+
+
+class Query(NamedTuple):
+    """What a report depends on; the cache key of everything drawn from it."""
+
+    url: str
+    version: int
+    first: date
+    last: date
+    tz_name: str
+    user: tuple[str, str, str | None]
+
+
+@st.cache_data(show_spinner="Working out cover...", max_entries=64)
+def _report(q: Query) -> CoverageReport:
+    return coverage_report(engine(), Actor(*q.user), q.first, q.last, zone(q.tz_name))
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _heatmap(q: Query, role: str) -> tuple[go.Figure, str]:
+    """The heatmap of one role's rules and its text alternative. Kept as the object itself (never
+    changed after it is built): building a Plotly figure costs more than the rest of the page."""
+    return _heatmap_figure(_report(q), role)
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=120)
+def _cover_now(
+    url: str, version: int, at: datetime, tz_name: str, user: tuple[str, str, str | None]
+) -> pl.DataFrame:
+    return cover_now(engine(), Actor(*user), at, zone(tz_name))
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=120)
+def _on_now(
+    url: str, version: int, at: datetime, tz_name: str, user: tuple[str, str, str | None]
+) -> pl.DataFrame:
+    return on_now(engine(), Actor(*user), at, zone(tz_name))
+
+
+def _failed(what: str, exc: Exception) -> None:
+    """A message for people instead of a traceback; the details go to the server log."""
+    if isinstance(exc, InputError):
+        text = "; ".join(p.reason for p in exc.problems)
+        st.error(text[:1].upper() + text[1:] + ".")
+    elif isinstance(exc, PermissionDenied):
+        st.error(f"You cannot see {what}: {exc}.")
+    else:
+        log.exception("coverage page: %s failed", what)
+        st.error(f"Sorry, {what} could not be worked out. The details are in the server log.")
+
+
+# ---------------------------------------------------------------------------------------------- sections
+
+
+def _period_picker(today: date) -> tuple[date, date]:
+    default = (today, today + timedelta(days=DEFAULT_PERIOD_DAYS - 1))
+    picked = st.date_input(
+        "Period",
+        value=default,
+        format=UK_DATE_INPUT,
+        key="coverage_period",
+        help="First and last day, inclusive. Opens on today and the next 27 days (28 days).",
+    )
+    if not isinstance(picked, tuple) or len(picked) != 2:
+        st.info("Pick the last day of the period as well.")
+        st.stop()
+    first, last = picked
+    return first, last
+
+
+def _headline(report: CoverageReport) -> None:
+    p = report.period
+    st.caption(
+        f"{uk_day(p.first)} to {uk_day(p.last)}: {p.days} day{'s' if p.days != 1 else ''}, "
+        f"{p.hours:g} hours. Times are local ({report.tz_name}), 24-hour clock."
+    )
+    if report.bank_holidays.height:
+        days = "; ".join(f"{uk_day(d)} {name}" for d, name in report.bank_holidays.iter_rows())
+        st.markdown(f":material/event: **Bank holidays in this period:** {days}")
+    if report.shift_count == 0:
+        st.info(
+            "No shifts are stored for this period, so no hour is covered. Import the rota on the Rota "
+            "editor page (or with `rota import`) to see cover."
+        )
+    elif report.uncovered_tail and report.last_shift_end is not None:
+        st.warning(
+            f"No shifts are stored after {uk_datetime(report.last_shift_end, zone(report.tz_name))}, so the "
+            "rest of the period shows as gaps until the rota for it is imported.",
+            icon=":material/event_busy:",
+        )
+
+
+def _pairs(report: CoverageReport) -> None:
+    st.subheader("Share of hours covered: 16-17 beside 0-15")
+    rows = list(report.pairs.iter_rows(named=True))
+    for role_box, row in zip(st.columns(max(1, len(rows))), rows, strict=False):
+        with role_box.container(border=True):
+            st.markdown(f"**{row['role_label']}**")
+            for col, band, slot in zip(st.columns(2), ("0-15", "16-17"), ("0_15", "16_17"), strict=True):
+                rule_id, count = row[f"rule_{slot}"], row[f"gap_count_{slot}"]
+                if rule_id is None:
+                    col.metric(f"{row['role_label']}, {band}", "No rule")
+                    continue
+                delta = None
+                if slot == "16_17" and row["difference_points"] is not None:
+                    delta = f"{row['difference_points']:+.1f} points"
+                col.metric(
+                    f"{row['role_label']}, {band}",
+                    percent(row[f"share_{slot}"]),
+                    delta=delta,
+                    help=f"Rule `{rule_id}`: the share of the period's hours with enough qualified "
+                    "responders."
+                    + (" The arrow gives the difference from 0-15 in percentage points." if delta else ""),
+                )
+                gap_hours = hours_amount(row[f"gap_hours_{slot}"])
+                col.caption(
+                    "No gaps" if not count else f"{count} gap{'s' if count != 1 else ''}, {gap_hours}"
+                )
+    others = report.rules.filter(~pl.col("rule_id").is_in(_paired(report)))
+    if others.height:
+        st.caption(
+            "Other rules: "
+            + "; ".join(
+                f"{label} {percent(share)} covered"
+                for label, share in others.select("label", "share_covered").iter_rows()
+            )
+            + "."
+        )
+
+
+def _paired(report: CoverageReport) -> list[str]:
+    ids = report.pairs["rule_0_15"].to_list() + report.pairs["rule_16_17"].to_list()
+    return [i for i in ids if i is not None]
+
+
+def _rule_table(report: CoverageReport) -> None:
+    st.subheader("Every rule")
+    shown = report.rules.select(
+        pl.col("label").alias("Rule"),
+        pl.col("required").alias("Needed"),
+        pl.col("windows").alias("Applies"),
+        pl.col("window_hours").alias("Hours applying"),
+        pl.col("share_covered").alias("Covered"),
+        pl.col("gap_count").alias("Gaps"),
+        pl.col("gap_hours").alias("Hours in gap"),
+        pl.col("longest_gap_hours").alias("Longest gap (hours)"),
+    )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_config={
+            "Covered": st.column_config.ProgressColumn(
+                "Covered", min_value=0.0, max_value=1.0, format="percent", help="Share of hours applying"
+            ),
+            "Hours applying": st.column_config.NumberColumn(format="%.1f"),
+            "Hours in gap": st.column_config.NumberColumn(format="%.1f"),
+            "Longest gap (hours)": st.column_config.NumberColumn(format="%.1f"),
+        },
+        key="coverage_rules_table",
+    )
+    p = report.period
+    download_buttons(report.rules, f"coverage-rules-{p.first}-to-{p.last}", sheet="rules", key="rules")
+
+
+def _hour_span(hour: int) -> str:
+    return f"{hour:02d}:00-{hour + 1:02d}:00"
+
+
+def _heatmaps(q: Query, report: CoverageReport) -> None:
+    st.subheader("Hours in gap, day by hour")
+    roles = list(dict.fromkeys(report.rules["role"].to_list()))
+    if not roles:
+        st.info("No rules to show.")
+        return
+    role = st.segmented_control(
+        "Role",
+        roles,
+        default=roles[0],
+        format_func=role_label,
+        required=True,
+        key="coverage_heatmap_role",
+    )
+    role = role if role in roles else roles[0]
+    fig, alt = _heatmap(q, role)
+    show_chart(fig, alt=alt, key="coverage_heatmap")
+    st.caption(
+        "Blue: part or all of the hour without enough qualified responders (darker: more of it); white: "
+        "covered; grey: the rule does not apply then, or the hour does not exist (the clocks go forward). "
+        "On the day the clocks go back, column 01 holds both 01:00 hours (120 minutes). **BH**: England "
+        "bank holiday."
+    )
+    with st.expander("The heatmap as a table"):
+        chosen = report.rules.filter(pl.col("role") == role)
+        cells = report.heatmap.filter(pl.col("rule_id").is_in(chosen["rule_id"].to_list()))
+        table = cells.join(chosen.select("rule_id", "label"), on="rule_id").pivot(
+            on="hour", index=["label", "day"], values="gap_minutes", sort_columns=False
+        )
+        table = table.rename({str(h): f"{h:02d}" for h in range(24) if str(h) in table.columns})
+        st.dataframe(
+            table.rename({"label": "Rule", "day": "Day"}),
+            hide_index=True,
+            column_config={"Day": st.column_config.DateColumn(format="ddd DD/MM/YYYY")},
+            key="coverage_heatmap_table",
+        )
+        st.caption("Minutes in gap in each hour of the day (local time).")
+        p = report.period
+        download_buttons(cells, f"coverage-hours-{role}-{p.first}-to-{p.last}", sheet="hours", key="heatmap")
+
+
+def _heatmap_figure(report: CoverageReport, role: str) -> tuple[go.Figure, str]:
+    chosen = report.rules.filter(pl.col("role") == role)
+    holidays = set(report.bank_holidays["day"].to_list())
+    days = pl.date_range(report.period.first, report.period.last, interval="1d", eager=True).to_list()
+    cells = report.heatmap.filter(pl.col("rule_id").is_in(chosen["rule_id"].to_list()))
+    first_rule = cells.filter(pl.col("rule_id") == chosen["rule_id"][0])
+    day_hours = dict(first_rule.group_by("day").agg(pl.col("real_minutes").sum() // 60).iter_rows())
+
+    def day_label(d: date) -> str:
+        label = uk_day(d)
+        if day_hours.get(d, 24) != 24:
+            label += f" ({day_hours[d]} h)"
+        return f"<b>{label} BH</b>" if d in holidays else label
+
+    texts = _cell_texts(cells, chosen, report.bank_holidays)
+    panels: list[HeatmapPanel] = []
+    for rule in chosen.iter_rows(named=True):
+        grid = texts.filter(pl.col("rule_id") == rule["rule_id"]).sort("day", "hour")
+        shape = (len(days), 24)
+        values = grid["share_in_gap"].to_numpy().astype(float).reshape(shape)
+        hover = grid["text"].to_numpy().reshape(shape)
+        title = "<br>".join([*rule["label"].split(", ", 1), f"{percent(rule['share_covered'])} covered"])
+        panels.append(HeatmapPanel(title, values, hover))
+    fig = heatmap(
+        panels,
+        x=[f"{h:02d}" for h in range(24)],
+        y=[day_label(d) for d in days],
+        colorbar_title="Share of the hour in gap",
+    )
+    summary = "; ".join(
+        f"{r['label']}: {percent(r['share_covered'])} covered, {r['gap_count']} gaps, "
+        f"{hours_amount(r['gap_hours'])} in gap"
+        for r in chosen.iter_rows(named=True)
+    )
+    alt = (
+        f"Heatmap of each local day by hour of the day, {role_label(role)}. {summary}. "
+        "The numbers are in the table below the chart."
+    )
+    return fig, alt
+
+
+def _cell_texts(cells: pl.DataFrame, rules: pl.DataFrame, holidays: pl.DataFrame) -> pl.DataFrame:
+    """The hover text of every heatmap cell, built column-wise (a year is 26,000 cells a role)."""
+    days = cells.select(pl.col("day").unique())
+    day_text = days.with_columns(
+        pl.col("day").map_elements(uk_day, return_dtype=pl.String).alias("day_text")
+    ).join(holidays, left_on="day", right_on="day", how="left")
+    spans = pl.DataFrame(
+        {"hour": list(range(24)), "span": [_hour_span(h) for h in range(24)]},
+        schema={"hour": pl.Int8, "span": pl.String},
+    )
+    gap = pl.col("gap_minutes")
+    gap_text = (
+        pl.when(gap == gap.round(0))
+        .then(gap.cast(pl.Int64).cast(pl.String))
+        .otherwise(gap.round(1).cast(pl.String))
+    )
+    head = pl.concat_str(
+        pl.lit("<b>"),
+        pl.col("label"),
+        pl.lit("</b><br>"),
+        pl.col("day_text"),
+        pl.lit(" "),
+        pl.col("span"),
+        pl.when(pl.col("name").is_not_null())
+        .then(pl.concat_str(pl.lit(" ("), pl.col("name"), pl.lit(")")))
+        .otherwise(pl.lit("")),
+    )
+    body = (
+        pl.when(pl.col("real_minutes") == 0)
+        .then(pl.col("clock_change"))
+        .when(~pl.col("in_window"))
+        .then(pl.lit("outside the rule's hours"))
+        .otherwise(
+            pl.concat_str(
+                gap_text,
+                pl.lit(" of "),
+                pl.col("real_minutes").cast(pl.String),
+                pl.lit(" minutes in gap"),
+                pl.when(pl.col("clock_change") != "")
+                .then(pl.concat_str(pl.lit("<br>"), pl.col("clock_change")))
+                .otherwise(pl.lit("")),
+            )
+        )
+    )
+    return (
+        cells.join(rules.select("rule_id", "label"), on="rule_id")
+        .join(day_text, on="day", how="left")
+        .join(spans, on="hour", how="left")
+        .with_columns(pl.concat_str(head, pl.lit("<br>"), body).alias("text"))
+    )
+
+
+def _gap_list(report: CoverageReport) -> None:
+    st.subheader("Gaps")
+    found = report.gaps
+    if found.is_empty():
+        st.success("No gaps in this period: every rule is met at every minute.")
+        return
+    labels = report.rules["label"].to_list()
+    picked = st.multiselect("Rules", labels, placeholder="All rules", key="coverage_gap_rules")
+    if picked:
+        found = found.filter(pl.col("label").is_in(picked))
+    st.caption(
+        f"{found.height} gap{'s' if found.height != 1 else ''}, "
+        f"{hours_amount(float(found['minutes'].sum()) / 60)} in all. Click a column heading to sort."
+    )
+    shown = found.select(
+        pl.col("label").alias("Rule"),
+        pl.col("start").dt.convert_time_zone(report.tz_name).alias("Start"),
+        pl.col("end").dt.convert_time_zone(report.tz_name).alias("End"),
+        pl.col("weekday").alias("Day"),
+        pl.col("duration").alias("Length"),
+        pl.col("minutes").alias("Minutes"),
+        pl.col("required").alias("Needed"),
+        pl.col("available").alias("Available"),
+        pl.col("bank_holiday").alias("Bank holiday"),
+    )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_config={
+            "Start": st.column_config.DatetimeColumn(format=UK_DATETIME_COLUMN),
+            "End": st.column_config.DatetimeColumn(format=UK_DATETIME_COLUMN),
+            "Minutes": st.column_config.NumberColumn(format="%.0f", help="Length in minutes, for sorting"),
+        },
+        key="coverage_gap_table",
+    )
+    p = report.period
+    download_buttons(
+        found.drop("start_local", "end_local"),
+        f"coverage-gaps-{p.first}-to-{p.last}",
+        sheet="gaps",
+        key="gaps",
+    )
+
+
+def _now_section(actor: Actor, url: str, version: int, tz_name: str) -> None:
+    now = utc_now().replace(second=0, microsecond=0)
+    local = now.astimezone(zone(tz_name))
+    st.subheader(f"On duty now: {uk_day(local.date())} {uk_time(now, zone(tz_name))}")
+    user = (actor.username, actor.role, actor.agency)
+    try:
+        counts = _cover_now(url, version, now, tz_name, user)
+    except Exception as exc:
+        _failed("who is on duty now", exc)
+        return
+    status = (
+        pl.when(~pl.col("in_window"))
+        .then(pl.lit("Not required now"))
+        .when(pl.col("covered"))
+        .then(pl.lit("Covered"))
+        .otherwise(pl.lit("GAP: not enough qualified responders"))
+    )
+    st.dataframe(
+        counts.select(
+            pl.col("label").alias("Rule"),
+            pl.col("required").alias("Needed"),
+            pl.col("available").alias("Qualified on duty"),
+            status.alias("Now"),
+        ),
+        hide_index=True,
+        key="coverage_now_counts",
+    )
+    if not can_read_people(actor):
+        st.caption("Names and contact details of responders are not shown to commissioners.")
+        return
+    try:
+        people = _on_now(url, version, now, tz_name, user)
+    except Exception as exc:
+        _failed("who is on duty now", exc)
+        return
+    roles = list(dict.fromkeys(counts["role"].to_list()))
+    for role in roles:
+        st.markdown(f"**{role_label(role)}**")
+        mine = people.filter(pl.col("role") == role)
+        if mine.is_empty():
+            st.warning(f"{role_label(role)}: nobody is on duty now.", icon=":material/warning:")
+            continue
+        st.dataframe(
+            mine.select(
+                pl.col("name").alias("Name"),
+                pl.col("agency").alias("Agency"),
+                pl.concat_str(pl.lit("mailto:"), pl.col("email")).alias("Email"),
+                pl.col("kind").replace({"oncall": "on call", "onsite": "on site"}).alias("Duty"),
+                pl.col("until_local").alias("On duty until"),
+                pl.col("jar").alias("JAR trained"),
+                pl.col("jar_16_17").alias("16-17 briefed"),
+                pl.col("counts_for").alias("Counts for"),
+            ),
+            hide_index=True,
+            column_config={
+                "Email": st.column_config.LinkColumn(display_text=r"mailto:(.*)"),
+                "JAR trained": st.column_config.CheckboxColumn(),
+                "16-17 briefed": st.column_config.CheckboxColumn(),
+            },
+            key=f"coverage_now_{role}",
+        )
+
+
+# ---------------------------------------------------------------------------------------------- the page
+
+actor = require_page(COVERAGE)
+st.title("Coverage")
+tz_name = zone_name(service_tz())
+today = utc_now().astimezone(zone(tz_name)).date()
+url = database_url()
+first, last = _period_picker(today)
+try:
+    version = data_version(engine())
+    query = Query(url, version, first, last, tz_name, (actor.username, actor.role, actor.agency))
+    report = _report(query)
+except Exception as exc:
+    _failed("coverage for this period", exc)
+    st.stop()
+
+_headline(report)
+_pairs(report)
+_rule_table(report)
+_heatmaps(query, report)
+_gap_list(report)
+_now_section(actor, url, version, tz_name)

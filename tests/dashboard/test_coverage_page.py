@@ -1,0 +1,257 @@
+"""The Coverage page through AppTest on the demo database, for every role and signed out."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from rota.model import Rota, conform
+from rota.services.coverage import bank_holidays
+from rota.storage.db import make_engine
+from rota.storage.repository import import_rota, load_rota
+from rota.timeutil import day_start
+from tests.dashboard.conftest import APP, DEMO_TODAY, AppFactory, signed_in
+
+PAGE = "views/coverage_page.py"
+ROLES = [("admin", None), ("cdop_manager", None), ("coordinator", "Vale Police"), ("commissioner", None)]
+
+
+def page_text(at: AppTest) -> str:
+    """Everything a person can read on the page: text elements, tables and chart specs."""
+    parts: list[str] = []
+    for kind in ("title", "subheader", "markdown", "caption", "info", "success", "warning", "error"):
+        parts.extend(str(e.value) for e in getattr(at, kind))
+    parts.extend(f"{m.label} {m.value}" for m in at.metric)
+    parts.extend(df.value.to_csv() for df in at.dataframe)
+    parts.extend(chart.proto.spec for chart in at.get("plotly_chart"))
+    return "\n".join(parts)
+
+
+def demo_names(url: str) -> list[str]:
+    engine = make_engine(url)
+    try:
+        return load_rota(engine).responders["name"].to_list()
+    finally:
+        engine.dispose()
+
+
+def panel_titles(at: AppTest) -> list[str]:
+    """The first line of each heatmap panel's title."""
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    return [a["text"].split("<br>")[0] for a in spec["layout"]["annotations"]]
+
+
+def name_tables(at: AppTest) -> list[list[str]]:
+    return [list(df.value["Name"]) for df in at.dataframe if "Name" in df.value.columns]
+
+
+@pytest.mark.parametrize(("role", "agency"), ROLES)
+def test_every_role_sees_cover_gaps_heatmaps_and_downloads(
+    app_as: AppFactory, role: str, agency: str | None
+) -> None:
+    at = app_as(role, agency, page=PAGE)
+    assert not at.exception
+    assert not at.error
+    assert [t.value for t in at.title] == ["Coverage"]
+    labels = [m.label for m in at.metric]
+    # 16-17 beside 0-15 for each role
+    assert labels == [
+        "Paediatrician, 0-15",
+        "Paediatrician, 16-17",
+        "SIO, 0-15",
+        "SIO, 16-17",
+        "Ambulance, 0-15",
+        "Ambulance, 16-17",
+    ]
+    assert all(m.value.endswith("%") for m in at.metric)
+    # one heatmap with a panel per paediatrician rule (0-15, 16-17 and office hours), with a text alternative
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    assert panel_titles(at)[:2] == ["Paediatrician 0-15", "Paediatrician 16-17"]
+    assert "Heatmap of each local day by hour" in charts[0].proto.alt
+    # the rule table, the heatmap table and the gap list can be downloaded as CSV and Excel
+    downloads = [b.label for b in at.get("download_button")]
+    assert downloads.count("Download CSV") == 3
+    assert downloads.count("Download Excel") == 3
+    gap_table = next(df.value for df in at.dataframe if "Length" in df.value.columns)
+    assert len(gap_table) > 0  # the demo has gaps in the coming weeks
+    assert "On duty now" in page_text(at)
+
+
+def test_managers_see_who_is_on_now_with_contact_details(app_as: AppFactory, demo_db_url: str) -> None:
+    at = app_as("cdop_manager", page=PAGE)
+    tables = name_tables(at)
+    assert tables, "no table of people on duty"
+    names = {n for table in tables for n in table}
+    assert names <= set(demo_names(demo_db_url))
+    emails = [e for df in at.dataframe if "Email" in df.value.columns for e in df.value["Email"]]
+    assert any(str(e).startswith("mailto:") and e.endswith("@example.org") for e in emails)
+
+
+def test_coordinators_see_names_too(app_as: AppFactory) -> None:
+    at = app_as("coordinator", "Vale Police", page=PAGE)
+    assert name_tables(at)
+
+
+def test_commissioners_see_no_names_or_contacts(app_as: AppFactory, demo_db_url: str) -> None:
+    at = app_as("commissioner", page=PAGE)
+    assert not at.exception
+    assert not name_tables(at)
+    text = page_text(at)
+    assert "example.org" not in text
+    for name in demo_names(demo_db_url):
+        assert name not in text
+    assert any("not shown to commissioners" in c.value for c in at.caption)
+    # the aggregate counts are still there
+    assert any("Qualified on duty" in df.value.columns for df in at.dataframe)
+
+
+def test_signed_out_sees_the_sign_in_form_not_the_page(app_as: AppFactory) -> None:
+    at = app_as(None)
+    assert not at.exception
+    assert "Coverage" not in [t.value for t in at.title]
+    assert [t.label for t in at.text_input][:2] == ["Username", "Password"]
+    assert "Sign in" in [b.label for b in at.get("form_submit_button")] or any(
+        b.label == "Sign in" for b in at.button
+    )
+    assert not at.metric
+    assert not at.get("plotly_chart")
+
+
+def test_the_period_defaults_to_the_next_28_days(app_as: AppFactory) -> None:
+    at = app_as("admin", page=PAGE)
+    picker = at.date_input(key="coverage_period")
+    assert picker.value == (DEMO_TODAY, DEMO_TODAY + timedelta(days=27))
+    assert any("28 days" in c.value for c in at.caption)
+
+
+def test_changing_the_period_recomputes_and_marks_bank_holidays(app_as: AppFactory) -> None:
+    at = app_as("admin", page=PAGE)
+    past = bank_holidays(DEMO_TODAY - timedelta(days=330), DEMO_TODAY - timedelta(days=1))
+    holiday, name = past.row(-1)
+    first, last = holiday - timedelta(days=1), holiday + timedelta(days=1)
+    at.date_input(key="coverage_period").set_value((first, last)).run()
+    assert not at.exception and not at.error
+    assert any("3 days" in c.value for c in at.caption)
+    text = page_text(at)
+    assert "Bank holidays in this period" in text and name in text
+    # the heatmap's day axis marks the bank holiday
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    days = spec["data"][0]["y"]
+    assert len(days) == 3
+    assert [d for d in days if "BH" in d] == [f"<b>{holiday:%a %d/%m/%Y} BH</b>"]
+
+
+def clock_change_days(first: date, last: date) -> list[date]:
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return [d for d in days if day_start(d + timedelta(days=1)) - day_start(d) != timedelta(hours=24)]
+
+
+def test_clock_change_days_show_their_real_hours(app_as: AppFactory) -> None:
+    at = app_as("admin", page=PAGE)
+    changes = clock_change_days(DEMO_TODAY - timedelta(days=330), DEMO_TODAY - timedelta(days=1))
+    assert changes, "the demo's past year has a clock change"
+    for day in changes:
+        at.date_input(key="coverage_period").set_value((day, day)).run()
+        assert not at.exception and not at.error
+        hours = (day_start(day + timedelta(days=1)) - day_start(day)) // timedelta(hours=1)
+        assert any(f"1 day, {hours} hours" in c.value for c in at.caption)
+        spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+        main = next(trace for trace in spec["data"] if "hovertext" in trace)
+        assert main["y"] == [f"{day:%a %d/%m/%Y} ({hours} h)"]
+        hover = main["hovertext"][0][1]
+        assert ("happens twice" in hover) if hours == 25 else ("does not exist" in hover)
+
+
+def test_a_role_switch_shows_that_roles_heatmaps(app_as: AppFactory) -> None:
+    at = app_as("admin", page=PAGE)
+    at.segmented_control(key="coverage_heatmap_role").set_value("sio").run()
+    assert panel_titles(at) == ["SIO 0-15", "SIO 16-17"]
+
+
+def test_the_gap_list_can_be_filtered_by_rule(app_as: AppFactory) -> None:
+    at = app_as("admin", page=PAGE)
+    at.multiselect(key="coverage_gap_rules").set_value(["Ambulance 16-17"]).run()
+    gap_table = next(df.value for df in at.dataframe if "Length" in df.value.columns)
+    assert set(gap_table["Rule"]) == {"Ambulance 16-17"}
+
+
+def test_too_long_a_period_is_a_message_not_a_traceback(app_as: AppFactory) -> None:
+    at = app_as("admin", page=PAGE)
+    at.date_input(key="coverage_period").set_value((DEMO_TODAY, DEMO_TODAY + timedelta(days=400))).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["The period has 401 days; pick at most 366 days at a time."]
+    assert not at.metric
+
+
+def test_periods_beyond_the_stored_rota_say_so(app_as: AppFactory) -> None:
+    at = app_as("cdop_manager", page=PAGE)
+    picker = at.date_input(key="coverage_period")
+    picker.set_value((DEMO_TODAY + timedelta(days=200), DEMO_TODAY + timedelta(days=210))).run()
+    assert not at.exception
+    assert any("No shifts are stored for this period" in i.value for i in at.info)
+    picker.set_value((DEMO_TODAY + timedelta(days=50), DEMO_TODAY + timedelta(days=80))).run()
+    assert any("No shifts are stored after" in w.value for w in at.warning)
+
+
+def _fully_covered_db(path: Path, first: date) -> str:
+    """One responder per role, trained for both age bands, on duty for a week from `first`."""
+    roles = ["paediatrician", "sio", "ambulance"]
+    ids = [f"R{i}" for i in range(3)]
+    start = day_start(first - timedelta(days=1))
+    rota = Rota(
+        responders=conform(
+            "responders",
+            pl.DataFrame({"responder_id": ids, "name": ["A Test", "B Test", "C Test"], "role": roles}),
+        ),
+        training=conform(
+            "training",
+            pl.DataFrame(
+                {
+                    "responder_id": ids * 2,
+                    "competency": ["jar"] * 3 + ["jar-16-17"] * 3,
+                    "valid_from": [date(2020, 1, 1)] * 6,
+                }
+            ),
+        ),
+        shifts=conform(
+            "shifts",
+            pl.DataFrame(
+                {
+                    "shift_id": ids,
+                    "responder_id": ids,
+                    "start": [start] * 3,
+                    "end": [start + timedelta(days=7)] * 3,
+                }
+            ),
+        ),
+    )
+    from rota.storage.db import init_db
+
+    url = f"sqlite:///{path}"
+    engine = init_db(url)
+    import_rota(engine, rota, actor="test")
+    engine.dispose()
+    return url
+
+
+def test_a_period_without_gaps_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = _fully_covered_db(tmp_path / "full.db", DEMO_TODAY)
+    monkeypatch.setenv("ROTA_DATABASE_URL", url)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["user"] = signed_in("admin")
+    at.run()
+    at.date_input(key="coverage_period").set_value((DEMO_TODAY, DEMO_TODAY + timedelta(days=2))).run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["No gaps in this period: every rule is met at every minute."]
+    assert all(m.value == "100.0%" for m in at.metric)
+    st.cache_data.clear()
+    st.cache_resource.clear()
