@@ -267,6 +267,47 @@ def read_table(
     return out
 
 
+def check_rows(
+    rows: pl.DataFrame,
+    kind: str,
+    *,
+    name: str,
+    lines: Sequence[int] | None = None,
+    tz: tzinfo = SERVICE_TZ,
+    known_responders: pl.DataFrame | None = None,
+    known_roles: tuple[str, ...] = DEFAULT_ROLES,
+    ref_source: str = "not among the stored responders",
+) -> pl.DataFrame:
+    """Check rows held in memory (for example a data grid's edited rows) by exactly the rules that
+    `read_table` applies to a file of `kind`, and return the canonical frame, one row per input row.
+
+    `rows` has columns named as the kind's columns, values as text (or None); `lines` numbers the rows
+    for the messages (default 1, 2, ...) and `name` stands for the file. Raises InputError listing
+    every problem. Unlike a file, blank rows are not skipped: the caller decides what a blank row means.
+    """
+    if kind not in COLUMNS:
+        raise InputError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+    spec = {c.name: c for c in COLUMNS[kind]}
+    unknown = [c for c in rows.columns if c not in spec]
+    if unknown:
+        raise ValueError(f"unknown {kind} column(s) {', '.join(unknown)}; allowed: {', '.join(spec)}")
+    numbers = list(lines) if lines is not None else list(range(1, rows.height + 1))
+    if len(numbers) != rows.height:
+        raise ValueError("give one line number per row")
+    problems = _Problems()
+    for c in spec.values():
+        if c.required and c.name not in rows.columns:
+            problems.add(Problem(name, None, c.name, "required column is missing"))
+    text = pl.col(rows.columns).cast(pl.String).str.strip_chars()
+    frame = rows.select(pl.when(text == "").then(None).otherwise(text).name.keep()).with_columns(
+        pl.Series(_LINE, numbers, dtype=pl.Int64)
+    )
+    ctx = _Context(tz, known_roles, _ids_of(known_responders), ref_source)
+    out = _validate(_Raw(name, kind, frame, frozenset(rows.columns), 0), ctx, problems)
+    problems.raise_if_any()
+    return out
+
+
 def read_rules(
     path: Path, known_roles: tuple[str, ...] = DEFAULT_ROLES
 ) -> tuple[tuple[Rule, ...], tuple[str, ...]]:

@@ -1083,3 +1083,253 @@ def reset_rota(engine: Engine, *, actor: str) -> ImportSummary:
             audit.add_one("rota", "delete", "all", None, to_audit_json({"summary": summary.as_dict()}))
         audit.write(conn, actor.strip(), utc_now())
     return summary
+
+
+# ------------------------------------------------------------------------------------- people, rules, audit
+
+
+RESPONDER_ROWS_SCHEMA: dict[str, pl.DataType] = {**RESPONDERS_SCHEMA, "version": pl.Int64()}
+TRAINING_ROWS_SCHEMA: dict[str, pl.DataType] = {"id": pl.Int64(), **TRAINING_SCHEMA, "version": pl.Int64()}
+
+
+def responder_rows(engine: Engine) -> pl.DataFrame:
+    """Every stored responder with its `version` (for optimistic edits), by responder_id."""
+    with engine.connect() as conn:
+        return _select_frame(conn, RESPONDER, RESPONDER_ROWS_SCHEMA, order_by=["responder_id"])
+
+
+def training_rows(engine: Engine, responder_id: str | None = None) -> pl.DataFrame:
+    """Training records with their database `id` and `version`: of one responder, or all of them."""
+    where = [TRAINING.c.responder_id == responder_id] if responder_id is not None else []
+    with engine.connect() as conn:
+        return _select_frame(
+            conn,
+            TRAINING,
+            TRAINING_ROWS_SCHEMA,
+            where=where,
+            order_by=["responder_id", "competency", "valid_from"],
+        )
+
+
+def data_version(engine: Engine) -> int:
+    """A number that goes up whenever stored data changes (every change is audited): the newest audit id.
+
+    Dashboard pages key their caches on it.
+    """
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.coalesce(func.max(AUDIT_LOG.c.id), 0))).scalar_one())
+
+
+def search_audit(
+    engine: Engine,
+    *,
+    actor: str | None = None,
+    entity: str | None = None,
+    action: str | None = None,
+    entity_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = 500,
+) -> pl.DataFrame:
+    """Audit entries matching every filter given, newest first (columns as `audit_entries`).
+
+    actor, entity and action match exactly; entity_id matches when it contains the text (any case);
+    `at` must lie in [since, until).
+    """
+    where: list[ColumnElement[bool]] = []
+    for col, value in (("actor", actor), ("entity", entity), ("action", action)):
+        if value is not None:
+            where.append(AUDIT_LOG.c[col] == value)
+    if entity_id:
+        where.append(func.lower(AUDIT_LOG.c.entity_id).contains(entity_id.lower(), autoescape=True))
+    for bound in (since, until):
+        if bound is not None and bound.tzinfo is None:
+            raise ValueError("search_audit needs aware datetimes")
+    if since is not None:
+        where.append(AUDIT_LOG.c.at >= since)
+    if until is not None:
+        where.append(AUDIT_LOG.c.at < until)
+    with engine.connect() as conn:
+        return _select_audit(conn, where, limit)
+
+
+def _select_audit(conn: Connection, where: list[ColumnElement[bool]], limit: int | None) -> pl.DataFrame:
+    dialect = conn.dialect.name
+    cols = [
+        _instant_column(AUDIT_LOG.c.at, dialect).label("at") if name == "at" else AUDIT_LOG.c[name]
+        for name in AUDIT_SCHEMA
+    ]
+    stmt = select(*cols).where(*where).order_by(AUDIT_LOG.c.id.desc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = conn.execute(stmt).all()
+    raw = {
+        name: (_raw_instant_dtype(dialect) if name == "at" else dtype) for name, dtype in AUDIT_SCHEMA.items()
+    }
+    return pl.DataFrame(rows, schema=raw, orient="row").with_columns(_instant_to_utc("at", dialect))
+
+
+def audit_facets(engine: Engine) -> dict[str, list[str]]:
+    """The distinct actors, entities and actions in the audit log, sorted (for filter choices)."""
+    with engine.connect() as conn:
+        return {
+            col: sorted(str(v) for v in conn.execute(select(AUDIT_LOG.c[col]).distinct()).scalars().all())
+            for col in ("actor", "entity", "action")
+        }
+
+
+def rule_versions(engine: Engine) -> dict[str, int]:
+    """rule_id -> version of every stored coverage rule (empty: the default rules are in force)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(COVERAGE_RULE.c.rule_id, COVERAGE_RULE.c.version)).all()
+    return {str(rid): int(version) for rid, version in rows}
+
+
+def replace_rules(
+    engine: Engine,
+    rules: Sequence[Rule],
+    *,
+    actor: str,
+    expected_versions: Mapping[str, int] | None = None,
+) -> KindCounts:
+    """Store `rules` (in their order) in place of the stored ones, auditing each rule created, changed or
+    removed. With `expected_versions` (rule_id -> version as read), raise ConflictError and store nothing
+    when the stored rules are no longer exactly those."""
+    from rota.errors import ConflictError
+
+    if not actor or not actor.strip():
+        raise ValueError("replace_rules needs the actor (who is changing the rules) for the audit log")
+    counts = KindCounts()
+    audit = _AuditBuffer()
+    with write_transaction(engine) as conn:
+        if expected_versions is not None:
+            rows = conn.execute(select(COVERAGE_RULE.c.rule_id, COVERAGE_RULE.c.version)).all()
+            stored = {str(rid): int(version) for rid, version in rows}
+            if stored != dict(expected_versions):
+                raise ConflictError(
+                    "the coverage rules were changed by someone else since you opened them; "
+                    "reload the page to see their change, then edit again"
+                )
+        _import_rules(conn, rules, audit, counts)
+        audit.write(conn, actor.strip(), utc_now())
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------- single rows
+# Versioned single-row changes for editors (optimistic locking): each update or delete names the version
+# the row was read at, and touches nothing when the stored version has moved on since.
+
+VERSIONED_TABLES: dict[str, tuple[Table, str]] = {
+    "responder": (RESPONDER, "responder_id"),
+    "training": (TRAINING, "id"),
+    "shift": (SHIFT, "shift_id"),
+    "absence": (ABSENCE, "id"),
+}
+VERSIONED_SHIFTS_SCHEMA: dict[str, pl.DataType] = {**SHIFTS_SCHEMA, "version": pl.Int64()}
+VERSIONED_ABSENCES_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    **ABSENCES_SCHEMA,
+    "version": pl.Int64(),
+}
+
+
+def _versioned(entity: str) -> tuple[Table, str]:
+    try:
+        return VERSIONED_TABLES[entity]
+    except KeyError:
+        raise ValueError(f"no versioned table for {entity!r}") from None
+
+
+def new_shift_id() -> str:
+    """A new shift id in the same form as an import's (time-ordered, 32 hex digits)."""
+    value: str = _new_ids(1)[0]
+    return value
+
+
+def versioned_rows(
+    conn: Connection,
+    entity: str,
+    *,
+    keys: Sequence[Any] | None = None,
+    responder_ids: Sequence[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pl.DataFrame:
+    """Shifts or absences with their primary key and `version`, by key or by responder and overlap.
+
+    Shifts: shift_id, responder_id, start, end, kind, version. Absences: id, responder_id, start, end,
+    reason, version. `start`/`end` keep the rows overlapping [start, end).
+    """
+    if entity not in ("shift", "absence"):
+        raise ValueError("versioned_rows reads shifts or absences")
+    table, pk = _versioned(entity)
+    schema = VERSIONED_SHIFTS_SCHEMA if entity == "shift" else VERSIONED_ABSENCES_SCHEMA
+    where = _overlap(table, start, end)
+    if keys is not None:
+        frame = _select_frame_in(conn, table, schema, pk, list(keys), where=where)
+    elif responder_ids is not None:
+        frame = _select_frame_in(conn, table, schema, "responder_id", list(responder_ids), where=where)
+    else:
+        frame = _select_frame(conn, table, schema, where=where)
+    return frame.sort("start", "responder_id", pk)
+
+
+def responder_agencies(conn: Connection, responder_ids: Sequence[str]) -> dict[str, str | None]:
+    """The stored agency of each of these responders (responders not stored are left out)."""
+    if not responder_ids:
+        return {}
+    rows = _select_frame_in(
+        conn, RESPONDER, {"responder_id": pl.String(), "agency": pl.String()}, "responder_id", responder_ids
+    )
+    return dict(rows.iter_rows())
+
+
+def agency_names(engine: Engine) -> list[str]:
+    """The distinct agencies of the stored responders, sorted (responders without one are left out)."""
+    with engine.connect() as conn:
+        stmt = select(RESPONDER.c.agency).where(RESPONDER.c.agency.is_not(None)).distinct()
+        return sorted(a for a in conn.execute(stmt).scalars().all() if a)
+
+
+def insert_versioned(conn: Connection, entity: str, values: Mapping[str, Any]) -> Any:
+    """Insert one row at version 1 and return its primary key."""
+    table, pk = _versioned(entity)
+    result = conn.execute(insert(table).values(**values, version=1).returning(table.c[pk]))
+    return result.scalar_one()
+
+
+def update_versioned(
+    conn: Connection, entity: str, key: Any, version: int, values: Mapping[str, Any]
+) -> bool:
+    """UPDATE ... SET values, version = version + 1 WHERE pk = key AND version = version.
+
+    False (nothing changed) when the row is gone or its version has moved on.
+    """
+    table, pk = _versioned(entity)
+    stmt = (
+        update(table)
+        .where(table.c[pk] == key, table.c.version == version)
+        .values(**values, version=table.c.version + 1)
+    )
+    return conn.execute(stmt).rowcount == 1
+
+
+def delete_versioned(conn: Connection, entity: str, key: Any, version: int) -> bool:
+    """DELETE ... WHERE pk = key AND version = version; False when the row is gone or has changed."""
+    table, pk = _versioned(entity)
+    return conn.execute(delete(table).where(table.c[pk] == key, table.c.version == version)).rowcount == 1
+
+
+def stored_rules(engine: Engine) -> tuple[tuple[Rule, ...], tuple[str, ...]]:
+    """The stored coverage rules in order (empty: the defaults apply) and the roles (defaults first)."""
+    with engine.connect() as conn:
+        rule_rows = conn.execute(select(COVERAGE_RULE).order_by(COVERAGE_RULE.c.position)).all()
+        extra_roles = conn.execute(select(ROLE.c.name).order_by(ROLE.c.name)).scalars().all()
+    roles = DEFAULT_ROLES + tuple(r for r in extra_roles if r not in DEFAULT_ROLES)
+    return _rules_from_rows(rule_rows), roles
+
+
+def held_competencies(engine: Engine) -> list[str]:
+    """The distinct competencies in the stored training records, sorted."""
+    with engine.connect() as conn:
+        return sorted(str(c) for c in conn.execute(select(TRAINING.c.competency).distinct()).scalars().all())

@@ -1,0 +1,283 @@
+"""The Rota editor page through AppTest on the demo database: what each role sees, edits seeded into the
+grids' edit state (AppTest does not type into cells), saving, conflicts, validation, import and export."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import polars as pl
+import pytest
+from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Dataframe
+
+from rota.demo import AGENCIES
+from rota.services.access import COORDINATOR, Actor
+from rota.services.editing import UPDATE, change_from_stored, save_changes, week_rota
+from rota.storage.db import make_engine
+from rota.storage.repository import audit_entries, load_rota
+from rota.timeutil import SERVICE_TZ
+from tests.dashboard.conftest import APP, DEMO_TODAY, AppFactory
+
+PAGE = "views/rota_editor_page.py"
+PAGE_FILE = str(Path(APP).parent / PAGE)
+POLICE = AGENCIES["sio"]
+NHS = AGENCIES["paediatrician"]
+
+
+@pytest.fixture
+def db(demo_db_url: str) -> Iterator[Engine]:
+    engine = make_engine(demo_db_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def editor(at: AppTest, key: str) -> Dataframe:
+    """A grid by its key (data editors carry their key in AppTest)."""
+    found = [d for d in at.dataframe if d.key == key]
+    assert found, f"no grid {key!r}; grids: {[d.key for d in at.dataframe]}"
+    return found[0]
+
+
+def table(at: AppTest, column: str) -> pd.DataFrame:
+    """A read-only table by one of its column names (AppTest does not report a read-only table's key)."""
+    found = [d.value for d in at.dataframe if column in d.value.columns]
+    assert found, f"no table with a column {column!r}"
+    return found[0]
+
+
+def ids_of(db: Engine, agency: str) -> set[str]:
+    responders = load_rota(db, datetime.now().astimezone(), datetime.now().astimezone()).responders
+    return set(responders.filter(pl.col("agency") == agency).get_column("responder_id").to_list())
+
+
+def iso(value: Any) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def edits(
+    edited: dict[int, dict[str, Any]] | None = None,
+    added: list[dict[str, Any]] | None = None,
+    deleted: list[int] | None = None,
+) -> dict[str, Any]:
+    """The edit state st.data_editor keeps: what a person's typing in the grid produces."""
+    return {"edited_rows": edited or {}, "added_rows": added or [], "deleted_rows": deleted or []}
+
+
+def texts(elements: Any) -> list[str]:
+    return [str(e.value) for e in elements]
+
+
+def test_coordinator_sees_their_agency_only(app_as: AppFactory, db: Engine) -> None:
+    at = app_as(COORDINATOR, POLICE, page=PAGE)
+    assert not at.exception
+    assert at.title[0].value == "Rota editor"
+    shifts = editor(at, "shift_grid")
+    assert shifts.editing_mode == "dynamic" and editor(at, "absence_grid").editing_mode == "dynamic"
+    police = ids_of(db, POLICE)
+    assert len(shifts.value) > 0 and set(shifts.value["responder_id"]) <= police
+    assert "editor_agency" not in [s.key for s in at.selectbox]  # a coordinator has one agency
+    assert any(f"**Agency:** {POLICE}" in m for m in texts(at.markdown))
+    assert at.button(key="editor_save").disabled  # nothing to save yet
+    labels = [b.label for b in at.get("download_button")]
+    assert {"Shifts (CSV)", "Absences (CSV)", "Week (Excel)", "Calendar (iCalendar)"} <= set(labels)
+    # weeks start on Monday; "Next week" moves by seven days
+    week = at.session_state["editor_week"]
+    assert week.weekday() == 0 and week <= DEMO_TODAY < week + timedelta(days=7)
+    at.button(key="editor_next_week").click().run()
+    assert at.session_state["editor_week"] == week + timedelta(days=7) and not at.exception
+
+
+def test_an_edit_shows_its_impact_and_saves_with_audit(app_as: AppFactory, db: Engine) -> None:
+    at = app_as(COORDINATOR, POLICE, page=PAGE)
+    grid = editor(at, "shift_grid").value
+    row = grid.iloc[0]
+    new_end = pd.Timestamp(row["end"]) - pd.Timedelta(hours=1)
+    at.session_state["shift_grid"] = edits(edited={0: {"end": iso(new_end)}})
+    at.run()
+    assert not at.exception and not at.error
+    assert any("changes a shift for" in m for m in texts(at.markdown))
+    assert "Gap impact" in texts(at.subheader)
+    at.button(key="editor_save").click().run()
+    assert "Saved: 1 changed." in texts(at.success)
+    stored = load_rota(db).shifts.filter(pl.col("shift_id") == row["shift_id"]).row(0, named=True)
+    assert stored["end"].astimezone(SERVICE_TZ).replace(tzinfo=None) == new_end.to_pydatetime()
+    last = audit_entries(db, limit=1).row(0, named=True)
+    assert (last["actor"], last["action"], last["entity"], last["entity_id"]) == (
+        "test-coordinator",
+        "update",
+        "shift",
+        row["shift_id"],
+    )
+    assert at.session_state["shift_grid"]["edited_rows"] == {}  # the grid starts again from the stored rows
+
+
+def test_bad_rows_are_listed_as_you_type_and_block_saving(app_as: AppFactory, db: Engine) -> None:
+    at = app_as(COORDINATOR, POLICE, page=PAGE)
+    n = len(editor(at, "shift_grid").value)
+    someone = sorted(ids_of(db, POLICE))[0]
+    at.session_state["shift_grid"] = edits(
+        added=[
+            {"responder_id": someone, "start": "2026-03-29T01:30:00", "end": "2026-03-29T08:00:00"},
+            {"responder_id": someone, "start": "2026-04-01T09:00:00", "end": "2026-04-01T08:00:00"},
+        ]
+    )
+    at.run()
+    assert not at.exception
+    assert "2 problems to fix before saving:" in texts(at.error)
+    problems = table(at, "Row holds")
+    assert problems["Row"].tolist() == [n + 1, n + 2]
+    assert problems["Column"].tolist() == ["Start", "End"]
+    assert "does not exist in Europe/London" in problems["Problem"][0]
+    assert "not after start" in problems["Problem"][1]
+    assert at.button(key="editor_save").disabled
+    assert any("Fix the problems above" in i for i in texts(at.info))
+
+
+def test_deleting_the_week_opens_gaps(app_as: AppFactory) -> None:
+    at = app_as(COORDINATOR, POLICE, page=PAGE)
+    n = len(editor(at, "shift_grid").value)
+    at.session_state["shift_grid"] = edits(deleted=list(range(n)))
+    at.run()
+    warnings = texts(at.warning)
+    assert any(w.startswith("Opens a gap") and "for sio-16-17" in w for w in warnings), warnings
+    assert not at.button(key="editor_save").disabled
+
+
+def test_a_conflict_shows_both_versions_and_keeps_the_edits(app_as: AppFactory, db: Engine) -> None:
+    at = app_as(COORDINATOR, POLICE, page=PAGE)
+    grid = editor(at, "shift_grid").value
+    row = grid.iloc[0]
+    kind = "onsite" if row["kind"] == "oncall" else "oncall"
+    at.session_state["shift_grid"] = edits(edited={0: {"kind": kind}})
+    at.run()
+    # meanwhile the other police coordinator moves the end of the same shift
+    other = Actor("other", COORDINATOR, POLICE)
+    view = week_rota(db, other, at.session_state["editor_week"], SERVICE_TZ)
+    theirs = view.shifts.filter(pl.col("shift_id") == row["shift_id"]).row(0, named=True)
+    moved = theirs["end"] - timedelta(hours=2)
+    save_changes(db, other, [change_from_stored("shift", UPDATE, theirs, {**theirs, "end": moved})])
+
+    at.button(key="editor_save").click().run()
+    assert not at.exception
+    assert any(e.startswith("Nothing was saved: 1 row changed") for e in texts(at.error))
+    both = table(at, "current version")
+    assert len(both) == 1 and "(v2)" in both["current version"][0] and "(v1)" in both["you read"][0]
+    stored = load_rota(db).shifts.filter(pl.col("shift_id") == row["shift_id"]).row(0, named=True)
+    assert stored["kind"] == row["kind"]  # not overwritten
+    assert at.session_state["shift_grid"]["edited_rows"] == {0: {"kind": kind}}  # edits kept
+    # keep mine: my kind on top of their end
+    at.button(key="editor_keep_mine").click().run()
+    assert "Saved: 1 changed." in texts(at.success)
+    stored = load_rota(db).shifts.filter(pl.col("shift_id") == row["shift_id"]).row(0, named=True)
+    assert (stored["kind"], stored["end"]) == (kind, moved)
+
+
+def test_cdop_manager_reads_every_agency_without_editing(app_as: AppFactory, db: Engine) -> None:
+    at = app_as("cdop_manager", page=PAGE)
+    assert not at.exception
+    assert any(i.startswith("Read only") for i in texts(at.info))
+    assert not at.data_editor  # plain tables, no grids to edit
+    assert "editor_save" not in [b.key for b in at.button]
+    assert not at.get("file_uploader")
+    agency = at.selectbox(key="editor_agency")
+    assert set(agency.options) == set(AGENCIES.values())
+    agency.set_value(NHS).run()
+    shown = table(at, "kind")
+    assert len(shown) > 0 and set(shown["responder_id"]) <= ids_of(db, NHS)
+
+
+def test_admin_picks_an_agency_and_edits_it(app_as: AppFactory, db: Engine) -> None:
+    at = app_as("admin", page=PAGE)
+    at.selectbox(key="editor_agency").set_value(NHS).run()
+    assert not at.exception
+    grid = editor(at, "shift_grid")
+    assert grid.editing_mode == "dynamic" and set(grid.value["responder_id"]) <= ids_of(db, NHS)
+
+
+def test_commissioner_is_refused(app_as: AppFactory) -> None:
+    at = app_as("commissioner")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(PAGE)  # the page is not in a commissioner's navigation
+    direct = AppTest.from_file(PAGE_FILE, default_timeout=30)
+    direct.session_state["user"] = {
+        "username": "icb",
+        "role": "commissioner",
+        "agency": None,
+        "display_name": "ICB",
+        "last_seen": time.time(),
+    }
+    direct.run()
+    assert texts(direct.error) == ["Your role cannot open Rota editor."]
+    assert not direct.dataframe
+
+
+def test_import_shows_the_problems_then_imports(app_as: AppFactory, db: Engine) -> None:
+    at = app_as(COORDINATOR, POLICE, page=PAGE)
+    someone = sorted(ids_of(db, POLICE))[0]
+    paediatrician = sorted(ids_of(db, NHS))[0]
+    day = DEMO_TODAY + timedelta(days=3)
+    good = f"{someone},{day:%d/%m/%Y} 09:00,{day:%d/%m/%Y} 17:00,onsite\n"
+    bad = f"responder_id,start,end,kind\n{good}{someone},{day:%d/%m/%Y} 09:00,{day:%d/%m/%Y} 08:00,\n"
+    at.get("file_uploader")[0].upload("shifts.csv", bad.encode(), "text/csv")
+    at.run()
+    assert not at.exception
+    assert any(e.startswith("1 problem: fix it") for e in texts(at.error))
+    problems = table(at, "Problem")
+    assert (problems["Line"][0], problems["Column"][0]) == (3, "end")
+    assert at.button(key="editor_import").disabled
+    # another agency's responder is refused too
+    at.get("file_uploader")[0].clear().upload(
+        "shifts.csv",
+        f"responder_id,start,end\n{paediatrician},{day:%d/%m/%Y} 09:00,{day:%d/%m/%Y} 17:00\n".encode(),
+    )
+    at.run()
+    assert "you coordinate" in table(at, "Problem")["Problem"][0]
+    at.get("file_uploader")[0].clear().upload("shifts.csv", f"responder_id,start,end,kind\n{good}".encode())
+    at.run()
+    assert not at.button(key="editor_import").disabled
+    before = load_rota(db).shifts.height
+    at.button(key="editor_import").click().run()
+    assert not at.exception
+    assert any(s.startswith("Imported shifts.csv: shifts: 1 created") for s in texts(at.success))
+    assert load_rota(db).shifts.height == before + 1
+
+
+def test_fill_a_gap_lists_free_qualified_responders(app_as: AppFactory) -> None:
+    at = app_as(COORDINATOR, POLICE, page=PAGE)
+    for _ in range(8):  # the demo has thin weekends within the coming weeks
+        if "editor_gap" in [s.key for s in at.selectbox]:
+            break
+        at.button(key="editor_next_week").click().run()
+    gap = at.selectbox(key="editor_gap")
+    assert gap.options and (gap.value or "").startswith("sio")
+    assert any("Rest before" in d.value.columns for d in at.dataframe) or any(
+        "Nobody in this agency" in w for w in texts(at.warning)
+    )
+    if "editor_fill_who" in [s.key for s in at.selectbox]:
+        at.button(key="editor_fill_gap").click().run()
+        assert "Saved: 1 added." in texts(at.success)
+
+
+def test_an_unedited_week_shows_changes_stored_meanwhile(app_as: AppFactory, db: Engine) -> None:
+    at = app_as(COORDINATOR, POLICE, page=PAGE)
+    row = editor(at, "shift_grid").value.iloc[0]
+    other = Actor("other", COORDINATOR, POLICE)
+    view = week_rota(db, other, at.session_state["editor_week"], SERVICE_TZ)
+    theirs = view.shifts.filter(pl.col("shift_id") == row["shift_id"]).row(0, named=True)
+    save_changes(
+        db,
+        other,
+        [change_from_stored("shift", UPDATE, theirs, {**theirs, "end": theirs["end"] - timedelta(hours=1)})],
+    )
+    at.run()
+    grid = editor(at, "shift_grid").value
+    now = grid[grid["shift_id"] == row["shift_id"]].iloc[0]
+    assert pd.Timestamp(now["end"]) == pd.Timestamp(row["end"]) - pd.Timedelta(hours=1)
