@@ -1,0 +1,316 @@
+"""Admin: the coverage rules (edited in a table, checked rule by rule before anything is stored), the audit
+log with filters and downloads, and, for administrators only, the sign-in accounts. Draws only; the work
+is in `rota.services.admin`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from dashboard.components.charts import UK_DATE_INPUT, UK_DATETIME_COLUMN, download_buttons
+from dashboard.components.context import engine, require_page
+from dashboard.components.context import tz as service_tz
+from rota.errors import ConflictError, InputError, PermissionDenied
+from rota.rules import RuleError
+from rota.services.access import ADMIN, ADMIN_PAGE, ROLE_LABELS, ROLES, Actor
+from rota.services.admin import (
+    AUDIT_LIMIT,
+    RULE_COLUMNS,
+    AuditFilters,
+    add_account,
+    audit_choices,
+    audit_log,
+    list_accounts,
+    list_rules,
+    save_rules,
+    set_account_active,
+)
+from rota.services.auth import role_label
+from rota.storage.models import AUDIT_ACTIONS
+from rota.timeutil import utc_now
+
+log = logging.getLogger(__name__)
+
+RULES_SNAPSHOT = "admin_rules_snapshot"  # the rules as read when editing began (rows, versions)
+FLASH = "admin_flash"
+ANY = "Any"
+ZONE_KEY = getattr(service_tz(), "key", "Europe/London")
+
+
+def _problems(exc: Exception) -> None:
+    """Messages for people instead of a traceback: one line per problem."""
+    if isinstance(exc, InputError):
+        for problem in exc.problems:
+            st.error(str(problem))
+    elif isinstance(exc, (PermissionDenied, ConflictError, RuleError)):
+        text = str(exc)
+        st.error(text[:1].upper() + text[1:])
+    else:
+        log.exception("admin page failed")
+        st.error("Sorry, that did not work. The details are in the server log.")
+
+
+def _local(column: str) -> pl.Expr:
+    """An instant as local text for people: 25/10/2026 01:30 GMT."""
+    return pl.col(column).dt.convert_time_zone(ZONE_KEY).dt.strftime("%d/%m/%Y %H:%M %Z")
+
+
+def _done(message: str) -> None:
+    st.session_state[FLASH] = message
+    st.rerun()
+
+
+# ---------------------------------------------------------------------------------------------- rules
+
+
+def _rules_section(actor: Actor) -> None:
+    st.subheader("Coverage rules")
+    st.caption(
+        "Each rule asks for at least *min count* responders of a *role* who hold every listed competency, "
+        "for an age band, during weekly local-time windows (blank = always). Separate competencies with "
+        "commas and windows with semicolons, like `Mon-Fri 09:00-17:00; Sat,Sun 10:00-16:00`; a window "
+        "whose end is before its start runs past midnight. Nothing is stored until every rule is valid."
+    )
+    snapshot: dict[str, Any] | None = st.session_state.get(RULES_SNAPSHOT)
+    if snapshot is None:
+        try:
+            ruleset = list_rules(engine(), actor)
+        except PermissionDenied as exc:
+            _problems(exc)
+            return
+        snapshot = {
+            "rows": ruleset.rules.select(RULE_COLUMNS).to_dicts(),
+            "versions": ruleset.versions,
+            "configured": ruleset.configured,
+            "roles": list(ruleset.roles),
+            "read_at": f"{utc_now().astimezone(service_tz()):%d/%m/%Y %H:%M}",
+        }
+        st.session_state[RULES_SNAPSHOT] = snapshot
+    st.caption(
+        f"As read at {snapshot.get('read_at', '')}. If someone else saves rules meanwhile, saving yours is "
+        "refused (nothing is lost from theirs): reload, then make your change again."
+    )
+    if not snapshot["configured"]:
+        st.info("No rules are stored, so the six default rules below apply. Saving stores them as shown.")
+    frame = pl.DataFrame(
+        snapshot["rows"],
+        schema={
+            "rule_id": pl.String(),
+            "role": pl.String(),
+            "min_count": pl.Int64(),
+            "competencies": pl.String(),
+            "age_band": pl.String(),
+            "windows": pl.String(),
+        },
+        orient="row",
+    )
+    with st.form("rules_form"):
+        edited = st.data_editor(
+            frame,
+            key="rules_editor",
+            num_rows="dynamic",
+            hide_index=True,
+            column_config={
+                "rule_id": st.column_config.TextColumn("Rule id", required=True, help="Like sio-16-17"),
+                "role": st.column_config.SelectboxColumn("Role", options=snapshot["roles"], required=True),
+                "min_count": st.column_config.NumberColumn(
+                    "Min count", min_value=1, step=1, format="%d", default=1, required=True
+                ),
+                "competencies": st.column_config.TextColumn(
+                    "Competencies", default="jar", help="Comma-separated, like jar, jar-16-17"
+                ),
+                "age_band": st.column_config.TextColumn(
+                    "Age band", default="0-15", help="Ages A-B inclusive: 0-15, 16-17 or 0-17"
+                ),
+                "windows": st.column_config.TextColumn(
+                    "Windows", help="Blank = always; like Mon-Fri 09:00-17:00; separate several with ;"
+                ),
+            },
+        )
+        save, reload = st.columns([1, 5])
+        submitted = save.form_submit_button("Save rules", type="primary")
+        reloaded = reload.form_submit_button("Discard changes and reload")
+    if reloaded:
+        st.session_state.pop(RULES_SNAPSHOT, None)
+        st.session_state.pop("rules_editor", None)
+        st.rerun()
+    if submitted:
+        rows = edited.to_dicts() if isinstance(edited, pl.DataFrame) else edited.to_dict("records")
+        try:
+            saved = save_rules(engine(), actor, rows, snapshot["versions"])
+        except (InputError, PermissionDenied, ConflictError, RuleError) as exc:
+            st.error("The rules were not saved:")
+            _problems(exc)
+            return
+        st.session_state.pop(RULES_SNAPSHOT, None)
+        st.session_state.pop("rules_editor", None)
+        message = str(saved)
+        if saved.warnings:
+            message += " Check: " + " ".join(saved.warnings)
+        _done(message)
+
+
+# ---------------------------------------------------------------------------------------------- audit
+
+
+def _pick(label: str, options: list[str], key: str) -> str | None:
+    chosen = st.selectbox(label, [ANY, *options], key=key)
+    return None if chosen == ANY else chosen
+
+
+def _audit_section(actor: Actor) -> None:
+    st.subheader("Audit log")
+    st.caption(
+        "Every change, newest first: who made it, when (local time, 24-hour clock), and the row before "
+        "and after."
+    )
+    try:
+        choices = audit_choices(engine(), actor)
+    except PermissionDenied as exc:
+        _problems(exc)
+        return
+    row1 = st.columns(4)
+    with row1[0]:
+        who = _pick("Who", choices["actor"], "audit_actor")
+    with row1[1]:
+        entity = _pick("What", choices["entity"], "audit_entity")
+    with row1[2]:
+        action = _pick("Action", list(AUDIT_ACTIONS), "audit_action")
+    entity_id = row1[3].text_input("ID contains", key="audit_entity_id", placeholder="e.g. SIO-004")
+    row2 = st.columns(4)
+    since = row2[0].date_input("From", value=None, format=UK_DATE_INPUT, key="audit_since")
+    until = row2[1].date_input("To", value=None, format=UK_DATE_INPUT, key="audit_until")
+    limit = row2[2].selectbox("Show at most", [100, AUDIT_LIMIT, 2_000, 10_000], index=1, key="audit_limit")
+    filters = AuditFilters(
+        actor=who,
+        entity=entity,
+        action=action,
+        entity_id=entity_id.strip() or None,
+        since=since if isinstance(since, date) else None,
+        until=until if isinstance(until, date) else None,
+    )
+    try:
+        entries = audit_log(engine(), actor, filters, limit=int(limit), tz=service_tz())
+    except (InputError, PermissionDenied) as exc:
+        _problems(exc)
+        return
+    if entries.height == 0:
+        if filters == AuditFilters():
+            st.info("Nothing has been changed yet, so the audit log is empty.")
+        else:
+            st.info("No audit entries match these filters. Choose Any in the menus or clear the dates.")
+        return
+    shown = entries.select(
+        pl.col("at").dt.convert_time_zone(ZONE_KEY).alias("When"),
+        pl.col("actor").alias("Who"),
+        pl.col("action").alias("Action"),
+        pl.col("entity").alias("What"),
+        pl.col("entity_id").alias("ID"),
+        pl.col("before").alias("Before"),
+        pl.col("after").alias("After"),
+    )
+    more = " (the newest; narrow the filters to see older ones)" if entries.height == limit else ""
+    st.caption(f"{entries.height} entr{'ies' if entries.height != 1 else 'y'}{more}")
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_config={"When": st.column_config.DatetimeColumn(format=UK_DATETIME_COLUMN)},
+    )
+    download_buttons(entries, "audit-log", key="audit-download", sheet="audit")
+
+
+# ---------------------------------------------------------------------------------------------- accounts
+
+
+def _accounts_section(actor: Actor) -> None:
+    st.subheader("Accounts")
+    try:
+        accounts = list_accounts(engine(), actor)
+    except PermissionDenied as exc:
+        _problems(exc)
+        return
+    if accounts.height == 0:
+        st.info("No sign-in accounts yet. Add one below, or with `rota users add`.")
+    else:
+        shown = accounts.select(
+            pl.col("username").alias("Username"),
+            pl.col("display_name").alias("Name"),
+            pl.col("role").replace_strict(ROLE_LABELS, default=pl.col("role")).alias("Role"),
+            pl.col("agency").alias("Agency"),
+            pl.col("active").alias("Active"),
+            pl.col("sign_in").alias("Sign-in"),
+            _local("last_login_at").alias("Last sign-in"),
+            _local("locked_until").alias("Paused until"),
+        )
+        st.dataframe(shown, hide_index=True)
+    add, switch = st.columns(2)
+    with add, st.form("account_form", clear_on_submit=True):
+        st.markdown("**Add an account**")
+        username = st.text_input("New username", key="account_username")
+        display = st.text_input("Full name", key="account_display")
+        role = st.selectbox(
+            "Access role", list(ROLES), format_func=ROLE_LABELS.__getitem__, key="account_role"
+        )
+        agency = st.text_input("Agency (coordinators)", key="account_agency")
+        password = st.text_input("New password", type="password", key="account_password")
+        repeat = st.text_input("Repeat the password", type="password", key="account_repeat")
+        if st.form_submit_button("Add account", type="primary"):
+            if password != repeat:
+                st.error("The two passwords differ; type them again.")
+            else:
+                try:
+                    made = add_account(
+                        engine(), actor, username, role, password, agency or None, display or None
+                    )
+                except (InputError, PermissionDenied) as exc:
+                    _problems(exc)
+                else:
+                    _done(f"Account {made.username} added ({role_label(made)}).")
+    with switch, st.form("account_switch"):
+        st.markdown("**Switch an account off or on**")
+        names = accounts.get_column("username").to_list()
+        if not names:
+            st.caption("No accounts yet.")
+            st.form_submit_button("Switch", disabled=True)
+            return
+        states = accounts.get_column("active").to_list()
+        # a dict's method, not a lambda: session state (which keeps format_func) must pickle
+        shown = {n: f"{n} ({'on' if on else 'off'})" for n, on in zip(names, states, strict=True)}
+        name = st.selectbox("Account", names, format_func=shown.__getitem__, key="account_pick")
+        off, on = st.columns(2)
+        turn_off = off.form_submit_button("Switch off")
+        turn_on = on.form_submit_button("Switch on")
+        if turn_off or turn_on:
+            try:
+                set_account_active(engine(), actor, name, bool(turn_on))
+            except (InputError, PermissionDenied) as exc:
+                _problems(exc)
+            else:
+                _done(f"Account {name} switched {'on' if turn_on else 'off'}.")
+
+
+# ---------------------------------------------------------------------------------------------- page
+
+
+actor = require_page(ADMIN_PAGE)
+st.title("Admin")
+note = st.session_state.pop(FLASH, None)
+if note:
+    st.success(note)
+names = ["Coverage rules", "Audit log"]
+if actor.role == ADMIN:  # accounts are for administrators only
+    names.append("Accounts")
+tabs = st.tabs(names, key="admin_tab", on_change="rerun")
+if tabs[0].open:
+    with tabs[0]:
+        _rules_section(actor)
+if tabs[1].open:
+    with tabs[1]:
+        _audit_section(actor)
+if len(tabs) > 2 and tabs[2].open:
+    with tabs[2]:
+        _accounts_section(actor)
