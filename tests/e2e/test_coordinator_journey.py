@@ -1,0 +1,68 @@
+"""The coordinator's main journey in a real browser: sign in, change a shift in the grid, see the gap impact,
+save, and find the Coverage page's gap list changed."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import DEMO_PASSWORD
+
+expect = pytest.importorskip("playwright.sync_api").expect
+GAP_CAPTION = re.compile(r"^\d+ gaps?, .* in all")
+ROW_HEIGHT = 35  # the data grid's header and rows
+END_COLUMN_X = 648  # the End column's offset in the shift grid at a 1400-pixel-wide window
+
+
+def gap_caption(page: Any) -> str:
+    caption = page.get_by_text(GAP_CAPTION).first
+    expect(caption).to_be_visible(timeout=30_000)
+    return str(caption.inner_text())
+
+
+def test_coordinator_changes_a_shift_and_the_gap_list_changes(browser: Any, server: str) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(server)
+        page.get_by_role("textbox", name="Username").fill("police-coordinator")
+        page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        before = gap_caption(page)
+
+        page.get_by_role("link", name="Rota editor").click()
+        page.locator(".st-key-editor_next_week button").click()
+        grid = page.locator(".st-key-shift_grid")
+        expect(grid.get_by_test_id("glide-cell-1-0")).to_be_attached(timeout=30_000)
+        # the first on-call night that starts in the week (a single SIO covers it)
+        row, start = next(
+            (i, grid.get_by_test_id(f"glide-cell-2-{i}").inner_text())
+            for i in range(1, 10)
+            if grid.get_by_test_id(f"glide-cell-4-{i}").inner_text() == "oncall"
+        )
+        # the grid shows local wall time without an offset
+        new_end = datetime.strptime(start, "%Y-%m-%d %H:%M") + timedelta(hours=5)  # noqa: DTZ007
+
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        assert box is not None
+        page.mouse.dblclick(box["x"] + END_COLUMN_X, box["y"] + ROW_HEIGHT * (row + 1) + ROW_HEIGHT // 2)
+        page.get_by_test_id("portal").locator("input").fill(new_end.strftime("%Y-%m-%dT%H:%M"))
+        page.keyboard.press("Enter")
+        expect(grid.get_by_test_id(f"glide-cell-3-{row}")).to_have_text(new_end.strftime("%Y-%m-%d %H:%M"))
+
+        impact = page.get_by_text(re.compile(r"^Opens a gap .* for sio")).first
+        expect(impact).to_be_visible(timeout=30_000)
+        assert new_end.strftime("%H:%M") in impact.inner_text()
+
+        page.locator(".st-key-editor_save button").click()
+        expect(page.get_by_text("Saved: 1 changed.")).to_be_visible(timeout=30_000)
+
+        page.get_by_role("link", name="Coverage").click()
+        after = gap_caption(page)
+        count = lambda text: int(text.split(" ", 1)[0])  # noqa: E731
+        assert count(after) > count(before), (before, after)
+    finally:
+        page.close()
