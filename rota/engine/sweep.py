@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, tzinfo
+from typing import NamedTuple
 
 import polars as pl
 
@@ -40,7 +41,9 @@ def _day_starts(dates: pl.Series, tz: tzinfo) -> dict[date, datetime]:
 
 
 def _merge(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """Union of [start, end) intervals within each key group (touching intervals merge)."""
+    """Union of [start, end) intervals within each key group (touching intervals merge).
+
+    The result keeps the sort order (keys, start)."""
     if df.height == 0:
         return df.select([*keys, "start", "end"])
     df = df.sort([*keys, "start"])
@@ -49,9 +52,19 @@ def _merge(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         df.with_columns(
             (prev_end.is_null() | (pl.col("start") > prev_end)).cast(pl.UInt32).cum_sum().alias("_grp")
         )
-        .group_by([*keys, "_grp"])
-        .agg(pl.col("start").min(), pl.col("end").max())
+        .group_by("_grp", maintain_order=True)
+        .agg(pl.col(keys).first(), pl.col("start").min(), pl.col("end").max())
         .drop("_grp")
+    )
+
+
+def _local_midnights(dates: pl.Expr, tz: tzinfo) -> pl.Expr:
+    """00:00 local on each date as a UTC instant, vectorised (null where midnight does not exist)."""
+    key = getattr(tz, "key", None)
+    return (
+        dates.cast(pl.Datetime("us"))
+        .dt.replace_time_zone(key, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
     )
 
 
@@ -69,19 +82,114 @@ def _training_intervals(
     )
     if tr.height == 0:
         return pl.DataFrame(schema={_RID: pl.String, "competency": pl.String, "start": UTC_US, "end": UTC_US})
-    until_next = tr["valid_until"].drop_nulls() + timedelta(days=1)
-    starts = _day_starts(pl.concat([tr["valid_from"], until_next]), tz)
     far = end + timedelta(days=1)
-    tr = tr.with_columns(
-        pl.col("valid_from").replace_strict(starts, return_dtype=UTC_US).alias("start"),
-        (pl.col("valid_until") + timedelta(days=1))
-        .replace_strict(starts, default=None, return_dtype=UTC_US)
-        .fill_null(_lit(far))
-        .alias("end"),
-    ).filter(
+    until_next = pl.col("valid_until") + timedelta(days=1)
+    if getattr(tz, "key", None) is not None:
+        tr = tr.with_columns(
+            _local_midnights(pl.col("valid_from"), tz).alias("start"),
+            _local_midnights(until_next, tz).alias("end"),
+        )
+        missing = tr.filter(
+            pl.col("start").is_null() | (pl.col("end").is_null() & pl.col("valid_until").is_not_null())
+        )
+    else:
+        missing = tr
+    if missing.height:  # a midnight that does not exist (or an unnamed zone): the exact Python rule
+        starts = _day_starts(
+            pl.concat([tr["valid_from"], tr["valid_until"].drop_nulls() + timedelta(days=1)]), tz
+        )
+        tr = tr.with_columns(
+            pl.col("valid_from").replace_strict(starts, return_dtype=UTC_US).alias("start"),
+            until_next.replace_strict(starts, default=None, return_dtype=UTC_US).alias("end"),
+        )
+    tr = tr.with_columns(pl.col("end").fill_null(_lit(far))).filter(
         (pl.col("end") > pl.col("start")) & (pl.col("end") > _lit(start)) & (pl.col("start") < _lit(end))
     )
     return _merge(tr.select(_RID, "competency", "start", "end"), [_RID, "competency"])
+
+
+class _Prepared(NamedTuple):
+    """What every rule of one engine call shares, computed once: integer responder codes, each
+    (responder, role)'s on-duty-and-not-absent intervals, and training validity."""
+
+    codes: pl.DataFrame  # _rc, responder_id, role: active responders, codes in (responder_id, role) order
+    duty: pl.DataFrame  # _rc, role, start, end: maximal, unclipped
+    training: pl.DataFrame  # _rc, competency, start, end: merged per competency
+
+
+def _runs(ev: pl.DataFrame, on: pl.Expr) -> pl.DataFrame:
+    """Maximal intervals per `_rc` where `on` holds, `on` being a test of running sums of the event deltas.
+
+    `ev` holds `_rc`, `t` and delta columns; the deltas of every `_rc` sum to zero, so running sums over
+    the whole sorted frame equal running sums per `_rc`."""
+    ev = ev.sort("t").sort("_rc", maintain_order=True)  # two single-key sorts beat one on (_rc, t)
+    rc, t, q = pl.col("_rc"), pl.col("t"), pl.col("q")
+    last_of_instant = (t != t.shift(-1)) | (rc != rc.shift(-1)) | t.shift(-1).is_null()
+    steps = ev.with_columns(on.alias("q")).filter(last_of_instant)
+    changes = steps.filter((q != q.shift(1)) | (rc != rc.shift(1)) | q.shift(1).is_null()).filter(
+        q | (rc == rc.shift(1))
+    )
+    return changes.with_columns(t.shift(-1).alias("end")).filter(q).select("_rc", t.alias("start"), "end")
+
+
+def _prepare(
+    rota: Rota, competencies: Sequence[str], start: datetime, end: datetime, tz: tzinfo
+) -> _Prepared:
+    lo, hi = _lit(start), _lit(end)
+    codes = (
+        rota.responders.filter(pl.col("active").fill_null(True))
+        .select(_RID, "role")
+        .unique()
+        .sort(_RID, "role")
+        .with_row_index("_rc")
+    )
+    window = (pl.col("end") > lo) & (pl.col("start") < hi)
+    one, zero = pl.lit(1, pl.Int32), pl.lit(0, pl.Int32)
+    parts = []
+    for frame, col, other in ((rota.shifts, "ds", "da"), (rota.absences, "da", "ds")):
+        f = frame.select(_RID, "start", "end").filter(window).join(codes.select(_RID, "_rc"), on=_RID)
+        parts.append(f.select("_rc", pl.col("start").alias("t"), one.alias(col), zero.alias(other)))
+        parts.append(f.select("_rc", pl.col("end").alias("t"), (-one).alias(col), zero.alias(other)))
+    duty = _runs(
+        pl.concat(parts, how="diagonal"), (pl.col("ds").cum_sum() > 0) & (pl.col("da").cum_sum() == 0)
+    )
+    duty = duty.with_columns(codes.get_column("role").gather(duty.get_column("_rc")).alias("role"))
+    training = (
+        _training_intervals(rota, codes.select(_RID).unique(), competencies, start, end, tz)
+        .join(codes.select(_RID, "_rc"), on=_RID)
+        .select("_rc", "competency", "start", "end")
+    )
+    return _Prepared(codes, duty, training)
+
+
+def _qualified(prep: _Prepared, rule: Rule, start: datetime, end: datetime) -> pl.DataFrame:
+    """Columns _rc, start, end, in no particular order: maximal intervals clipped to [start, end)."""
+    comps = list(dict.fromkeys(rule.competencies))
+    lo, hi = _lit(start), _lit(end)
+    duty = prep.duty.filter(pl.col("role") == rule.role)
+    if not comps:  # a rule that asks for no competency: everyone of the role on duty counts
+        return duty.select(
+            "_rc", pl.max_horizontal("start", lo).alias("start"), pl.min_horizontal("end", hi).alias("end")
+        ).filter(pl.col("end") > pl.col("start"))
+    tr = prep.training.filter(pl.col("competency").is_in(comps))
+    one = pl.lit(1, pl.Int32)
+    ev = pl.concat(
+        [
+            tr.select("_rc", pl.col("start").alias("t"), one.alias("dc")),
+            tr.select("_rc", pl.col("end").alias("t"), (-one).alias("dc")),
+        ]
+    )
+    competent = _runs(ev, pl.col("dc").cum_sum() == len(comps))
+    # both sides are disjoint and maximal per _rc, so their pairwise overlaps are too
+    return (
+        duty.join(competent, on="_rc", suffix="_c")
+        .select(
+            "_rc",
+            pl.max_horizontal("start", "start_c", lo).alias("start"),
+            pl.min_horizontal("end", "end_c", hi).alias("end"),
+        )
+        .filter(pl.col("end") > pl.col("start"))
+    )
 
 
 def qualified_intervals(
@@ -93,47 +201,10 @@ def qualified_intervals(
     overlapping shifts is counted once.
     """
     _check_range(start, end)
-    lo, hi = _lit(start), _lit(end)
-    responders = rota.responders.filter(
-        (pl.col("role") == rule.role) & pl.col("active").fill_null(True)
-    ).select(_RID)
-    window = (pl.col("end") > lo) & (pl.col("start") < hi)
-    shifts = rota.shifts.join(responders, on=_RID, how="semi").filter(window)
-    absences = rota.absences.join(responders, on=_RID, how="semi").filter(window)
-    training = _training_intervals(rota, responders, rule.competencies, start, end, tz)
-    need = len(rule.competencies)
-
-    def events(df: pl.DataFrame, column: str) -> pl.DataFrame:
-        zero = {c: pl.lit(0, pl.Int32).alias(c) for c in ("ds", "da", "dc")}
-        opened = {**zero, column: pl.lit(1, pl.Int32).alias(column)}
-        closed = {**zero, column: pl.lit(-1, pl.Int32).alias(column)}
-        return pl.concat(
-            [
-                df.select(_RID, pl.col("start").alias("t"), *opened.values()),
-                df.select(_RID, pl.col("end").alias("t"), *closed.values()),
-            ]
-        )
-
-    ev = pl.concat([events(shifts, "ds"), events(absences, "da"), events(training, "dc")])
-    state = (
-        ev.group_by(_RID, "t")
-        .agg(pl.col("ds", "da", "dc").sum())
-        .sort(_RID, "t")
-        .with_columns(
-            pl.col("ds").cum_sum().over(_RID).alias("s"),
-            pl.col("da").cum_sum().over(_RID).alias("a"),
-            pl.col("dc").cum_sum().over(_RID).alias("c"),
-            pl.col("t").shift(-1).over(_RID).alias("next"),
-        )
-        .filter((pl.col("s") > 0) & (pl.col("a") == 0) & (pl.col("c") == need) & pl.col("next").is_not_null())
-        .select(
-            _RID,
-            pl.max_horizontal("t", lo).alias("start"),
-            pl.min_horizontal("next", hi).alias("end"),
-        )
-        .filter(pl.col("end") > pl.col("start"))
-    )
-    return _merge(state, [_RID]).sort(_RID, "start")
+    prep = _prepare(rota, rule.competencies, start, end, tz)
+    q = _qualified(prep, rule, start, end).sort("start").sort("_rc", maintain_order=True)
+    ids = prep.codes.get_column(_RID)
+    return q.select(ids.gather(q.get_column("_rc")).alias(_RID), "start", "end")
 
 
 def _rule_frame(rules: Sequence[Rule]) -> pl.DataFrame:
@@ -171,6 +242,7 @@ def qualified_timeline(
     _check_range(start, end)
     rules = list(rules) if rules is not None else rota.effective_rules()
     profiles: dict[tuple[str, tuple[str, ...]], pl.DataFrame] = {}
+    prep = _prepare(rota, sorted({c for r in rules for c in r.competencies}), start, end, tz)
     parts: list[pl.DataFrame] = []
     cut_frame = pl.DataFrame({"t": list(cuts)}, schema={"t": UTC_US}).filter(
         (pl.col("t") > _lit(start)) & (pl.col("t") < _lit(end))
@@ -178,7 +250,7 @@ def qualified_timeline(
     for rule in rules:
         key = (rule.role, tuple(sorted(rule.competencies)))
         if key not in profiles:
-            profiles[key] = qualified_intervals(rota, rule, start, end, tz)
+            profiles[key] = _qualified(prep, rule, start, end)
         q = profiles[key]
         windows = rule.window_intervals(start, end, tz)
         win = pl.DataFrame(

@@ -88,6 +88,7 @@ def small_rotas(draw: st.DrawFn) -> tuple[Rota, datetime, datetime]:
             tuple(parse_window(w) for w in draw(st.lists(st.sampled_from(WINDOWS), min_size=1, max_size=2))),
         ),
     ]
+    rules.append(Rule("amb-anyone", "ambulance", 1, (), "0-17"))  # no competency asked
     rota = Rota(
         conform("responders", pl.DataFrame(responders)),
         conform(
