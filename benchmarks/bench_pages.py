@@ -1,0 +1,120 @@
+"""Page speed on the demo data: how long each dashboard page's script takes, per role (SPEC section 11:
+under 1 s).
+
+Each page runs through Streamlit's AppTest against a fresh demo database: once cold (first run in this
+process for that page and role, caches empty) and then `--runs` times warm (a rerun, as when a user
+interacts). The figure is the wall time of `AppTest.run()`, which includes AppTest's own overhead, so it
+over-states the script time slightly.
+
+    python benchmarks/bench_pages.py [--runs 5] [--out benchmarks/out/pages.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "dashboard" / "app.py")
+
+PAGES = {
+    "Coverage": "views/coverage_page.py",
+    "Rota editor": "views/rota_editor_page.py",
+    "Responders & training": "views/responders_page.py",
+    "Admin": "views/admin_page.py",
+}
+ROLES = {
+    "admin": None,
+    "cdop_manager": None,
+    "coordinator": "Vale Police",
+    "commissioner": None,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "pages.json")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="rota-pages-"))
+    url = f"sqlite:///{folder / 'rota.db'}"
+    os.environ["ROTA_DATABASE_URL"] = url
+
+    from streamlit.testing.v1 import AppTest
+
+    from rota.demo import build_demo
+    from rota.services.access import Actor, pages_for
+    from rota.storage.db import init_db
+    from rota.storage.repository import import_rota
+    from rota.timeutil import SERVICE_TZ, utc_now
+
+    today: date = utc_now().astimezone(SERVICE_TZ).date()
+    engine = init_db(url)
+    import_rota(engine, build_demo(today), actor="bench", source="demo")
+    engine.dispose()
+
+    results = []
+    for title, page in PAGES.items():
+        for role, agency in ROLES.items():
+            if title not in pages_for(Actor("bench", role, agency)):
+                continue
+            at = AppTest.from_file(APP, default_timeout=120)
+            at.session_state["user"] = {
+                "username": f"bench-{role}",
+                "role": role,
+                "agency": agency,
+                "display_name": f"Bench {role}",
+                "last_seen": time.time(),
+            }
+            at.run()
+            t0 = time.perf_counter()
+            at.switch_page(page)
+            at.run()
+            cold = time.perf_counter() - t0
+            if at.exception:
+                print(f"{title} as {role}: the script failed: {at.exception[0].value}", file=sys.stderr)
+                return 1
+            warm = []
+            for _ in range(args.runs):
+                at.session_state["user"]["last_seen"] = time.time()
+                t0 = time.perf_counter()
+                at.run()
+                warm.append(time.perf_counter() - t0)
+            results.append(
+                {
+                    "page": title,
+                    "role": role,
+                    "cold_s": cold,
+                    "warm_median_s": statistics.median(warm),
+                    "warm_max_s": max(warm),
+                }
+            )
+
+    print("| page | role | first run (s) | rerun, median (s) | rerun, max (s) |")
+    print("|---|---|---:|---:|---:|")
+    for r in results:
+        cells = [
+            r["page"],
+            r["role"],
+            f"{r['cold_s']:.2f}",
+            f"{r['warm_median_s']:.2f}",
+            f"{r['warm_max_s']:.2f}",
+        ]
+        print("| " + " | ".join(cells) + " |")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps({"demo_today": today.isoformat(), "runs": args.runs, "results": results}, indent=2)
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
