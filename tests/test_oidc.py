@@ -401,42 +401,38 @@ group_roles = {json.dumps(GROUP_MAP).replace('": "', '" = "')}
 
 
 def test_streamlit_login_against_the_local_provider_signs_in_with_the_group_role(
-    oidc_dashboard: tuple[str, str], provider: LocalOidcProvider
+    oidc_dashboard: tuple[str, str], provider: LocalOidcProvider, browser: Any
 ) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)")
     pytest.importorskip("authlib", reason="st.login needs Authlib (pip install -e .[oidc])")
     sync_api = pytest.importorskip("playwright.sync_api")
     base, db_url = oidc_dashboard
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
-        )
-        try:
-            page = browser.new_page()
-            page.goto(base)
-            page.get_by_role("button", name="Sign in with Test IdP").click(timeout=30_000)
-            # Browser -> /auth/login -> provider /authorize -> /oauth2callback (code exchange, JWKS check)
-            # -> the app, where st.user holds the id token's claims and the group map gives the role.
-            sidebar = page.get_by_test_id("stSidebar")
-            sync_api.expect(sidebar.get_by_text("Sam Manager")).to_be_visible(timeout=30_000)
-            sync_api.expect(sidebar.get_by_text("CDOP manager")).to_be_visible()
-            [asked] = provider.authorizations
-            assert asked["code_challenge_method"] == "S256" and asked["scope"] == "openid email profile"
-            assert len(provider.issued) == 1 and provider.issued[0]["nonce"] == asked["nonce"]
+    # one Playwright per test session: the shared `browser` fixture (tests/conftest.py)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(base)
+        page.get_by_role("button", name="Sign in with Test IdP").click(timeout=30_000)
+        # Browser -> /auth/login -> provider /authorize -> /oauth2callback (code exchange, JWKS check)
+        # -> the app, where st.user holds the id token's claims and the group map gives the role.
+        sidebar = page.get_by_test_id("stSidebar")
+        sync_api.expect(sidebar.get_by_text("Sam Manager")).to_be_visible(timeout=30_000)
+        sync_api.expect(sidebar.get_by_text("CDOP manager")).to_be_visible()
+        [asked] = provider.authorizations
+        assert asked["code_challenge_method"] == "S256" and asked["scope"] == "openid email profile"
+        assert len(provider.issued) == 1 and provider.issued[0]["nonce"] == asked["nonce"]
 
-            sidebar.get_by_role("button", name="Sign out").click()
-            sync_api.expect(page.get_by_role("button", name="Sign in with Test IdP")).to_be_visible(
-                timeout=30_000
-            )
-            sync_api.expect(page.get_by_label("Username")).to_be_visible()
-            # The identity cookie went with the sign-out: a reload does not sign back in.
-            page.reload()
-            sync_api.expect(page.get_by_role("button", name="Sign in with Test IdP")).to_be_visible(
-                timeout=30_000
-            )
-        finally:
-            browser.close()
+        sidebar.get_by_role("button", name="Sign out").click()
+        sync_api.expect(page.get_by_role("button", name="Sign in with Test IdP")).to_be_visible(
+            timeout=30_000
+        )
+        sync_api.expect(page.get_by_label("Username")).to_be_visible()
+        # The identity cookie went with the sign-out: a reload does not sign back in.
+        page.reload()
+        sync_api.expect(page.get_by_role("button", name="Sign in with Test IdP")).to_be_visible(
+            timeout=30_000
+        )
+    finally:
+        context.close()
     engine = init_db(db_url)
     try:
         with engine.connect() as conn:
