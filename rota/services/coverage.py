@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import holidays
 import polars as pl
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from rota.engine import coverage, gaps, qualified_intervals, qualified_timeline
 from rota.errors import InputError, PermissionDenied, Problem
@@ -25,7 +25,7 @@ from rota.model import UTC_US, Rota
 from rota.output import duration_text
 from rota.rules import Rule, parse_age_band
 from rota.services.access import COVERAGE, Actor, pages_for, require_read_people
-from rota.storage.models import AUDIT_LOG
+from rota.storage import repository
 from rota.storage.repository import load_rota
 from rota.timeutil import SERVICE_TZ, day_start, uk_local
 
@@ -199,9 +199,7 @@ def rule_label(rule: Rule) -> str:
 
 def data_version(engine: Engine) -> int:
     """A number that changes whenever the stored rota changes (every change is audited), for caches."""
-    with engine.connect() as conn:
-        value = conn.execute(select(func.max(AUDIT_LOG.c.id))).scalar()
-    return int(value or 0)
+    return repository.data_version(engine)
 
 
 def bank_holidays(first: date, last: date) -> pl.DataFrame:

@@ -461,19 +461,7 @@ def audit_entries(
     if actor is not None:
         where.append(AUDIT_LOG.c.actor == actor)
     with engine.connect() as conn:
-        dialect = conn.dialect.name
-        cols = [
-            _instant_column(AUDIT_LOG.c.at, dialect).label("at") if name == "at" else AUDIT_LOG.c[name]
-            for name in AUDIT_SCHEMA
-        ]
-        stmt = select(*cols).where(*where).order_by(AUDIT_LOG.c.id.desc())
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        rows = conn.execute(stmt).all()
-    raw = {
-        name: (_raw_instant_dtype(dialect) if name == "at" else dtype) for name, dtype in AUDIT_SCHEMA.items()
-    }
-    return pl.DataFrame(rows, schema=raw, orient="row").with_columns(_instant_to_utc("at", dialect))
+        return _select_audit(conn, where, limit)
 
 
 # ---------------------------------------------------------------------------------------------- import
