@@ -139,12 +139,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on-gap", action="store_true", help="exit 3 when any gap is found")
     p = add("coverage", "hourly grid: one row per real local hour and rule")
     _range_args(p)
+    p = add("completion", "CDOP completion measures: period, split, measure, numerator, denominator, rate")
+    p.add_argument("--cases", metavar="FILE", type=Path, help="cases.csv (SPEC section 6); required for now")
+    p.add_argument(
+        "--by", choices=("month", "quarter", "year"), default="month", help="period (default month)"
+    )
+    p.add_argument(
+        "--split",
+        choices=("none", "hours", "age_band", "coverage"),
+        default="none",
+        help="split (default none)",
+    )
+    p.add_argument(
+        "--bundle",
+        metavar="DIR",
+        type=Path,
+        help="rota bundle for --split coverage (default: the stored rota)",
+    )
     _users_parser(sub)
     p = add("ics", "iCalendar feed of one responder's shifts (stable UIDs)")
     p.add_argument("--responder", required=True, metavar="ID", help="the responder's responder_id")
     p.add_argument("--start", metavar="S", help="shifts ending after S (default: 30 days ago)")
     p.add_argument("--end", metavar="E", help="shifts starting before E (default: no limit)")
     p.add_argument("--output", "-o", metavar="FILE", type=Path, help="write to FILE instead of stdout")
+    p = add("spc", "Making Data Count XmR analysis of one numeric column of a CSV (JSON by default)")
+    p.add_argument("file", metavar="FILE", type=Path, help="CSV file with a header line")
+    p.add_argument("--column", required=True, metavar="C", help="the column holding the series, oldest first")
+    p.add_argument("--improvement", choices=("up", "down", "neutral"), default="neutral")
+    p.add_argument("--target", type=float, metavar="T", help="target for the assurance icon")
+    p.add_argument("--baseline", type=int, metavar="N", help="limits from the first N points (default: all)")
     p = add("up", "start the dashboard (and, with the embedded database, the scheduler)")
     p.add_argument("--port", type=int, default=8501, help="port on localhost (default 8501)")
     p.add_argument("--address", default="localhost", help="address to listen on (default localhost)")
@@ -406,6 +429,33 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_completion(args: argparse.Namespace) -> int:
+    from rota.analytics.cases import read_cases
+    from rota.analytics.completion import completion, period_bounds
+
+    if args.cases is None:
+        raise UsageError(
+            "--cases FILE is required: cases are not stored in the database yet, so give a cases.csv"
+        )
+    tz = _tz(args)
+    cases = read_cases(args.cases, tz)
+    rota = None
+    if args.split == "coverage":
+        if args.bundle is not None:
+            from rota.bundle import read_bundle
+
+            rota = read_bundle(args.bundle, tz)
+        else:
+            from rota.storage.repository import load_rota
+
+            bounds = period_bounds(cases)
+            engine = _engine(args)
+            rota = load_rota(engine, *bounds) if bounds else load_rota(engine)
+    result = completion(cases, by=args.by, split=args.split, rota=rota, tz=tz)
+    print(render(result, _fmt(args), tz))
+    return 0
+
+
 def _new_password() -> str:
     """From env ROTA_PASSWORD, else asked twice in the terminal (never an argument)."""
     given = os.environ.get("ROTA_PASSWORD")
@@ -489,6 +539,33 @@ def cmd_ics(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_spc(args: argparse.Namespace) -> int:
+    import json
+    import math
+
+    from rota.analytics.spc import read_series, result_table, xmr
+
+    if args.target is not None and not math.isfinite(args.target):
+        raise UsageError(f"--target {args.target} is not a finite number")
+    if args.baseline is not None and args.baseline < 2:
+        raise UsageError(f"--baseline {args.baseline}: the baseline needs at least 2 points")
+    values = read_series(args.file, args.column)
+    try:
+        result = xmr(values, args.improvement, args.target, args.baseline)
+    except ValueError as exc:
+        raise UsageError(f"{args.file}, column {args.column}: {exc}") from exc
+    fmt = getattr(args, "format", None) or "json"
+    if fmt == "table":
+        print(result_table(result))
+    elif fmt == "csv":
+        print("point,value,signal,type")
+        for i, p in enumerate(result.points, start=1):
+            print(f"{i},{p.value!r},{p.signal or ''},{p.type}")
+    else:
+        print(json.dumps(result.as_dict(), indent=2))
+    return 0
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from rota.storage.db import database_url, init_db
 
@@ -538,8 +615,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "export": cmd_export,
     "gaps": cmd_gaps,
     "coverage": cmd_coverage,
+    "completion": cmd_completion,
     "users": cmd_users,
     "ics": cmd_ics,
+    "spc": cmd_spc,
     "up": cmd_up,
 }
 

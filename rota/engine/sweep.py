@@ -117,12 +117,26 @@ class _Prepared(NamedTuple):
     training: pl.DataFrame  # _rc, competency, start, end: merged per competency
 
 
+def _by_code_then_time(ev: pl.DataFrame) -> pl.DataFrame:
+    """Sort events by (_rc, t). One sort on a packed Int64 key (code in the high bits, microseconds since
+    the earliest event in the low bits) is faster than a two-key sort or two single-key sorts; the order
+    of events within one instant does not matter to the running sums."""
+    if ev.height == 0:
+        return ev
+    micros = pl.col("t").dt.epoch("us")
+    first, last, top = ev.select(micros.min().alias("a"), micros.max().alias("b"), pl.col("_rc").max()).row(0)
+    span_bits = max(1, int(last - first).bit_length())
+    if span_bits + int(top).bit_length() > 62:  # would not fit: two stable single-key sorts
+        return ev.sort("t").sort("_rc", maintain_order=True)
+    return ev.sort(pl.col("_rc").cast(pl.Int64) * (1 << span_bits) + (micros - first))
+
+
 def _runs(ev: pl.DataFrame, on: pl.Expr) -> pl.DataFrame:
     """Maximal intervals per `_rc` where `on` holds, `on` being a test of running sums of the event deltas.
 
     `ev` holds `_rc`, `t` and delta columns; the deltas of every `_rc` sum to zero, so running sums over
     the whole sorted frame equal running sums per `_rc`."""
-    ev = ev.sort("t").sort("_rc", maintain_order=True)  # two single-key sorts beat one on (_rc, t)
+    ev = _by_code_then_time(ev)
     rc, t, q = pl.col("_rc"), pl.col("t"), pl.col("q")
     last_of_instant = (t != t.shift(-1)) | (rc != rc.shift(-1)) | t.shift(-1).is_null()
     steps = ev.with_columns(on.alias("q")).filter(last_of_instant)
