@@ -1,0 +1,1 @@
+"""Analytics over CDOP case data: completion measures and related views."""

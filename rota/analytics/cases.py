@@ -1,0 +1,267 @@
+"""Reading `cases.csv` (SPEC section 6): pseudonymised CDOP case data, checked all or nothing.
+
+Every bad value is collected as a `Problem` (file, line, column, reason) and one `InputError` lists them
+all. Times follow SPEC section 3 and are parsed by the bundle's vectorised parser, with its clock-change
+policy: a local time without an offset that does not exist or happens twice is refused.
+
+Line numbers count the header as line 1; a quoted value spanning lines is allowed and is reported at the
+line its row starts on. Blank rows are skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import re
+from collections.abc import Callable
+from datetime import tzinfo
+from pathlib import Path
+
+import polars as pl
+
+from rota.bundle import _TRUE, _blank_reason, _instant_lookup, _instant_reason, _Problems, _typed_lookup
+from rota.errors import InputError, Problem
+from rota.model import UTC_US
+from rota.timeutil import SERVICE_TZ
+
+_LINE = "__line"
+_BOM = "\ufeff"
+
+TIME_COLUMNS: tuple[str, ...] = (
+    "notified_at",
+    "paediatrician_at",
+    "police_at",
+    "home_visit_at",
+    "planning_meeting_at",
+    "ncmd_notified_at",
+)
+REQUIRED: tuple[str, ...] = ("case_id", "notified_at", "age_years", "jar_criteria_met", "jar_triggered")
+CASE_COLUMNS: tuple[str, ...] = (
+    "case_id",
+    "notified_at",
+    "age_years",
+    "age_days",
+    "jar_criteria_met",
+    "jar_triggered",
+    "paediatrician_at",
+    "police_at",
+    "home_visit_at",
+    "planning_meeting_at",
+    "ncmd_notified_at",
+    "category",
+    "reason_incomplete",
+)
+CASES_SCHEMA: dict[str, pl.DataType] = {
+    "case_id": pl.String(),
+    "notified_at": UTC_US,
+    "age_years": pl.Int64(),
+    "age_days": pl.Int64(),
+    "jar_criteria_met": pl.Boolean(),
+    "jar_triggered": pl.Boolean(),
+    **{c: UTC_US for c in TIME_COLUMNS[1:]},
+    "category": pl.String(),
+    "reason_incomplete": pl.String(),
+}
+
+# Column names that identify a child, compared lower case without spaces, underscores, hyphens or dots.
+_IDENTIFYING = frozenset(
+    {
+        "name",
+        "fullname",
+        "firstname",
+        "forename",
+        "forenames",
+        "givenname",
+        "surname",
+        "lastname",
+        "familyname",
+        "nhsnumber",
+        "nhsno",
+        "nhs",
+        "dateofbirth",
+        "dob",
+        "birthdate",
+        "address",
+        "postcode",
+        "postalcode",
+        "zipcode",
+    }
+)
+_ORDER = {c: i for i, c in enumerate(CASE_COLUMNS)}
+
+
+def empty_cases() -> pl.DataFrame:
+    """A frame with no cases and the columns and types `read_cases` returns."""
+    return pl.DataFrame(schema=CASES_SCHEMA)
+
+
+def identifying(column: str) -> bool:
+    """Whether a column name identifies a child (name, NHS number, date of birth, address, postcode)."""
+    key = re.sub(r"[\s_\-.]", "", column.lower())
+    return key in _IDENTIFYING or key.startswith("address")
+
+
+def read_cases(path: Path, tz: tzinfo = SERVICE_TZ) -> pl.DataFrame:
+    """Read and check a cases.csv file; the columns of `CASES_SCHEMA`, one row per case, times in UTC."""
+    path = Path(path)
+    name = path.name or str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(Problem(name, None, None, f"no such file: {path}")) from None
+    except IsADirectoryError:
+        raise InputError(Problem(name, None, None, "is a folder, not a CSV file")) from None
+    except OSError as exc:
+        raise InputError(Problem(name, None, None, f"cannot read the file ({exc.strerror or exc})")) from None
+    return parse_cases(data, name, tz)
+
+
+def parse_cases(data: bytes, name: str = "cases.csv", tz: tzinfo = SERVICE_TZ) -> pl.DataFrame:
+    """Check the bytes of a cases.csv file (see `read_cases`); `name` stands for the file in messages."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(Problem(name, line, None, "not a UTF-8 CSV file; save it as 'CSV UTF-8'")) from None
+    text = text.removeprefix(_BOM)
+    if "\x00" in text:
+        raise InputError(Problem(name, None, None, "not a UTF-8 CSV file: it holds binary data"))
+    if not text.strip():
+        raise InputError(
+            Problem(name, None, None, "the file is empty; it needs a header line naming the columns")
+        )
+    problems = _Problems()
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        last = reader.line_num
+        for row in reader:
+            start = last + 1
+            last = reader.line_num
+            if not any(v.strip() for v in row):
+                continue
+            if len(row) != len(header):
+                problems.add(
+                    Problem(name, start, None, f"has {len(row)} fields but the header has {len(header)}")
+                )
+                continue
+            rows.append(row)
+            lines.append(start)
+    except csv.Error as exc:
+        raise InputError(Problem(name, reader.line_num, None, f"cannot read as CSV ({exc})")) from None
+
+    chosen = _check_header(header, name, problems)
+    columns = {col: [r[i].strip() or None for r in rows] for col, i in chosen.items()}
+    frame = pl.DataFrame(
+        {**columns, _LINE: lines}, schema={**dict.fromkeys(columns, pl.String()), _LINE: pl.Int64()}
+    )
+    out = _validate(frame, set(chosen), name, tz, problems)
+    problems.raise_if_any()
+    return out
+
+
+def _check_header(header: list[str], name: str, problems: _Problems) -> dict[str, int]:
+    allowed = ", ".join(CASE_COLUMNS)
+    chosen: dict[str, int] = {}
+    for i, raw in enumerate(header):
+        shown = raw.strip().removeprefix(_BOM)
+        col = shown.lower()
+        if not col:
+            problems.add(Problem(name, 1, None, f"column {i + 1} has no name in the header"))
+        elif identifying(col):
+            problems.add(
+                Problem(
+                    name,
+                    1,
+                    shown,
+                    "cases.csv holds pseudonymised data only: "
+                    f"column {shown!r} identifies a child; remove it",
+                )
+            )
+        elif col in chosen:
+            problems.add(Problem(name, 1, col, "the column appears more than once in the header"))
+        elif col in _ORDER:
+            chosen[col] = i
+        else:
+            problems.add(Problem(name, 1, shown, f"unknown column; the allowed columns are {allowed}"))
+    for c in REQUIRED:
+        if c not in chosen:
+            problems.add(Problem(name, 1, c, "required column is missing from the header"))
+    return chosen
+
+
+def _validate(
+    df: pl.DataFrame, present: set[str], file: str, tz: tzinfo, problems: _Problems
+) -> pl.DataFrame:
+    missing = [c for c in CASE_COLUMNS if c not in df.columns]
+    df = df.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in missing])
+
+    def report(mask: pl.Series, column: str, reason: Callable[[str | None], str]) -> None:
+        if not mask.any():
+            return
+        for line, value in df.filter(mask).select(_LINE, column).iter_rows():
+            problems.add(Problem(file, line, column, reason(value)))
+
+    for c in REQUIRED:
+        if c in present:
+            values = df.get_column(c)
+            report(values.is_null(), c, functools.partial(_blank_reason, c))
+
+    typed: dict[str, pl.Series] = {}
+    for c in ("jar_criteria_met", "jar_triggered"):
+        values = df.get_column(c)
+        out = values.str.to_lowercase().replace_strict(
+            list(_TRUE), list(_TRUE.values()), default=None, return_dtype=pl.Boolean
+        )
+        report(
+            values.is_not_null() & out.is_null(),
+            c,
+            lambda v: f"{v!r} is not true or false (yes/no and 1/0 are accepted too)",
+        )
+        typed[c] = out
+
+    def whole(c: str, hi: int, what: str) -> pl.Series:
+        values = df.get_column(c)
+        number = values.str.strip_chars().cast(pl.Int64, strict=False)
+        ok = values.str.contains(r"^[0-9]{1,4}$") & number.is_between(0, hi)
+        report(values.is_not_null() & ~ok.fill_null(False), c, lambda v: f"{v!r} is not {what}")
+        return pl.select(pl.when(ok.fill_null(False)).then(number)).to_series()
+
+    typed["age_years"] = whole("age_years", 17, "an age in whole years from 0 to 17")
+    typed["age_days"] = whole("age_days", 364, "an age in whole days from 0 to 364")
+    report(
+        df.get_column("age_days").is_not_null() & (typed["age_years"] != 0).fill_null(False),
+        "age_days",
+        lambda _v: "age_days is for infants only; leave it blank when age_years is not 0",
+    )
+
+    typed.update(
+        _typed_lookup(
+            df,
+            list(TIME_COLUMNS),
+            lambda u: _instant_lookup(u, tz),
+            lambda v: _instant_reason(v, tz),
+            file,
+            problems,
+        )
+    )
+
+    ids = df.get_column("case_id")
+    if ids.drop_nulls().n_unique() != ids.drop_nulls().len():
+        firsts: dict[str, int] = {}
+        for value, line in df.filter(ids.is_not_null()).select("case_id", _LINE).iter_rows():
+            if value in firsts:
+                problems.add(
+                    Problem(
+                        file, line, "case_id", f"duplicate case_id {value!r} (first on line {firsts[value]})"
+                    )
+                )
+            else:
+                firsts[value] = line
+
+    for c in CASE_COLUMNS:
+        typed.setdefault(c, df.get_column(c))
+    return pl.DataFrame([typed[c].alias(c).cast(CASES_SCHEMA[c]) for c in CASE_COLUMNS])
