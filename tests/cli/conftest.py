@@ -48,7 +48,10 @@ def bundle(tmp_path: Path) -> Path:
 @pytest.fixture
 def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
     def _run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse's own exits (wrong options)
+            code = int(exc.code or 0)
         out, err = capsys.readouterr()
         return code, out, err
 

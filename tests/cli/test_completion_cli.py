@@ -8,8 +8,6 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 Run = Callable[..., tuple[int, str, str]]
 
 CASES = """case_id,notified_at,age_years,age_days,jar_criteria_met,jar_triggered,police_at
@@ -96,6 +94,5 @@ def test_cases_is_required_for_now(run: Run) -> None:
     code, out, err = run("completion")
     assert code == 2 and out == ""
     assert "--cases FILE is required" in err
-    with pytest.raises(SystemExit) as info:
-        run("completion", "--cases", "x.csv", "--by", "week")
-    assert info.value.code == 2
+    code, _, err = run("completion", "--cases", "x.csv", "--by", "week")
+    assert code == 2 and "week" in err

@@ -8,25 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rota.cli import main
-
 Run = Callable[..., tuple[int, str, str]]
 VIGNETTE = [1, 2, 1, 2, 10, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1]
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    """Like tests/cli/conftest.py's `run`, also for argparse's own exits (wrong options)."""
-
-    def _run(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 def write(tmp_path: Path, text: str, name: str = "series.csv") -> Path:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from argon2 import PasswordHasher
 
-from rota.cli import DEMO_PASSWORD, main
+from rota.cli import DEMO_PASSWORD
 from rota.services import auth
 from rota.services.access import Actor
 from rota.storage.db import make_engine
@@ -24,21 +24,6 @@ def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ROTA_PASSWORD", raising=False)
     monkeypatch.delenv("ROTA_DEMO_PASSWORD", raising=False)
     monkeypatch.setenv("USER", "tester")
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    """Like tests/cli/conftest.py's `run`, also for argparse's own exits (wrong options)."""
-
-    def _run(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 @pytest.fixture
