@@ -28,6 +28,8 @@ PAGES = {
     "Coverage": "views/coverage_page.py",
     "Rota editor": "views/rota_editor_page.py",
     "Responders & training": "views/responders_page.py",
+    "Capacity & forecast": "views/capacity_page.py",
+    "Completion": "views/completion_page.py",
     "Admin": "views/admin_page.py",
 }
 ROLES = {
@@ -35,6 +37,7 @@ ROLES = {
     "cdop_manager": None,
     "coordinator": "Vale Police",
     "commissioner": None,
+    "police-commissioner": "Vale Police",
 }
 
 
@@ -51,19 +54,24 @@ def main() -> int:
     from streamlit.testing.v1 import AppTest
 
     from rota.demo import build_demo
+    from rota.demo_cases import CHILD_POPULATION, build_demo_cases
     from rota.services.access import Actor, pages_for
     from rota.storage.db import init_db
-    from rota.storage.repository import import_rota
+    from rota.storage.repository import import_cases, import_rota, write_setting
     from rota.timeutil import SERVICE_TZ, utc_now
 
     today: date = utc_now().astimezone(SERVICE_TZ).date()
     engine = init_db(url)
-    import_rota(engine, build_demo(today), actor="bench", source="demo")
+    rota = build_demo(today)
+    import_rota(engine, rota, actor="bench", source="demo")
+    import_cases(engine, build_demo_cases(today, rota), actor="bench", source="demo")
+    write_setting(engine, "child_population", str(CHILD_POPULATION), actor="bench")
     engine.dispose()
 
     results = []
     for title, page in PAGES.items():
-        for role, agency in ROLES.items():
+        for label, agency in ROLES.items():
+            role = "commissioner" if label == "police-commissioner" else label
             if title not in pages_for(Actor("bench", role, agency)):
                 continue
             at = AppTest.from_file(APP, default_timeout=120)
@@ -80,7 +88,7 @@ def main() -> int:
             at.run()
             cold = time.perf_counter() - t0
             if at.exception:
-                print(f"{title} as {role}: the script failed: {at.exception[0].value}", file=sys.stderr)
+                print(f"{title} as {label}: the script failed: {at.exception[0].value}", file=sys.stderr)
                 return 1
             warm = []
             for _ in range(args.runs):
@@ -91,7 +99,7 @@ def main() -> int:
             results.append(
                 {
                     "page": title,
-                    "role": role,
+                    "role": label,
                     "cold_s": cold,
                     "warm_median_s": statistics.median(warm),
                     "warm_max_s": max(warm),

@@ -19,27 +19,32 @@ import os
 import re
 import tomllib
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import date, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from rota.csvcheck import (
+    LINE,
+    TRUE_WORDS,
+    Problems,
+    blank_reason,
+    date_lookup,
+    date_reason,
+    instant_lookup,
+    instant_reason,
+    polars_zone,
+    typed_lookup,
+)
 from rota.errors import InputError, Problem
-from rota.model import SHIFT_KINDS, UTC_US, Rota, conform, empty
+from rota.model import SHIFT_KINDS, Rota, conform, empty
 from rota.rules import DEFAULT_ROLES, Rule, RuleError, make_rule
 from rota.timeutil import (
-    DATE_FORMS,
-    INSTANT_FORMS,
     SERVICE_TZ,
-    TimeParseError,
     iso_local,
-    parse_date,
-    parse_instant,
-    parse_offset,
 )
 
 KINDS: tuple[str, ...] = ("responders", "training", "shifts", "absences")
@@ -48,20 +53,9 @@ MAX_SHIFT = timedelta(days=7)
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
 _BOM = b"\xef\xbb\xbf"
-_LINE = "__line"
-_TRUE = {"true": True, "yes": True, "1": True, "y": True, "false": False, "no": False, "0": False, "n": False}
-
-# The accepted instant forms (timeutil.parse_instant), with ASCII digits and in-range clock fields.
-_ISO_RE = (
-    r"^(?<y>[0-9]{4})-(?<m>[0-9]{2})-(?<d>[0-9]{2})[T ](?<H>[01][0-9]|2[0-3]):(?<M>[0-5][0-9])"
-    r"(?::(?<S>[0-5][0-9]))?(?<off>Z|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
-)
-_UK_RE = (
-    r"^(?<d>[0-9]{2})/(?<m>[0-9]{2})/(?<y>[0-9]{4}) (?<H>[01][0-9]|2[0-3]):(?<M>[0-5][0-9])"
-    r"(?::(?<S>[0-5][0-9]))?$"
-)
-_ISO_DATE_RE = r"^(?<y>[0-9]{4})-(?<m>[0-9]{2})-(?<d>[0-9]{2})$"
-_UK_DATE_RE = r"^(?<d>[0-9]{2})/(?<m>[0-9]{2})/(?<y>[0-9]{4})$"
+_LINE = LINE
+# Other modules imported this under its old private name; kept so that they keep working.
+_polars_zone = polars_zone
 
 
 @dataclass(frozen=True)
@@ -107,39 +101,6 @@ for _cols in COLUMNS.values():
     for _i, _c in enumerate(_cols):
         _COLUMN_ORDER.setdefault(_c.name, _i)
 
-# --------------------------------------------------------------------------------------------------------
-# Collected problems
-
-
-class _Problems:
-    """Problems found so far, kept per file in the order the files were read."""
-
-    def __init__(self) -> None:
-        self._by_file: dict[str, list[Problem]] = {}
-
-    def add(self, problem: Problem) -> None:
-        self._by_file.setdefault(problem.file, []).append(problem)
-
-    def extend(self, problems: Iterable[Problem]) -> None:
-        for p in problems:
-            self.add(p)
-
-    def __bool__(self) -> bool:
-        return any(self._by_file.values())
-
-    def count(self, file: str) -> int:
-        return len(self._by_file.get(file, ()))
-
-    def sorted(self) -> list[Problem]:
-        out: list[Problem] = []
-        for problems in self._by_file.values():
-            out.extend(sorted(problems, key=lambda p: (p.line or 0, _COLUMN_ORDER.get(p.column or "", 99))))
-        return out
-
-    def raise_if_any(self) -> None:
-        if self:
-            raise InputError(self.sorted())
-
 
 @dataclass
 class _Raw:
@@ -171,11 +132,11 @@ def read_bundle(path: Path, tz: tzinfo = SERVICE_TZ, known_responders: pl.DataFr
     and absences may reference without their being in the bundle's responders.
     """
     path = Path(path)
-    problems = _Problems()
+    problems = Problems(_COLUMN_ORDER)
     if not path.exists():
         raise InputError(Problem(path.name or str(path), None, None, f"no such file or folder: {path}"))
     if path.is_dir():
-        sources: dict[str, Callable[[_Problems], _Raw | None] | None] = _folder_sources(path, problems)
+        sources: dict[str, Callable[[Problems], _Raw | None] | None] = _folder_sources(path, problems)
         rules_path = path / RULES_FILE
         source = "not in responders.csv"
     elif path.suffix.lower() in WORKBOOK_SUFFIXES:
@@ -248,7 +209,7 @@ def read_table(
     path = Path(path)
     if kind not in COLUMNS:
         raise InputError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
-    problems = _Problems()
+    problems = Problems(_COLUMN_ORDER)
     if not path.exists():
         raise InputError(Problem(path.name or str(path), None, None, f"no such file: {path}"))
     if path.suffix.lower() in WORKBOOK_SUFFIXES:
@@ -294,7 +255,7 @@ def check_rows(
     numbers = list(lines) if lines is not None else list(range(1, rows.height + 1))
     if len(numbers) != rows.height:
         raise ValueError("give one line number per row")
-    problems = _Problems()
+    problems = Problems(_COLUMN_ORDER)
     for c in spec.values():
         if c.required and c.name not in rows.columns:
             problems.add(Problem(name, None, c.name, "required column is missing"))
@@ -315,7 +276,7 @@ def read_rules(
 
     Returns the rules and the known roles (`known_roles` followed by any configured ones).
     """
-    problems = _Problems()
+    problems = Problems(_COLUMN_ORDER)
     rules, roles = _read_rules(Path(path), known_roles, problems)
     problems.raise_if_any()
     return rules, roles
@@ -401,8 +362,8 @@ def rules_toml(rules: Sequence[Rule], roles: Sequence[str] = DEFAULT_ROLES) -> s
 # Sources: where each table comes from
 
 
-def _folder_sources(path: Path, problems: _Problems) -> dict[str, Callable[[_Problems], _Raw | None] | None]:
-    sources: dict[str, Callable[[_Problems], _Raw | None] | None] = {}
+def _folder_sources(path: Path, problems: Problems) -> dict[str, Callable[[Problems], _Raw | None] | None]:
+    sources: dict[str, Callable[[Problems], _Raw | None] | None] = {}
     # Other files may sit beside a bundle (cases.csv, notes); only near-misses of the expected names
     # (shift.csv, Shifts.csv, rule.toml) are refused, as they are almost certainly meant to be read.
     expected = [f"{k}.csv" for k in KINDS] + [RULES_FILE]
@@ -433,8 +394,8 @@ def _folder_sources(path: Path, problems: _Problems) -> dict[str, Callable[[_Pro
 
 
 def _workbook_sources(
-    path: Path, problems: _Problems, single: str | None = None
-) -> dict[str, Callable[[_Problems], _Raw | None] | None]:
+    path: Path, problems: Problems, single: str | None = None
+) -> dict[str, Callable[[Problems], _Raw | None] | None]:
     import fastexcel
 
     try:
@@ -447,7 +408,7 @@ def _workbook_sources(
     for name in names:
         by_norm.setdefault(name.strip().lower(), name)
     first_rows = _sheet_first_rows(path)
-    sources: dict[str, Callable[[_Problems], _Raw | None] | None] = {}
+    sources: dict[str, Callable[[Problems], _Raw | None] | None] = {}
     kinds = (single,) if single else KINDS
     for kind in kinds:
         sheet = by_norm.get(kind)
@@ -473,7 +434,7 @@ def _workbook_sources(
 # Loading CSV files and sheets into raw String frames
 
 
-def _load_csv(path: Path, kind: str, problems: _Problems) -> _Raw | None:
+def _load_csv(path: Path, kind: str, problems: Problems) -> _Raw | None:
     name = path.name
     try:
         data = path.read_bytes()
@@ -489,7 +450,7 @@ def _load_csv(path: Path, kind: str, problems: _Problems) -> _Raw | None:
     return _parse_csv(data, name, kind, problems)
 
 
-def _parse_csv(data: bytes, name: str, kind: str, problems: _Problems) -> _Raw | None:
+def _parse_csv(data: bytes, name: str, kind: str, problems: Problems) -> _Raw | None:
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
     if not data or data.isspace():
@@ -590,7 +551,7 @@ def _to_clean(data: bytes, frame: pl.DataFrame) -> set[str]:
     return {c for c in frame.columns if edges.get_column(c)[0]}
 
 
-def _line_stats(data: bytes, name: str, problems: _Problems) -> pl.DataFrame | None:
+def _line_stats(data: bytes, name: str, problems: Problems) -> pl.DataFrame | None:
     """Per data line: blank or not and its number of fields; None (with problems) on unbalanced quotes."""
     try:
         lines = pl.read_csv(
@@ -614,7 +575,7 @@ def _line_stats(data: bytes, name: str, problems: _Problems) -> pl.DataFrame | N
 
 
 def _check_fields(
-    stats: pl.DataFrame, n_fields: int, n_rows: int, name: str, problems: _Problems
+    stats: pl.DataFrame, n_fields: int, n_rows: int, name: str, problems: Problems
 ) -> pl.Series | None:
     """Rows whose field count matches the header (True) or not (False); None if rows cannot be trusted."""
     if stats.height != n_rows:
@@ -634,7 +595,7 @@ def _check_fields(
 
 
 def _load_sheet(
-    reader: Any, path: Path, sheet: str, kind: str, first_row: int, problems: _Problems
+    reader: Any, path: Path, sheet: str, kind: str, first_row: int, problems: Problems
 ) -> _Raw | None:
     name = f"{path.name}:{sheet}"
     try:
@@ -672,7 +633,7 @@ def _finish_raw(
     header_line: int,
     clean: set[str],
     keep: pl.Series | None,
-    problems: _Problems,
+    problems: Problems,
     excel: bool = False,
 ) -> _Raw | None:
     """Check the header, name the known columns, clean values, number the lines and drop blank rows."""
@@ -819,7 +780,7 @@ def _xml_attr(attrs: str, key: str) -> str | None:
 # Checking rows
 
 
-def _validate(raw: _Raw, ctx: _Context, problems: _Problems) -> pl.DataFrame:
+def _validate(raw: _Raw, ctx: _Context, problems: Problems) -> pl.DataFrame:
     """Turn a raw String frame into the canonical frame of its kind, recording every bad value."""
     kind, file = raw.kind, raw.file
     spec = COLUMNS[kind]
@@ -840,7 +801,7 @@ def _validate(raw: _Raw, ctx: _Context, problems: _Problems) -> pl.DataFrame:
         if c.required and c.name in raw.present:
             values = df.get_column(c.name)
             if values.null_count():
-                report(values.is_null(), c.name, functools.partial(_blank_reason, c.name))
+                report(values.is_null(), c.name, functools.partial(blank_reason, c.name))
 
     typed: dict[str, pl.Series] = {}
     for c in spec:
@@ -858,7 +819,7 @@ def _validate(raw: _Raw, ctx: _Context, problems: _Problems) -> pl.DataFrame:
             typed[c.name] = out
         elif c.type == "bool":
             out = values.str.to_lowercase().replace_strict(
-                list(_TRUE), list(_TRUE.values()), default=None, return_dtype=pl.Boolean
+                list(TRUE_WORDS), list(TRUE_WORDS.values()), default=None, return_dtype=pl.Boolean
             )
             report(
                 values.is_not_null() & out.is_null(),
@@ -888,15 +849,15 @@ def _validate(raw: _Raw, ctx: _Context, problems: _Problems) -> pl.DataFrame:
 
     date_cols = [c.name for c in spec if c.type == "date"]
     if date_cols:
-        typed.update(_typed_lookup(df, date_cols, _date_lookup, _date_reason, file, problems))
+        typed.update(typed_lookup(df, date_cols, date_lookup, date_reason, file, problems))
     instant_cols = [c.name for c in spec if c.type == "instant"]
     if instant_cols:
         typed.update(
-            _typed_lookup(
+            typed_lookup(
                 df,
                 instant_cols,
-                lambda u: _instant_lookup(u, ctx.tz),
-                lambda v: _instant_reason(v, ctx.tz),
+                lambda u: instant_lookup(u, ctx.tz),
+                lambda v: instant_reason(v, ctx.tz),
                 file,
                 problems,
             )
@@ -909,39 +870,7 @@ def _validate(raw: _Raw, ctx: _Context, problems: _Problems) -> pl.DataFrame:
     return conform(kind, result.drop(_LINE))
 
 
-def _blank_reason(column: str, _value: str | None) -> str:
-    return f"{column} is blank; it is required"
-
-
-def _typed_lookup(
-    df: pl.DataFrame,
-    columns: list[str],
-    parse: Callable[[pl.Series], pl.Series],
-    reason: Callable[[str], str],
-    file: str,
-    problems: _Problems,
-) -> dict[str, pl.Series]:
-    """Parse the distinct values of some columns once, then map every row to its parsed value."""
-    uniques = pl.concat([df.get_column(c) for c in columns]).drop_nulls().unique()
-    parsed = parse(uniques)
-    lookup = pl.DataFrame({"text": uniques, "value": parsed})
-    bad_texts = lookup.filter(pl.col("value").is_null()).get_column("text").to_list()
-    reasons = {t: reason(t) for t in bad_texts}
-    out: dict[str, pl.Series] = {}
-    for c in columns:
-        joined = df.select(pl.col(c).alias("text"), _LINE).join(
-            lookup, on="text", how="left", maintain_order="left"
-        )
-        value = joined.get_column("value")
-        if reasons:
-            bad = joined.filter(pl.col("text").is_not_null() & pl.col("value").is_null())
-            for text, line in bad.select("text", _LINE).iter_rows():
-                problems.add(Problem(file, line, c, reasons[text]))
-        out[c] = value
-    return out
-
-
-def _cross_checks(kind: str, out: pl.DataFrame, raw: pl.DataFrame, file: str, problems: _Problems) -> None:
+def _cross_checks(kind: str, out: pl.DataFrame, raw: pl.DataFrame, file: str, problems: Problems) -> None:
     def duplicates(column: str) -> None:
         values = out.get_column(column)
         present = values.drop_nulls()
@@ -997,128 +926,11 @@ def _duration_text(d: timedelta) -> str:
 
 
 # --------------------------------------------------------------------------------------------------------
-# Dates and times, vectorised
-
-
-def _date_lookup(texts: pl.Series) -> pl.Series:
-    f = pl.DataFrame({"t": texts})
-    iso = pl.col("t").str.extract_groups(_ISO_DATE_RE)
-    uk = pl.col("t").str.extract_groups(_UK_DATE_RE)
-    parts = [pl.coalesce(iso.struct.field(k), uk.struct.field(k)) for k in ("y", "m", "d")]
-    text = pl.concat_str([parts[0], pl.lit("-"), parts[1], pl.lit("-"), parts[2]])
-    return f.select(text.str.strptime(pl.Date(), "%Y-%m-%d", strict=False)).to_series()
-
-
-def _date_reason(text: str) -> str:
-    try:
-        parse_date(text)
-    except TimeParseError as exc:
-        return str(exc)
-    return f"cannot read {text!r} as a date; use {DATE_FORMS}"
-
-
-def _polars_zone(tz: tzinfo) -> str | None:
-    """The IANA name polars knows for `tz`, or None."""
-    key = tz.key if isinstance(tz, ZoneInfo) else ("UTC" if tz is UTC else None)
-    if key is None:
-        return None
-    try:
-        pl.select(pl.datetime(2026, 1, 1).dt.replace_time_zone(key))
-    except pl.exceptions.PolarsError:
-        return None
-    return key
-
-
-def _instant_lookup(texts: pl.Series, tz: tzinfo) -> pl.Series:
-    """UTC instants for distinct texts (null where a text is not an accepted instant or the local time
-    does not exist or happens twice)."""
-    f = pl.DataFrame({"t": texts})
-    iso = pl.col("t").str.extract_groups(_ISO_RE)
-    uk = pl.col("t").str.extract_groups(_UK_RE)
-    parts = f.select(
-        *[pl.coalesce(iso.struct.field(k), uk.struct.field(k)).alias(k) for k in ("y", "m", "d", "H", "M")],
-        pl.coalesce(iso.struct.field("S"), uk.struct.field("S"), pl.lit("00")).alias("S"),
-        iso.struct.field("off").alias("off"),
-    )
-    offsets = parts.get_column("off").drop_nulls().unique().to_list()
-    minutes: dict[str, int | None] = {}
-    for off in offsets:
-        try:
-            minutes[off] = int(parse_offset(off).total_seconds() // 60)
-        except TimeParseError:
-            minutes[off] = None
-    wall_text = pl.concat_str(
-        [
-            pl.col("y"),
-            pl.lit("-"),
-            pl.col("m"),
-            pl.lit("-"),
-            pl.col("d"),
-            pl.lit(" "),
-            pl.col("H"),
-            pl.lit(":"),
-            pl.col("M"),
-            pl.lit(":"),
-            pl.col("S"),
-        ]
-    )
-    frame = parts.select(
-        wall_text.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False).alias("wall"),
-        pl.col("off"),
-        pl.col("off")
-        .replace_strict(list(minutes), list(minutes.values()), default=None, return_dtype=pl.Int64)
-        .alias("minutes"),
-    )
-    fixed = (pl.col("wall") - pl.duration(minutes=pl.col("minutes"))).dt.replace_time_zone("UTC")
-    has_offset = pl.col("off").is_not_null()
-    local_rows = frame.filter(~has_offset & pl.col("wall").is_not_null())
-    key = _polars_zone(tz)
-    if local_rows.height == 0:
-        local: pl.Expr = pl.lit(None, dtype=UTC_US)
-    elif key is not None:
-        local = (
-            pl.col("wall")
-            .dt.replace_time_zone(key, ambiguous="null", non_existent="null")
-            .dt.convert_time_zone("UTC")
-        )
-    elif isinstance(tz, timezone):
-        shift = tz.utcoffset(None)
-        local = (pl.col("wall") - pl.lit(shift)).dt.replace_time_zone("UTC")
-    else:  # an unusual tzinfo: fall back to the per-value parser for values without an offset
-        values = [
-            _try_instant(t, tz) if off is None else None
-            for t, off in zip(texts.to_list(), frame.get_column("off").to_list(), strict=True)
-        ]
-        frame = frame.with_columns(pl.Series("py", values, dtype=UTC_US))
-        local = pl.col("py")
-    result = frame.select(
-        pl.when(has_offset).then(fixed).otherwise(local).cast(UTC_US).alias("instant")
-    ).to_series()
-    return result
-
-
-def _try_instant(text: str, tz: tzinfo) -> datetime | None:
-    try:
-        return parse_instant(text, tz)
-    except TimeParseError:
-        return None
-
-
-def _instant_reason(text: str, tz: tzinfo) -> str:
-    try:
-        parse_instant(text, tz)
-    except TimeParseError as exc:
-        msg = str(exc)
-        return msg if text in msg else f"cannot read {text!r}: {msg}"
-    return f"cannot read {text!r} as a date and time; use {INSTANT_FORMS}"
-
-
-# --------------------------------------------------------------------------------------------------------
 # Rules
 
 
 def _read_rules(
-    path: Path, known_roles: tuple[str, ...], problems: _Problems
+    path: Path, known_roles: tuple[str, ...], problems: Problems
 ) -> tuple[tuple[Rule, ...], tuple[str, ...]]:
     name = path.name
     try:
@@ -1228,7 +1040,7 @@ def _export_frame(kind: str, frame: pl.DataFrame, tz: tzinfo, dates_as_text: boo
     """The frame as written: local ISO times with offsets, dates as text (or dates), text on one line."""
     frame = conform(kind, frame)
     exprs: list[pl.Expr] = []
-    key = _polars_zone(tz)
+    key = polars_zone(tz)
     for name, dtype in frame.schema.items():
         col = pl.col(name)
         if isinstance(dtype, pl.Datetime):

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from rota.errors import InputError, PermissionDenied
+from rota.errors import InputError, PermissionDenied, Problem
 from rota.output import FORMATS, duration_text, render
 from rota.rules import RuleError
 from rota.services.access import ROLES
@@ -22,9 +22,12 @@ from rota.timeutil import DEFAULT_TZ_NAME, TimeParseError, day_start, parse_boun
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from rota.storage.repository import KindCounts
+
 EXIT_INPUT = 2
 EXIT_GAP = 3
 KINDS = ("responders", "training", "shifts", "absences", "cases")
+CASES_FILE = "cases.csv"
 
 
 class UsageError(Exception):
@@ -108,6 +111,37 @@ def _users_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
     action("unlock", "lift the slow-down after wrong passwords now")
 
 
+def _ops_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`rota scheduler`, `rota jobs`, `rota alerts`, `rota backup` and `rota restore`."""
+    from rota.jobs import JOB_NAMES
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
+        _common(p, top=False)
+        return p
+
+    add(
+        "scheduler",
+        "run the scheduled jobs until stopped (Ctrl+C or SIGTERM): gap scan, training expiry, forecast "
+        "refresh, import watch; the job store lives in the database",
+    )
+    p = add("jobs", "list the scheduled jobs with their next and last runs, or run one now")
+    actions = p.add_subparsers(dest="jobs_command", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    a = actions.add_parser("list", help="each job: schedule, next run, last run and how it went")
+    _common(a, top=False)
+    a = actions.add_parser("run", help="run one job now (recorded like a scheduled run)")
+    _common(a, top=False)
+    a.add_argument("name", metavar="NAME", choices=JOB_NAMES, help=" | ".join(JOB_NAMES))
+    p = add("alerts", "open alerts (JSON: kind, rule_id, start, end, created_at, ...)")
+    p.add_argument("--all", action="store_true", help="resolved alerts too")
+    p.add_argument("--ack", type=int, metavar="ID", help="acknowledge alert ID (audited)")
+    p = add("backup", "a consistent copy of the SQLite database, taken while it is in use")
+    p.add_argument("path", metavar="PATH", type=Path, help="a new file, or a folder for rota-<time>.db")
+    p = add("restore", "replace the SQLite database with a backup (the current one is kept beside it)")
+    p.add_argument("path", metavar="PATH", type=Path, help="a file made by `rota backup`")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rota", description=__doc__.splitlines()[0] if __doc__ else None)
     _common(parser, top=True)
@@ -120,7 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("init", "create or migrate the database (idempotent)")
-    p = add("demo", "load the realistic regional demo rota (replaces the rota already stored)")
+    p = add(
+        "demo",
+        "load the realistic regional demo: rota, training, leave and about five years of cases "
+        "(replaces the rota and the cases already stored)",
+    )
     p.add_argument("--today", metavar="DATE", help="build the demo around this date (default: today)")
     p.add_argument("--seed", type=int, default=7)
     p = add("import", "import a bundle folder, a workbook, or one CSV, all or nothing")
@@ -129,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--replace",
         action="store_true",
-        help="first remove stored shifts and absences of the file's responders over its time span",
+        help="first remove stored shifts and absences of the file's responders over its time span; "
+        "for cases, the stored cases that are not in the file",
     )
     p.add_argument("--actor", default=os.environ.get("USER", "cli"), help="name written to the audit log")
     p = add("export", "write the stored rota as a bundle folder (or a workbook if DIR ends in .xlsx)")
@@ -140,7 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("coverage", "hourly grid: one row per real local hour and rule")
     _range_args(p)
     p = add("completion", "CDOP completion measures: period, split, measure, numerator, denominator, rate")
-    p.add_argument("--cases", metavar="FILE", type=Path, help="cases.csv (SPEC section 6); required for now")
+    p.add_argument(
+        "--cases",
+        metavar="FILE",
+        type=Path,
+        help="cases.csv (SPEC section 6) to use instead of the stored cases (default: the stored cases)",
+    )
     p.add_argument(
         "--by", choices=("month", "quarter", "year"), default="month", help="period (default month)"
     )
@@ -156,6 +200,59 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="rota bundle for --split coverage (default: the stored rota)",
     )
+    p = add("forecast", "demand forecast and risk per rule: cases expected to meet no trained responder")
+    _range_args(p)
+    p.add_argument(
+        "--cases", metavar="FILE", type=Path, help="cases.csv for the history (default: the stored cases)"
+    )
+    p.add_argument(
+        "--population",
+        type=int,
+        metavar="N",
+        help="children aged 0-17 in the area, for the national-rate prior "
+        "(default: the child_population setting, else env ROTA_CHILD_POPULATION)",
+    )
+    p.add_argument(
+        "--commitment-hours",
+        type=float,
+        default=None,
+        metavar="H",
+        help="mean hours a responder is committed to one case, for Erlang-B (default 4)",
+    )
+    p.add_argument(
+        "--history-start", metavar="S", help="start of the history (default: the month of the first case)"
+    )
+    p.add_argument(
+        "--history-end", metavar="E", help="end of the history (default: the earlier of --start and now)"
+    )
+    p.add_argument(
+        "--add",
+        action="append",
+        default=[],
+        metavar="ROLE:N[@WINDOW]",
+        help="scenario: N more trained responders of ROLE, optionally only in WINDOW "
+        "(like 'sio:2@Mon-Sun 19:00-07:00'); repeatable",
+    )
+    p.add_argument(
+        "--lapse",
+        action="append",
+        default=[],
+        metavar="ID:COMPETENCY:DATE",
+        help="scenario: a responder's training lapses on DATE; repeatable",
+    )
+    p.add_argument(
+        "--remove", action="append", default=[], metavar="ID", help="scenario: a responder stops; repeatable"
+    )
+    p.add_argument("--backtest", action="store_true", help="rolling-origin backtest of the demand model")
+    p.add_argument("--horizon-days", type=int, default=91, metavar="D", help="backtest horizon (default 91)")
+    p.add_argument("--step-days", type=int, default=28, metavar="D", help="days between origins (default 28)")
+    p.add_argument(
+        "--min-train-days",
+        type=int,
+        default=365,
+        metavar="D",
+        help="history before the first origin (default 365)",
+    )
     _users_parser(sub)
     p = add("ics", "iCalendar feed of one responder's shifts (stable UIDs)")
     p.add_argument("--responder", required=True, metavar="ID", help="the responder's responder_id")
@@ -168,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--improvement", choices=("up", "down", "neutral"), default="neutral")
     p.add_argument("--target", type=float, metavar="T", help="target for the assurance icon")
     p.add_argument("--baseline", type=int, metavar="N", help="limits from the first N points (default: all)")
+    _ops_parsers(sub)
     p = add("up", "start the dashboard (and, with the embedded database, the scheduler)")
     p.add_argument("--port", type=int, default=8501, help="port on localhost (default 8501)")
     p.add_argument("--address", default="localhost", help="address to listen on (default localhost)")
@@ -258,8 +356,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from rota.demo import build_demo, demo_summary
+    from rota.demo_cases import CHILD_POPULATION, build_demo_cases, demo_cases_summary
     from rota.storage.db import database_url, init_db
-    from rota.storage.repository import import_rota, reset_rota
+    from rota.storage.repository import import_cases, import_rota, reset_rota, write_setting
 
     tz = _tz(args)
     try:
@@ -275,15 +374,41 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _engine(args, must_exist=False)
     engine = init_db(url)
     rota = build_demo(today, seed=args.seed, tz=tz)
+    cases = build_demo_cases(today, rota, seed=args.seed, tz=tz)
     reset_rota(engine, actor="demo")
     summary = import_rota(engine, rota, actor="demo", source="demo")
-    facts = demo_summary(rota)
+    case_counts = import_cases(engine, cases, actor="demo", source="demo", replace=True)
+    write_setting(engine, "child_population", str(CHILD_POPULATION), actor="demo")
+    facts = demo_summary(rota, today, tz)
     print(f"Demo rota loaded into {_safe_url(url)} around {today:%d/%m/%Y}: {summary}")
     for key, value in facts.items():
         print(f"  {key}: {value}")
+    print(
+        f"Demo cases: {cases.height} pseudonymised cases over five years ({_counts_text(case_counts)}); "
+        f"setting child_population = {CHILD_POPULATION}"
+    )
+    for key, value in demo_cases_summary(cases, tz).items():
+        print(f"  {key}: {value}")
     _demo_accounts(engine, password)
-    print("Next: `rota gaps` lists the gaps of the coming 28 days; `rota coverage` gives the hourly grid.")
+    print(
+        "Next: `rota gaps` lists the gaps of the coming 28 days; `rota coverage` gives the hourly grid; "
+        "`rota completion --split coverage` the completion measures."
+    )
     return 0
+
+
+def _counts_text(counts: KindCounts) -> str:
+    bits = [
+        f"{n} {what}"
+        for what, n in (
+            ("created", counts.created),
+            ("updated", counts.updated),
+            ("deleted", counts.deleted),
+            ("unchanged", counts.unchanged),
+        )
+        if n
+    ]
+    return ", ".join(bits) if bits else "none"
 
 
 # Documented in the README ("Demo accounts"); env ROTA_DEMO_PASSWORD overrides it.
@@ -312,6 +437,7 @@ def _demo_accounts(engine: Engine, password: str) -> None:
         Actor("manager", CDOP_MANAGER, None, "Demo CDOP manager"),
         Actor("police-coordinator", COORDINATOR, AGENCIES["sio"], "Demo police coordinator"),
         Actor("commissioner", COMMISSIONER, None, "Demo commissioner"),
+        Actor("police-commissioner", COMMISSIONER, AGENCIES["sio"], "Demo police commissioner"),
     ]
     for a in accounts:
         ensure_user(engine, a.username, a.role, password, a.agency, a.display_name, by="demo")
@@ -334,29 +460,51 @@ def _kind_of(path: Path, kind: str | None) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from rota.analytics.cases import read_cases
     from rota.bundle import read_bundle, read_table
     from rota.model import Rota
-    from rota.storage.repository import import_rota, stored_responders
+    from rota.storage.repository import import_cases, import_rota, stored_responders
 
     tz = _tz(args)
     path: Path = args.path
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     engine = _engine(args)
-    known = stored_responders(engine)
     if path.is_dir() or path.suffix.lower() == ".xlsx":
         if args.kind:
             raise UsageError("--kind is for a single CSV; a folder or workbook says what each part holds")
-        rota = read_bundle(path, tz, known_responders=known)
-        kinds = None
-    else:
-        kind = _kind_of(path, args.kind)
-        if kind == "cases":
-            raise UsageError("importing cases is not available yet in this version")
-        frame = read_table(path, kind, tz, known_responders=known)
-        rota = Rota(**{kind: frame})  # type: ignore[arg-type]
-        kinds = {kind}
-    summary = import_rota(engine, rota, actor=args.actor, replace=args.replace, kinds=kinds)
+        # Check every file (a cases.csv beside the bundle too) before anything is stored.
+        problems: list[Problem] = []
+        rota = None
+        try:
+            rota = read_bundle(path, tz, known_responders=stored_responders(engine))
+        except InputError as exc:
+            problems += exc.problems
+        cases = None
+        cases_file = path / CASES_FILE
+        if path.is_dir() and cases_file.is_file():
+            try:
+                cases = read_cases(cases_file, tz)
+            except InputError as exc:
+                problems += exc.problems
+        if problems or rota is None:
+            raise InputError(problems)
+        summary = import_rota(engine, rota, actor=args.actor, replace=args.replace)
+        line = f"Imported {path}: {summary}"
+        if cases is not None:
+            counts = import_cases(engine, cases, actor=args.actor, source=CASES_FILE, replace=args.replace)
+            line += f"; cases: {_counts_text(counts)}"
+        print(line)
+        return 0
+    kind = _kind_of(path, args.kind)
+    if kind == "cases":
+        cases = read_cases(path, tz)
+        counts = import_cases(engine, cases, actor=args.actor, source=path.name, replace=args.replace)
+        print(f"Imported {path}: cases: {_counts_text(counts)} ({cases.height} in the file)")
+        return 0
+    frame = read_table(path, kind, tz, known_responders=stored_responders(engine))
+    rota = Rota(**{kind: frame})  # type: ignore[arg-type]
+    summary = import_rota(engine, rota, actor=args.actor, replace=args.replace, kinds={kind})
     print(f"Imported {path}: {summary}")
     return 0
 
@@ -430,15 +578,24 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def cmd_completion(args: argparse.Namespace) -> int:
-    from rota.analytics.cases import read_cases
     from rota.analytics.completion import completion, period_bounds
 
-    if args.cases is None:
-        raise UsageError(
-            "--cases FILE is required: cases are not stored in the database yet, so give a cases.csv"
-        )
     tz = _tz(args)
-    cases = read_cases(args.cases, tz)
+    engine = None
+    if args.cases is not None:
+        from rota.analytics.cases import read_cases
+
+        cases = read_cases(args.cases, tz)
+    else:
+        from rota.storage.repository import load_cases
+
+        engine = _engine(args)
+        cases = load_cases(engine)
+        if cases.height == 0:
+            print(
+                "rota: no cases are stored yet: `rota import cases.csv` stores them (or give --cases FILE)",
+                file=sys.stderr,
+            )
     rota = None
     if args.split == "coverage":
         if args.bundle is not None:
@@ -449,11 +606,179 @@ def cmd_completion(args: argparse.Namespace) -> int:
             from rota.storage.repository import load_rota
 
             bounds = period_bounds(cases)
-            engine = _engine(args)
+            engine = engine or _engine(args)
             rota = load_rota(engine, *bounds) if bounds else load_rota(engine)
     result = completion(cases, by=args.by, split=args.split, rota=rota, tz=tz)
     print(render(result, _fmt(args), tz))
     return 0
+
+
+def _scenarios(args: argparse.Namespace) -> list[object]:
+    from rota.analytics.scenarios import AddResponders, LapseTraining, RemoveResponder
+    from rota.timeutil import parse_date
+
+    out: list[object] = []
+    for text in args.add:
+        head, _, window = text.partition("@")
+        role, _, count = head.partition(":")
+        if not role.strip() or not count.strip().isdigit():
+            raise UsageError(
+                f"--add {text!r}: write ROLE:N or ROLE:N@WINDOW, like 'sio:2@Mon-Sun 19:00-07:00'"
+            )
+        out.append(AddResponders(role.strip(), int(count), window.strip() or None))
+    for text in args.lapse:
+        parts = text.split(":")
+        if len(parts) != 3 or not all(p.strip() for p in parts):
+            raise UsageError(
+                f"--lapse {text!r}: write RESPONDER_ID:COMPETENCY:DATE, like 'P004:jar:2027-01-31'"
+            )
+        try:
+            on = parse_date(parts[2].strip())
+        except TimeParseError as exc:
+            raise UsageError(f"--lapse {text!r}: {exc}") from exc
+        out.append(LapseTraining(parts[0].strip(), parts[1].strip(), on))
+    out.extend(RemoveResponder(r.strip()) for r in args.remove)
+    return out
+
+
+def _population(args: argparse.Namespace, engine: Engine | None) -> int | None:
+    if args.population is not None:
+        if args.population < 1:
+            raise UsageError(f"--population {args.population}: give the number of children aged 0-17")
+        return int(args.population)
+    if engine is not None:
+        from rota.storage.repository import read_settings
+
+        stored = read_settings(engine).get("child_population")
+        if stored and stored.strip().isdigit():
+            return int(stored)
+    env = os.environ.get("ROTA_CHILD_POPULATION", "").strip()
+    if env:
+        if not env.isdigit():
+            raise UsageError(f"ROTA_CHILD_POPULATION={env!r} is not a whole number")
+        return int(env)
+    return None
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    import json
+
+    from rota.analytics.demand import Prior, history_bounds
+    from rota.analytics.forecast import DEFAULT_COMMITMENT_HOURS, backtest, forecast, with_scenarios
+
+    tz = _tz(args)
+    try:
+        start = parse_bound(args.start, tz) if args.start else day_start(utc_now().astimezone(tz).date(), tz)
+        end = (
+            parse_bound(args.end, tz)
+            if args.end
+            else day_start(start.astimezone(tz).date() + timedelta(days=91), tz)
+        )
+        h_start = parse_bound(args.history_start, tz) if args.history_start else None
+        h_end = parse_bound(args.history_end, tz) if args.history_end else None
+    except TimeParseError as exc:
+        raise UsageError(f"forecast range: {exc}") from exc
+    if end <= start and not args.backtest:
+        raise UsageError(f"--end ({uk_local(end, tz)}) must be after --start ({uk_local(start, tz)})")
+    commitment = DEFAULT_COMMITMENT_HOURS if args.commitment_hours is None else args.commitment_hours
+    if not commitment > 0:
+        raise UsageError(f"--commitment-hours {args.commitment_hours}: give a positive number of hours")
+    engine = None
+    if args.cases is None or args.bundle is None:
+        engine = _engine(args)
+    if args.cases is not None:
+        from rota.analytics.cases import read_cases
+
+        cases = read_cases(args.cases, tz)
+    else:
+        from rota.storage.repository import load_cases
+
+        assert engine is not None  # opened above whenever --cases is not given
+        cases = load_cases(engine)
+    prior = Prior(child_population=_population(args, engine))
+    fmt = getattr(args, "format", None) or "json"
+    if args.backtest:
+        from rota.rules import parse_age_band
+
+        if args.bundle is not None:
+            from rota.bundle import read_bundle
+
+            rules = read_bundle(args.bundle, tz).effective_rules()
+        else:
+            from rota.storage.repository import stored_rules
+
+            rules = list(stored_rules(engine)[0])  # type: ignore[arg-type]
+            if not rules:
+                from rota.rules import default_rules
+
+                rules = default_rules()
+        until = h_end or (parse_bound(args.end, tz) if args.end else utc_now())
+        first = h_start or (parse_bound(args.start, tz) if args.start else None)
+        lo, hi = history_bounds(cases, until, tz, first)
+        try:
+            result = backtest(
+                cases,
+                [parse_age_band(r.age_band) for r in rules],
+                lo,
+                hi,
+                prior,
+                tz,
+                horizon_days=args.horizon_days,
+                step_days=args.step_days,
+                min_train_days=args.min_train_days,
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        if result.origins.height == 0:
+            raise UsageError(
+                "the history is too short for a backtest: it needs --min-train-days plus --horizon-days "
+                "of cases (shorten them, or give a longer history)"
+            )
+        out = result.as_json(tz)
+        if fmt == "table":
+            for key, value in out.items():
+                if key != "forecasts":
+                    print(f"{key}: {value}")
+        else:
+            print(json.dumps(out, indent=2))
+        return 0
+    rota = _load(args, tz, start, end)
+    history_end = h_end or min(start, utc_now())
+    result_f = forecast(rota, cases, start, end, tz, prior, commitment, h_start, history_end)
+    payload = result_f.as_json()
+    scenarios = _scenarios(args)
+    if scenarios:
+        payload["scenario"] = with_scenarios(rota, result_f, scenarios).as_json()  # type: ignore[arg-type]
+    if fmt == "table":
+        print(_forecast_table(payload))
+    else:
+        print(json.dumps(payload, indent=2))
+    return 0
+
+
+def _forecast_table(payload: dict[str, object]) -> str:
+    lines = [
+        f"Forecast {payload['start']} to {payload['end']}",
+        f"Expected JAR-eligible cases: {payload['expected_cases']:.1f} "
+        f"(80% interval {payload['interval_80']}, 95% interval {payload['interval_95']})",
+        f"Expected cases meeting a gap in cover: {payload['expected_cases_meeting_a_gap']:.2f}",
+        "",
+        f"{'rule':<24} {'uncovered h':>12} {'exp. uncovered':>15} {'P(any)':>8} {'exp. lost':>10}",
+    ]
+    for r in payload["rules"]:  # type: ignore[attr-defined]
+        lines.append(
+            f"{r['rule_id']:<24} {r['uncovered_hours']:>12.1f} {r['expected_uncovered_cases']:>15.3f} "
+            f"{r['p_any_uncovered']:>8.1%} {r['expected_lost_cases']:>10.3f}"
+        )
+    scenario = payload.get("scenario")
+    if isinstance(scenario, dict):
+        lines += ["", "Scenario: " + "; ".join(scenario["changes"])]
+        for r in scenario["rules"]:
+            lines.append(
+                f"{r['rule_id']:<24} {r['expected_uncovered_cases']:>15.3f} "
+                f"(change {r['expected_uncovered_cases_change']:+.3f})"
+            )
+    return "\n".join(lines)
 
 
 def _new_password() -> str:
@@ -608,6 +933,139 @@ def cmd_up(args: argparse.Namespace) -> int:
     os.execvpe(command[0], command, env)  # the dashboard replaces this process
 
 
+def _job_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from rota.notify import Settings
+
+    settings = Settings.from_env()
+    return dataclasses.replace(settings, tz=_tz(args)) if getattr(args, "tz", None) else settings
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    import logging
+
+    from rota.scheduler import serve
+    from rota.storage.db import init_db
+
+    settings = _job_settings(args)
+    engine = init_db(_engine(args, must_exist=False))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if engine.dialect.name == "sqlite":
+        print(
+            "Note: with SQLite, `rota up` runs these jobs itself; run `rota scheduler` as well only with "
+            "ROTA_EMBEDDED_SCHEDULER=0 set for `rota up`.",
+            file=sys.stderr,
+        )
+    print(
+        f"Scheduler on {_safe_url(str(engine.url.render_as_string(hide_password=False)))}; alerts: "
+        f"{settings.channels_text()}. Ctrl+C or SIGTERM stops it.",
+        flush=True,
+    )
+    return serve(engine, settings)
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    import logging
+
+    from rota.jobs import overview, run_job
+    from rota.storage.db import init_db
+
+    if not os.environ.get("ROTA_DEBUG"):
+        logging.getLogger("rota").addHandler(logging.NullHandler())  # the outcome is printed below
+    settings = _job_settings(args)
+    engine = init_db(_engine(args))
+    tz = _tz(args)
+    if args.jobs_command == "list":
+        table = overview(engine, settings)
+        fmt = _fmt(args)
+        if fmt == "table":
+            print(
+                render(
+                    table.select("job", "schedule", "next_run", "last_run", "last_status", "last_message"),
+                    "table",
+                    tz,
+                    ["job", "schedule", "next run", "last run", "status", "last result"],
+                )
+            )
+            if table["next_run"].null_count() == table.height:
+                print(
+                    "\nNo next runs: no scheduler has started on this database yet (`rota up` with SQLite, "
+                    "or `rota scheduler`)."
+                )
+        else:
+            print(render(table, fmt, tz))
+        return 0
+    outcome = run_job(args.name, engine, settings)
+    print(f"{outcome.job}: {outcome.status}: {outcome.message}")
+    return 0 if outcome.ok else 1
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    import json
+
+    import polars as pl
+
+    from rota.jobs import alert_json
+    from rota.services.access import ADMIN, Actor
+    from rota.services.alerts import acknowledge, list_alerts
+    from rota.storage.db import init_db
+
+    engine = init_db(_engine(args))
+    tz = _tz(args)
+    actor = Actor(f"cli:{os.environ.get('USER') or 'unknown'}", ADMIN)  # whoever runs it owns the database
+    if args.ack is not None:
+        done = acknowledge(engine, actor, args.ack)
+        print(f"Alert {args.ack} acknowledged." if done else f"Alert {args.ack} was already acknowledged.")
+        return 0
+    found = list_alerts(engine, actor, include_resolved=args.all)
+    fmt = getattr(args, "format", None) or "json"
+    if fmt == "json":
+        rows = [alert_json(a, tz) for a in found.iter_rows(named=True)]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        print(render(found, "csv", tz), end="")
+    else:
+        if found.height == 0:
+            print("No open alerts." if not args.all else "No alerts.")
+            return 0
+        shown = found.select(
+            "id", "kind", pl.col("message"), "created_at", pl.col("resolution").fill_null("open")
+        )
+        print(render(shown, "table", tz, ["id", "kind", "alert", "raised", "state"]))
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from rota.storage.backup import BackupError, backup
+    from rota.storage.db import database_url
+
+    try:
+        info = backup(database_url(args.db), args.path)
+    except BackupError as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"Backed up to {info.path} ({info.size:,} bytes, schema revision {info.revision}).")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from rota.storage.backup import BackupError, restore
+    from rota.storage.db import current_revision, database_url, init_db
+
+    url = database_url(args.db)
+    try:
+        info = restore(url, args.path)
+    except BackupError as exc:
+        raise UsageError(str(exc)) from exc
+    engine = init_db(url)  # a backup from an older version is brought up to date
+    now_at = current_revision(engine)
+    engine.dispose()
+    migrated = f", migrated to {now_at}" if now_at != info.revision else ""
+    kept = f" The database as it was is kept in {info.previous}." if info.previous else ""
+    print(f"Restored {info.database} from {info.source} (schema revision {info.revision}{migrated}).{kept}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "init": cmd_init,
     "demo": cmd_demo,
@@ -616,11 +1074,27 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "gaps": cmd_gaps,
     "coverage": cmd_coverage,
     "completion": cmd_completion,
+    "forecast": cmd_forecast,
     "users": cmd_users,
     "ics": cmd_ics,
     "spc": cmd_spc,
     "up": cmd_up,
+    "scheduler": cmd_scheduler,
+    "jobs": cmd_jobs,
+    "alerts": cmd_alerts,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
 }
+
+
+def _missing_table(exc: BaseException) -> bool:
+    """Whether `exc` is the database saying a table does not exist (a schema from an older version)."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    if not isinstance(exc, OperationalError | ProgrammingError):
+        return False
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -641,6 +1115,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # last line of defence: a short message, the traceback only on request
+        if _missing_table(exc):
+            print(
+                "rota: error: the database is older than this version of rota (a table is missing): "
+                "run `rota init` to bring it up to date",
+                file=sys.stderr,
+            )
+            return EXIT_INPUT
         if os.environ.get("ROTA_DEBUG"):
             raise
         print(

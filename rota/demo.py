@@ -1,6 +1,7 @@
 """A realistic, plainly fictional regional demo rota, calibrated on DOMAIN.md: pure and seeded.
 
-`build_demo(today)` covers the past year and the coming eight weeks of one CDOP footprint (three invented
+`build_demo(today)` covers the past five years (and a month, so that the demo cases of
+`rota.demo_cases` all fall within it) and the coming fourteen weeks of one CDOP footprint (three invented
 councils): paediatricians, SIOs and ambulance responders on the patterns such teams really keep, training
 that lapses, leave and sickness, and the gaps a CDOP manager would recognise. No database, no children.
 """
@@ -31,8 +32,8 @@ AGENCIES: dict[str, str] = {
     "sio": "Vale Police",
     "ambulance": "South Downs Ambulance Service",
 }
-PAST_DAYS = 365
-AHEAD_DAYS = 8 * 7 + 4
+PAST_DAYS = 5 * 365 + 30
+AHEAD_DAYS = 14 * 7  # a quarter ahead and a week: the default forecast period is rostered
 JAR_VALIDITY_YEARS = 3
 
 # Obviously invented names: a short first name and a surname built from a "this is not real" stem.
@@ -175,7 +176,10 @@ def _people(
 def _training(
     rng: random.Random, today: date, first: date, plan: _RolePlan, roster: list[_Person]
 ) -> list[tuple[str, str, date, date | None]]:
-    """JAR training with a 3-year validity, lapsing for some; the 16-17 briefing for fewer (no expiry)."""
+    """JAR training with a 3-year validity, lapsing for some; the 16-17 briefing for fewer (no expiry).
+
+    Everyone's certificates reach back to before `first`: each was renewed up to a month before it ran
+    out, or (about one renewal in ten) a few weeks late, a lapse nobody noticed in the rota."""
     out: list[tuple[str, str, date, date | None]] = []
     active = [p for p in roster if p.active]
     order = active[:]
@@ -187,6 +191,17 @@ def _training(
     renewed_on_time = order[plan.new_starters + 4 : plan.new_starters + 6]
     expiring = order[plan.new_starters + 6 : plan.new_starters + 10]
     jar = "jar"
+
+    def history(rid: str, start: date) -> None:
+        """The certificates before one that starts on `start`, back to before `first`."""
+        while start > first - timedelta(days=30):
+            if rng.random() < 0.1:  # renewed late: one to five weeks without valid training
+                until = start - timedelta(days=rng.randint(8, 35))
+            else:
+                until = start + timedelta(days=rng.randint(0, 30))
+            start = _jar_from(until)
+            out.append((rid, jar, start, until))
+
     for p in starters:
         p.joined = _rand_date(rng, today - timedelta(days=300), today - timedelta(days=40))
         start = p.joined - timedelta(days=rng.randint(0, 20))
@@ -196,19 +211,23 @@ def _training(
         until = _rand_date(rng, today - timedelta(days=320), today - timedelta(days=25))
         p.left = until + timedelta(days=rng.randint(20, 75))
         out.append((p.rid, jar, _jar_from(until), until))
+        history(p.rid, _jar_from(until))
     for p in renewed_late:
         until = _rand_date(rng, today - timedelta(days=330), today - timedelta(days=45))
         renewed = until + timedelta(days=rng.randint(8, 35))
         out.append((p.rid, jar, _jar_from(until), until))
         out.append((p.rid, jar, renewed, _jar_until(renewed)))
+        history(p.rid, _jar_from(until))
     for p in renewed_on_time:
         until = _rand_date(rng, today - timedelta(days=300), today - timedelta(days=5))
         renewed = until - timedelta(days=rng.randint(0, 30))
         out.append((p.rid, jar, _jar_from(until), until))
         out.append((p.rid, jar, renewed, _jar_until(renewed)))
+        history(p.rid, _jar_from(until))
     for i, (p, (lo, hi)) in enumerate(zip(expiring, ((3, 30), (31, 60), (61, 90), (10, 80)), strict=False)):
         until = _rand_date(rng, today + timedelta(days=lo), today + timedelta(days=hi))
         out.append((p.rid, jar, _jar_from(until), until))
+        history(p.rid, _jar_from(until))
         # the coordinator takes them off the rota when it lapses; the first is noticed a fortnight late
         p.left = until + timedelta(days=15 if i == 0 else 1)
     for p in order[plan.new_starters + 10 :]:
@@ -217,19 +236,21 @@ def _training(
         )
         start = _jar_from(until)
         out.append((p.rid, jar, start, until))
-        if start > first - timedelta(days=30):  # renewed during the year: the certificate before it
-            before = start + timedelta(days=rng.randint(0, 30))
-            out.append((p.rid, jar, _jar_from(before), before))
+        history(p.rid, start)
     for p in roster:
         if not p.active:  # left the service before the demo's year; their training ran out
             p.joined = p.left = first
             until = _rand_date(rng, first - timedelta(days=400), first + timedelta(days=60))
             out.append((p.rid, jar, _jar_from(until), until))
-    # The 16-17 briefing: some before the year, most during it (after the serious case review).
+    # The 16-17 briefing: a few early adopters before the demo's years, more over them, and half in the
+    # past year (after the serious case review), so cover for 16-17-year-olds improves over the years.
     briefed = rng.sample(active, round(plan.share_16_17 * len(active)))
     for p in briefed:
-        if rng.random() < 0.5:
-            when = _rand_date(rng, today - timedelta(days=900), today - timedelta(days=380))
+        r = rng.random()
+        if r < 0.2:
+            when = _rand_date(rng, first - timedelta(days=400), first - timedelta(days=30))
+        elif r < 0.5:
+            when = _rand_date(rng, first, today - timedelta(days=380))
         else:
             when = _rand_date(rng, today - timedelta(days=330), today - timedelta(days=7))
         out.append((p.rid, "jar-16-17", max(when, p.joined), None))
@@ -477,7 +498,8 @@ def demo_rules() -> list[Rule]:
 
 
 def build_demo(today: date, seed: int = 7, tz: tzinfo = SERVICE_TZ) -> Rota:
-    """A regional rota from a year before `today` to eight weeks after it, the same for the same seed.
+    """A regional rota from five years (and a month) before `today` to fourteen weeks after it, the same for
+    the same seed.
 
     Shifts are planned in local wall time and stored as UTC instants, so a 19:00-07:00 shift on the
     night the clocks go back lasts 13 real hours."""
@@ -580,7 +602,7 @@ def demo_summary(rota: Rota, today: date | None = None, tz: tzinfo = SERVICE_TZ)
 
     # a lapse: the day after a JAR certificate ended, no certificate was valid
     ended = jar.filter(
-        (pl.col("valid_until") < today) & (pl.col("valid_until") >= today - timedelta(days=PAST_DAYS))
+        (pl.col("valid_until") < today) & (pl.col("valid_until") >= today - timedelta(days=365))
     ).select(rid, (pl.col("valid_until") + timedelta(days=1)).alias("day"))
     renewed = valid_on(ended.join(jar, on=rid), pl.col("day")).select(rid, "day")
     lapsed = ended.join(renewed, on=[rid, "day"], how="anti")[rid].n_unique()

@@ -9,7 +9,7 @@ from functools import cache
 import polars as pl
 import pytest
 
-from rota.demo import AGENCIES, build_demo, demo_summary
+from rota.demo import AGENCIES, PAST_DAYS, build_demo, demo_summary
 from rota.model import SCHEMAS, SHIFT_KINDS, Rota
 from rota.rules import default_rules
 from rota.timeutil import SERVICE_TZ, day_start, utc_now
@@ -112,19 +112,47 @@ def test_shifts_are_well_formed(today: date) -> None:
 
 
 @pytest.mark.parametrize("today", TODAYS)
-def test_the_past_year_and_the_coming_eight_weeks_have_data(today: date) -> None:
+def test_the_past_five_years_and_the_coming_eight_weeks_have_data(today: date) -> None:
     rota = demo(today)
     shifts = with_role(rota, rota.shifts)
-    year_ago, ahead = day_start(today - timedelta(days=365)), day_start(today + timedelta(weeks=8))
-    assert shifts["start"].min() <= year_ago + timedelta(hours=7)  # type: ignore[operator]
+    # five years back and a month, so that five years of demo cases all meet the rota
+    assert PAST_DAYS >= 5 * 365 + 28
+    first, ahead = day_start(today - timedelta(days=PAST_DAYS)), day_start(today + timedelta(weeks=8))
+    assert shifts["start"].min() <= first + timedelta(hours=7)  # type: ignore[operator]
     assert shifts["end"].max() >= ahead  # type: ignore[operator]
     for role in ROLES:
         mine = shifts.filter(pl.col("role") == role)
         # every week of the range has this role's shifts
-        for week in range(-52, 8):
+        for week in range(-(PAST_DAYS // 7), 8):
             a = day_start(today + timedelta(weeks=week))
             b = a + timedelta(weeks=1)
             assert mine.filter((pl.col("start") < b) & (pl.col("end") > a)).height > 0, (role, week)
+
+
+@pytest.mark.parametrize("today", TODAYS)
+def test_rostered_responders_hold_valid_training_in_every_year(today: date) -> None:
+    """Certificates reach back over the whole span: duty without valid JAR training is the exception
+    (a lapse nobody noticed), in the early years as much as now."""
+    rota = demo(today)
+    jar = rota.training.filter(pl.col("competency") == "jar")
+    for years_ago in range(5, -1, -1):
+        day = today - timedelta(days=365 * years_ago + 10)
+        noon = day_start(day) + timedelta(hours=12)
+        on = rota.shifts.filter((pl.col("start") <= noon) & (pl.col("end") > noon))
+        valid = valid_on(jar, "jar", day)
+        share = on.filter(pl.col("responder_id").is_in(list(valid))).height / on.height
+        assert share >= 0.85, (years_ago, share)
+
+
+def test_16_17_briefings_grow_over_the_years() -> None:
+    today = TODAYS[0]
+    rota = demo(today)
+    active = set(rota.responders.filter(pl.col("active"))["responder_id"])
+    counts = [
+        len(valid_on(rota.training, "jar-16-17", today - timedelta(days=365 * y)) & active)
+        for y in (5, 3, 1, 0)
+    ]
+    assert counts == sorted(counts) and counts[0] < counts[-1] / 2, counts
 
 
 def test_no_responder_is_on_two_overlapping_shifts() -> None:
@@ -305,6 +333,8 @@ def test_summary_counts() -> None:
         sorted(rota.responders.filter(pl.col("active")).group_by("role").len().iter_rows())
     )
     assert isinstance(summary["jar_lapsed_past_year"], int) and summary["jar_lapsed_past_year"] > 0
+    # lapses of the past year only, though certificates reach back five years
+    assert summary["jar_lapsed_past_year"] < rota.responders.height / 4
     assert isinstance(summary["jar_expiring_90_days"], int) and summary["jar_expiring_90_days"] >= 3
     assert summary["rules"] == [r.id for r in rota.rules]
     assert len(summary["councils"]) == 3  # type: ignore[arg-type]

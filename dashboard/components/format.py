@@ -111,3 +111,64 @@ def xlsx_bytes(df: pl.DataFrame, tz: tzinfo = SERVICE_TZ, sheet: str = "data") -
         table_style=None,
     )
     return buf.getvalue()
+
+
+def cases_amount(expected: float | None) -> str:
+    """An expected number of cases for people, rounded to what the model can tell: 12.4 -> 12, 2.34 -> 2.3,
+    0.268 -> 0.27, 0.004 -> under 0.01, 0 -> 0; None -> the dash."""
+    if expected is None:
+        return NOT_APPLICABLE
+    if expected <= 0:
+        return "0"
+    if expected < 0.01:
+        return "under 0.01"
+    if expected < 1:
+        return f"{expected:.2f}"
+    if expected < 10:
+        return f"{expected:.1f}"
+    return f"{expected:,.0f}"
+
+
+def chance(probability: float | None) -> str:
+    """A probability for people as a whole percentage: 0.448 -> 45%, 0.003 -> under 1%, 0.998 -> over 99%."""
+    if probability is None:
+        return NOT_APPLICABLE
+    if probability <= 0:
+        return "0%"
+    if probability < 0.01:
+        return "under 1%"
+    if probability >= 1:
+        return "100%"
+    if probability > 0.99:
+        return "over 99%"
+    return f"{probability * 100:.0f}%"
+
+
+def count_range(low: int, high: int) -> str:
+    """An interval of whole counts: (3, 10) -> 3 to 10; (2, 2) -> 2."""
+    return str(low) if low == high else f"{low} to {high}"
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def period_label(period: str) -> str:
+    """A completion period for people: 2026-03 -> Mar 2026, 2026-Q1 -> Jan-Mar 2026, 2026 -> 2026; any
+    other label is returned as it is."""
+    if len(period) == 7 and period[4] == "-" and period[5:].isdigit() and 1 <= int(period[5:]) <= 12:
+        return f"{_MONTHS[int(period[5:]) - 1]} {period[:4]}"
+    if len(period) == 7 and period[4:6] == "-Q" and period[6] in "1234":
+        q = int(period[6])
+        return f"{_MONTHS[3 * q - 3]}-{_MONTHS[3 * q - 1]} {period[:4]}"
+    return period
+
+
+def met_of(met: str | None, cases: str | None, rate: float | None) -> str:
+    """A completion cell for people from the counts as shown ("7", "<5", "*") and the rate (null when a
+    count is hidden): "7 of 10 (70.0%)", "<5 of 9", "0 cases"; None counts give the dash."""
+    if met is None or cases is None:
+        return NOT_APPLICABLE
+    if cases == "0":
+        return "0 cases"
+    text = f"{met} of {cases}"
+    return f"{text} ({percent(rate)})" if rate is not None else text

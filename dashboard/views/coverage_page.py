@@ -28,7 +28,8 @@ from dashboard.components.charts import (
 from dashboard.components.context import engine, require_page
 from dashboard.components.context import tz as service_tz
 from rota.errors import InputError, PermissionDenied
-from rota.services.access import COVERAGE, Actor, can_read_people
+from rota.services.access import ADMIN_PAGE, COVERAGE, Actor, can_read_people, pages_for
+from rota.services.alerts import gap_banner
 from rota.services.coverage import (
     DEFAULT_PERIOD_DAYS,
     CoverageReport,
@@ -104,6 +105,15 @@ def _failed(what: str, exc: Exception) -> None:
 
 def _period_picker(today: date) -> tuple[date, date]:
     default = (today, today + timedelta(days=DEFAULT_PERIOD_DAYS - 1))
+    asked = st.query_params.get("day")  # a link from another page (Completion: the day of a case)
+    if asked and st.session_state.get("coverage_day_link") != asked:
+        st.session_state["coverage_day_link"] = asked
+        try:
+            day = date.fromisoformat(asked)
+        except ValueError:
+            day = None
+        if day is not None:
+            st.session_state["coverage_period"] = (day, day)
     picked = st.date_input(
         "Period",
         value=default,
@@ -457,11 +467,33 @@ def _now_section(actor: Actor, url: str, version: int, tz_name: str) -> None:
         )
 
 
+def _alert_banner(actor: Actor, tz_name: str) -> None:
+    """Open gap alerts from the hourly gap scan (one small query, not cached: it changes by the hour)."""
+    try:
+        banner = gap_banner(engine(), actor)
+    except Exception:
+        log.exception("coverage page: the alerts banner failed")
+        return
+    if banner.count == 0 or banner.earliest is None:
+        return
+    when = uk_datetime(banner.earliest, zone(tz_name))
+    first = (
+        f"one is under way since {when}" if banner.earliest <= utc_now() else f"the earliest starts {when}"
+    )
+    manage = "; acknowledge alerts on the Admin page." if ADMIN_PAGE in pages_for(actor) else "."
+    st.warning(
+        f"**{banner.count} open gap alert{'s' if banner.count != 1 else ''}** in the coming 30 days; "
+        f"{first}. The gap list below has the details{manage}",
+        icon=":material/notifications_active:",
+    )
+
+
 # ---------------------------------------------------------------------------------------------- the page
 
 actor = require_page(COVERAGE)
 st.title("Coverage")
 tz_name = zone_name(service_tz())
+_alert_banner(actor, tz_name)
 today = utc_now().astimezone(zone(tz_name)).date()
 url = database_url()
 first, last = _period_picker(today)

@@ -20,12 +20,20 @@ from pathlib import Path
 
 import polars as pl
 
-from rota.bundle import _TRUE, _blank_reason, _instant_lookup, _instant_reason, _Problems, _typed_lookup
+from rota.csvcheck import (
+    LINE,
+    TRUE_WORDS,
+    Problems,
+    blank_reason,
+    instant_lookup,
+    instant_reason,
+    typed_lookup,
+)
 from rota.errors import InputError, Problem
 from rota.model import UTC_US
 from rota.timeutil import SERVICE_TZ
 
-_LINE = "__line"
+_LINE = LINE
 _BOM = "\ufeff"
 
 TIME_COLUMNS: tuple[str, ...] = (
@@ -131,7 +139,7 @@ def parse_cases(data: bytes, name: str = "cases.csv", tz: tzinfo = SERVICE_TZ) -
         raise InputError(
             Problem(name, None, None, "the file is empty; it needs a header line naming the columns")
         )
-    problems = _Problems()
+    problems = Problems()
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -163,7 +171,7 @@ def parse_cases(data: bytes, name: str = "cases.csv", tz: tzinfo = SERVICE_TZ) -
     return out
 
 
-def _check_header(header: list[str], name: str, problems: _Problems) -> dict[str, int]:
+def _check_header(header: list[str], name: str, problems: Problems) -> dict[str, int]:
     allowed = ", ".join(CASE_COLUMNS)
     chosen: dict[str, int] = {}
     for i, raw in enumerate(header):
@@ -193,9 +201,7 @@ def _check_header(header: list[str], name: str, problems: _Problems) -> dict[str
     return chosen
 
 
-def _validate(
-    df: pl.DataFrame, present: set[str], file: str, tz: tzinfo, problems: _Problems
-) -> pl.DataFrame:
+def _validate(df: pl.DataFrame, present: set[str], file: str, tz: tzinfo, problems: Problems) -> pl.DataFrame:
     missing = [c for c in CASE_COLUMNS if c not in df.columns]
     df = df.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in missing])
 
@@ -208,13 +214,13 @@ def _validate(
     for c in REQUIRED:
         if c in present:
             values = df.get_column(c)
-            report(values.is_null(), c, functools.partial(_blank_reason, c))
+            report(values.is_null(), c, functools.partial(blank_reason, c))
 
     typed: dict[str, pl.Series] = {}
     for c in ("jar_criteria_met", "jar_triggered"):
         values = df.get_column(c)
         out = values.str.to_lowercase().replace_strict(
-            list(_TRUE), list(_TRUE.values()), default=None, return_dtype=pl.Boolean
+            list(TRUE_WORDS), list(TRUE_WORDS.values()), default=None, return_dtype=pl.Boolean
         )
         report(
             values.is_not_null() & out.is_null(),
@@ -239,11 +245,11 @@ def _validate(
     )
 
     typed.update(
-        _typed_lookup(
+        typed_lookup(
             df,
             list(TIME_COLUMNS),
-            lambda u: _instant_lookup(u, tz),
-            lambda v: _instant_reason(v, tz),
+            lambda u: instant_lookup(u, tz),
+            lambda v: instant_reason(v, tz),
             file,
             problems,
         )

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 import holidays
 import polars as pl
 
-from rota.bundle import _polars_zone
+from rota.csvcheck import polars_zone
 from rota.model import UTC_US, Rota
 from rota.rules import parse_age_band
 from rota.timeutil import SERVICE_TZ, day_start
@@ -92,7 +92,7 @@ def planning_deadline(local_day: date, working_days: int = 2, tz: tzinfo = SERVI
 
 
 def _local(expr: pl.Expr, tz: tzinfo) -> pl.Expr:
-    key = _polars_zone(tz)
+    key = polars_zone(tz)
     if key is None:  # an unusual tzinfo: convert one value at a time
         return expr.map_elements(
             lambda t: t.replace(tzinfo=UTC).astimezone(tz).replace(tzinfo=None),
@@ -163,7 +163,7 @@ def _period_label(index: int, by: str) -> str:
     return f"{index:04d}"
 
 
-def _in_hours(df: pl.DataFrame) -> pl.Series:
+def in_hours_flags(df: pl.DataFrame) -> pl.Series:
     local = df.get_column("local")
     days = local.dt.date()
     holiday = days.map_elements(is_bank_holiday, return_dtype=pl.Boolean) if days.len() else days.is_null()
@@ -171,7 +171,7 @@ def _in_hours(df: pl.DataFrame) -> pl.Series:
     return (local.dt.weekday() <= 5) & (minutes >= 9 * 60) & (minutes < 17 * 60) & ~holiday
 
 
-def _age_band() -> pl.Expr:
+def ncmd_age_band() -> pl.Expr:
     y, d = pl.col("age_years"), pl.col("age_days")
     return (
         pl.when(y == 0)
@@ -258,12 +258,12 @@ def completion(
     if split == "none":
         m = m.with_columns(pl.lit("all").alias("split"))
     elif split == "hours":
-        flag = _in_hours(m)
+        flag = in_hours_flags(m)
         m = m.with_columns(
             pl.when(flag).then(pl.lit("in_hours")).otherwise(pl.lit("out_of_hours")).alias("split")
         )
     elif split == "age_band":
-        m = m.with_columns(_age_band().alias("split"))
+        m = m.with_columns(ncmd_age_band().alias("split"))
         m = pl.concat(
             [m, m.filter(pl.col("age_years").is_in([16, 17])).with_columns(pl.lit("16-17").alias("split"))]
         )

@@ -90,6 +90,16 @@ def require_case_level(actor: Actor) -> None:
         raise PermissionDenied("case-level data is for the CDOP manager and administrators only")
 
 
+def can_import_cases(actor: Actor) -> bool:
+    """Loading CDOP case data (cases.csv): the CDOP manager and administrators."""
+    return actor.role in (ADMIN, CDOP_MANAGER)
+
+
+def require_import_cases(actor: Actor) -> None:
+    if not can_import_cases(actor):
+        raise PermissionDenied("only the CDOP manager and administrators import case data")
+
+
 def require_edit_agency(actor: Actor, agency: str | None) -> None:
     if not can_edit_agency(actor, agency):
         if actor.role == COORDINATOR:
@@ -107,6 +117,16 @@ def require_edit_rules(actor: Actor) -> None:
 def require_manage_users(actor: Actor) -> None:
     if actor.role != ADMIN:
         raise PermissionDenied("only administrators manage accounts")
+
+
+def can_read_forecast(actor: Actor) -> bool:
+    """Capacity and forecast figures (aggregates): everyone but coordinators, who read coverage only."""
+    return actor.role in (ADMIN, CDOP_MANAGER, COMMISSIONER)
+
+
+def require_read_forecast(actor: Actor) -> None:
+    if not can_read_forecast(actor):
+        raise PermissionDenied("capacity and forecast figures are for the CDOP manager and commissioners")
 
 
 def require_read_audit(actor: Actor) -> None:

@@ -1,16 +1,17 @@
-"""The database tables: responders, training, shifts, absences, coverage rules, roles and the audit log.
+"""The database tables: responders, training, shifts, absences, coverage rules, roles, the audit log,
+sign-in accounts, CDOP cases and product settings.
 
 Instants are stored in UTC (SQLModel's UTCDateTime: naive values are refused, reads come back as UTC).
 Every editable row carries a `version` that goes up by one on each update, for optimistic locking.
-The migration in `migrations/versions/0001_initial.py` creates exactly these tables, plus triggers that
-make `audit_log` append-only.
+The migrations in `migrations/versions/` create exactly these tables (0001: the rota and the audit log, with
+triggers that make `audit_log` append-only; 0002: accounts; 0003: cases and settings).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Index, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Index, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -177,3 +178,141 @@ class UserAccount(SQLModel, table=True):
 
 
 USER_ACCOUNT = table_of(UserAccount)
+
+
+class CaseRecord(SQLModel, table=True):
+    """One pseudonymised CDOP case (SPEC section 6): the columns of `rota.analytics.cases.CASES_SCHEMA`,
+    plus `version` and `updated_at`. A blank step time means the step was not done. Nothing identifies
+    a child: no name, NHS number, date of birth or address is ever stored."""
+
+    __tablename__ = "case_record"
+    __table_args__ = (
+        Index("ix_case_record_notified_at", "notified_at"),
+        CheckConstraint("age_years BETWEEN 0 AND 17", name="ck_case_record_age_years"),
+        CheckConstraint(
+            "age_days IS NULL OR (age_years = 0 AND age_days BETWEEN 0 AND 364)",
+            name="ck_case_record_age_days",
+        ),
+    )
+
+    case_id: str = Field(primary_key=True)
+    notified_at: datetime
+    age_years: int
+    age_days: int | None = None
+    jar_criteria_met: bool
+    jar_triggered: bool
+    paediatrician_at: datetime | None = None
+    police_at: datetime | None = None
+    home_visit_at: datetime | None = None
+    planning_meeting_at: datetime | None = None
+    ncmd_notified_at: datetime | None = None
+    category: str | None = None
+    reason_incomplete: str | None = Field(default=None, sa_type=Text)
+    version: int = 1
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class Setting(SQLModel, table=True):
+    """A product setting by name (for example `child_population`), as text."""
+
+    __tablename__ = "setting"
+
+    key: str = Field(primary_key=True)
+    value: str = Field(sa_type=Text)
+    updated_at: datetime = Field(default_factory=_now)
+
+
+CASE_RECORD = table_of(CaseRecord)
+SETTING = table_of(Setting)
+
+
+# ---------------------------------------------------------------------------------- scheduled jobs (0004)
+# APScheduler keeps its own job store table (`JOBSTORE_TABLE`), created by APScheduler itself and kept out
+# of SQLModel.metadata; the Alembic environment ignores it, so autogenerate never proposes to drop it.
+JOBSTORE_TABLE = "apscheduler_jobs"
+ALERT_KINDS = ("gap", "training_expiry")
+JOB_STATUSES = ("running", "ok", "failed")
+
+
+class Alert(SQLModel, table=True):
+    """A warning found by a scheduled job: a gap in cover in the coming 30 days (`kind` gap: rule, start,
+    end, required, available) or a competency about to lapse (`kind` training_expiry: responder,
+    competency, valid_until, agency). No children's data is ever part of an alert.
+
+    `key` identifies what the alert is about (gap: rule_id|start|end; training: responder|competency|
+    valid_until) and is unique among open alerts. `open_end` means the gap runs on past `end`, the edge of
+    the look-ahead when it was last scanned. `emailed_at` / `posted_at` record delivery per channel (NULL:
+    not yet, retried at the next scan). An alert is resolved when its gap closes or passes, or the training
+    is renewed or lapses (`resolution`)."""
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        Index(
+            "uq_alert_open_key",
+            "key",
+            unique=True,
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+        Index("ix_alert_kind_resolved", "kind", "resolved_at"),
+        CheckConstraint("kind IN ('gap', 'training_expiry')", name="ck_alert_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    key: str
+    rule_id: str | None = None
+    role: str | None = None
+    age_band: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    open_end: bool = False
+    required: int | None = None
+    available: int | None = None
+    responder_id: str | None = None
+    competency: str | None = None
+    valid_until: date | None = None
+    agency: str | None = None
+    message: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=_now)
+    emailed_at: datetime | None = None
+    posted_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a scheduled job (by the scheduler or `rota jobs run`): when, and how it went."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (
+        Index("ix_job_run_job_started", "job", "started_at"),
+        CheckConstraint("status IN ('running', 'ok', 'failed')", name="ck_job_run_status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: str = "running"
+    message: str | None = Field(default=None, sa_type=Text)
+
+
+class ForecastSnapshot(SQLModel, table=True):
+    """The nightly forecast (`rota forecast` JSON for the next 91 days), kept for the dashboard."""
+
+    __tablename__ = "forecast_snapshot"
+    __table_args__ = (Index("ix_forecast_snapshot_created_at", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime
+    start: datetime
+    end: datetime
+    payload: str = Field(sa_type=Text)
+
+
+ALERT = table_of(Alert)
+JOB_RUN = table_of(JobRun)
+FORECAST_SNAPSHOT = table_of(ForecastSnapshot)

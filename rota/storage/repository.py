@@ -5,6 +5,7 @@ instants formatted by polars), not ORM objects, so that a year of a national rot
 Every change is written to `audit_log` in the same transaction: `entity` is the table name and `entity_id`
 the row's natural key (responder_id; `responder_id/competency/valid_from` for training; shift_id;
 `responder_id/start/end` in UTC for absences; rule_id; the role name; `rota` for an import's summary);
+cases are entity `case` (case_id) with `cases` for an import's summary, settings entity `setting` (key).
 `before` and `after` are compact JSON of the row's data fields, instants as UTC ISO 8601.
 """
 
@@ -43,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from rota.analytics.cases import CASES_SCHEMA
 from rota.errors import InputError, Problem
 from rota.model import (
     ABSENCES_SCHEMA,
@@ -59,9 +61,11 @@ from rota.storage.models import (
     ABSENCE,
     AUDIT_ACTIONS,
     AUDIT_LOG,
+    CASE_RECORD,
     COVERAGE_RULE,
     RESPONDER,
     ROLE,
+    SETTING,
     SHIFT,
     TRAINING,
     AuditLog,
@@ -1038,7 +1042,8 @@ def import_rota(
 def reset_rota(engine: Engine, *, actor: str) -> ImportSummary:
     """Delete the whole stored rota (responders, training, shifts, absences, rules, extra roles), audited.
 
-    The audit log itself is kept: it is append-only. Used before loading the demo data afresh.
+    The audit log itself is kept: it is append-only. Cases and settings are not part of the rota and stay
+    (`reset_cases` deletes the cases). Used before loading the demo data afresh.
     """
     if not actor or not actor.strip():
         raise ValueError("reset_rota needs the actor (who is deleting) for the audit log")
@@ -1071,6 +1076,238 @@ def reset_rota(engine: Engine, *, actor: str) -> ImportSummary:
             audit.add_one("rota", "delete", "all", None, to_audit_json({"summary": summary.as_dict()}))
         audit.write(conn, actor.strip(), utc_now())
     return summary
+
+
+# ---------------------------------------------------------------------------------------- cases, settings
+# CDOP cases (SPEC section 6) are kept apart from the rota: `reset_rota` leaves them alone, and they are
+# imported, replaced and reset on their own. Each case is audited as entity "case" (entity_id = case_id).
+
+CASE_KEY = "case_id"
+_CASE_COMPARE: tuple[str, ...] = tuple(c for c in CASES_SCHEMA if c != CASE_KEY)
+_CASE_REQUIRED: tuple[str, ...] = ("case_id", "notified_at", "age_years", "jar_criteria_met", "jar_triggered")
+
+
+def load_cases(engine: Engine, start: datetime | None = None, end: datetime | None = None) -> pl.DataFrame:
+    """The stored cases notified in [start, end) (either bound optional), by notified_at then case_id.
+
+    Exactly the columns and types of `rota.analytics.cases.CASES_SCHEMA`, instants in UTC; an empty frame
+    with that schema when there are none.
+    """
+    for bound in (start, end):
+        if bound is not None and bound.tzinfo is None:
+            raise ValueError("load_cases needs aware datetimes for start and end")
+    where: list[ColumnElement[bool]] = []
+    if start is not None:
+        where.append(CASE_RECORD.c.notified_at >= start)
+    if end is not None:
+        where.append(CASE_RECORD.c.notified_at < end)
+    with engine.connect() as conn:
+        return _select_frame(conn, CASE_RECORD, CASES_SCHEMA, where=where, order_by=["notified_at", CASE_KEY])
+
+
+def count_cases(engine: Engine) -> int:
+    """How many cases are stored."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(CASE_RECORD)).scalar_one())
+
+
+def _prepare_cases(cases: pl.DataFrame) -> pl.DataFrame:
+    """`cases` with exactly the CASES_SCHEMA columns (instants in UTC, blank text as null), checked."""
+    unknown = [c for c in cases.columns if c not in CASES_SCHEMA]
+    if unknown:
+        raise InputError(
+            [
+                Problem("cases", None, c, f"not a case column; the columns are {', '.join(CASES_SCHEMA)}")
+                for c in unknown
+            ]
+        )
+    missing = [c for c in _CASE_REQUIRED if c not in cases.columns]
+    if missing:
+        raise InputError([Problem("cases", None, c, "required column is missing") for c in missing])
+    exprs: list[pl.Expr] = []
+    for name, dtype in CASES_SCHEMA.items():
+        if name not in cases.columns:
+            exprs.append(pl.lit(None, dtype=dtype).alias(name))
+        elif isinstance(dtype, pl.Datetime):
+            col = pl.col(name)
+            source = cases.schema[name]
+            if not isinstance(source, pl.Datetime) or source.time_zone is None:
+                raise InputError(
+                    Problem("cases", None, name, "instants must be time-zone aware (UTC), not wall times")
+                )
+            exprs.append(col.dt.convert_time_zone("UTC").cast(dtype).alias(name))
+        elif dtype == pl.String() and name != CASE_KEY:
+            exprs.append(_blank_to_null(name).cast(dtype))
+        else:
+            exprs.append(pl.col(name).cast(dtype).alias(name))
+    df = cases.select(exprs)
+    problems: list[Problem] = []
+    for name in _CASE_REQUIRED:
+        blank = df.get_column(name).is_null()
+        if name == CASE_KEY:
+            blank = blank | (df.get_column(name).str.strip_chars() == "").fill_null(True)
+        n = int(blank.sum())
+        if n:
+            problems.append(Problem("cases", None, name, f"{name} is blank in {n} rows; it is required"))
+    bad_age = df.filter(~pl.col("age_years").is_between(0, 17))
+    for cid, age in bad_age.select(CASE_KEY, "age_years").head(50).iter_rows():
+        problems.append(Problem("cases", None, "age_years", f"case {cid}: age {age} is not from 0 to 17"))
+    bad_days = df.filter(
+        pl.col("age_days").is_not_null()
+        & ((pl.col("age_years") != 0) | ~pl.col("age_days").is_between(0, 364))
+    )
+    for cid, days in bad_days.select(CASE_KEY, "age_days").head(50).iter_rows():
+        problems.append(
+            Problem("cases", None, "age_days", f"case {cid}: age_days {days} is for infants only, 0 to 364")
+        )
+    problems += _duplicates(df, [CASE_KEY], "cases")
+    if problems:
+        raise InputError(problems)
+    return df
+
+
+def import_cases(
+    engine: Engine,
+    cases: pl.DataFrame,
+    *,
+    actor: str,
+    source: str | None = None,
+    replace: bool = False,
+) -> KindCounts:
+    """Store `cases` (columns of CASES_SCHEMA) in one all-or-nothing transaction; return what changed.
+
+    Cases are matched by case_id: a new id is added, a stored one updated when any value differs (version
+    + 1), identical ones are left alone and counted as unchanged. `replace=True` makes the stored cases
+    exactly these: every stored case not among them is deleted first. Each case added, changed or deleted
+    is written to the audit log (entity "case"), with one summary entry (entity "cases", action "import").
+    Raises InputError (nothing stored) for blank required values, ages out of range or duplicate ids.
+    """
+    if not actor or not actor.strip():
+        raise ValueError("import_cases needs the actor (who is importing) for the audit log")
+    df = _prepare_cases(cases)
+    counts = KindCounts()
+    audit = _AuditBuffer()
+    now = utc_now()
+    columns = list(CASES_SCHEMA)
+    try:
+        with write_transaction(engine) as conn:
+            if replace:
+                stored = _select_frame(conn, CASE_RECORD, CASES_SCHEMA)
+                doomed = stored.join(df.select(CASE_KEY), on=CASE_KEY, how="anti")
+                _delete_audited(
+                    conn,
+                    audit,
+                    counts,
+                    table=CASE_RECORD,
+                    entity="case",
+                    doomed=doomed,
+                    columns=columns,
+                    pk=CASE_KEY,
+                    entity_id=pl.col(CASE_KEY),
+                )
+                stored = stored.join(doomed.select(CASE_KEY), on=CASE_KEY, how="anti")
+            else:
+                stored = _select_frame_in(
+                    conn, CASE_RECORD, CASES_SCHEMA, CASE_KEY, df.get_column(CASE_KEY).to_list()
+                )
+            _upsert(
+                conn,
+                audit,
+                counts,
+                table=CASE_RECORD,
+                entity="case",
+                incoming=df,
+                stored=stored,
+                key=[CASE_KEY],
+                compare=list(_CASE_COMPARE),
+                pk=CASE_KEY,
+                entity_id=pl.col(CASE_KEY),
+                insert_constants={"version": 1, "updated_at": now},
+                update_constants={"updated_at": now},
+            )
+            if counts.changes:
+                summary = {
+                    "created": counts.created,
+                    "updated": counts.updated,
+                    "deleted": counts.deleted,
+                    "unchanged": counts.unchanged,
+                }
+                audit.add_one(
+                    "cases",
+                    "import",
+                    source or "import",
+                    None,
+                    to_audit_json({"replace": replace, "summary": summary}),
+                )
+            audit.write(conn, actor.strip(), now)
+    except IntegrityError as exc:
+        raise InputError(_integrity_message(exc)) from exc
+    return counts
+
+
+def reset_cases(engine: Engine, *, actor: str) -> KindCounts:
+    """Delete every stored case, each one audited (the audit log itself is kept)."""
+    if not actor or not actor.strip():
+        raise ValueError("reset_cases needs the actor (who is deleting) for the audit log")
+    counts = KindCounts()
+    audit = _AuditBuffer()
+    with write_transaction(engine) as conn:
+        stored = _select_frame(conn, CASE_RECORD, CASES_SCHEMA)
+        if stored.height:
+            conn.execute(delete(CASE_RECORD))
+            audit.add(
+                _audit_frame(
+                    stored,
+                    "case",
+                    "delete",
+                    pl.col(CASE_KEY),
+                    list(CASES_SCHEMA),
+                    before_suffix="",
+                    after_suffix=None,
+                )
+            )
+            counts.deleted = stored.height
+            audit.add_one("cases", "delete", "all", None, to_audit_json({"deleted": stored.height}))
+        audit.write(conn, actor.strip(), utc_now())
+    return counts
+
+
+def read_settings(engine: Engine) -> dict[str, str]:
+    """Every stored product setting, key -> value (for example `child_population` -> "380000")."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(SETTING.c.key, SETTING.c.value).order_by(SETTING.c.key)).all()
+    return {str(k): str(v) for k, v in rows}
+
+
+def write_setting(engine: Engine, key: str, value: str | None, *, actor: str) -> None:
+    """Store one setting (None deletes it), audited as entity "setting"; an unchanged value writes nothing."""
+    if not actor or not actor.strip():
+        raise ValueError("write_setting needs the actor (who is changing it) for the audit log")
+    key = key.strip() if isinstance(key, str) else ""
+    if not key:
+        raise InputError(Problem("setting", None, "key", "a setting needs a name"))
+    with write_transaction(engine) as conn:
+        old = conn.execute(select(SETTING.c.value).where(SETTING.c.key == key)).scalar_one_or_none()
+        now = utc_now()
+        if value is None:
+            if old is None:
+                return
+            conn.execute(delete(SETTING).where(SETTING.c.key == key))
+            record_audit(conn, actor.strip(), "delete", "setting", key, {"key": key, "value": old}, None)
+        elif old is None:
+            conn.execute(insert(SETTING).values(key=key, value=value, updated_at=now))
+            record_audit(conn, actor.strip(), "create", "setting", key, None, {"key": key, "value": value})
+        elif old != value:
+            conn.execute(update(SETTING).where(SETTING.c.key == key).values(value=value, updated_at=now))
+            record_audit(
+                conn,
+                actor.strip(),
+                "update",
+                "setting",
+                key,
+                {"key": key, "value": old},
+                {"key": key, "value": value},
+            )
 
 
 # ------------------------------------------------------------------------------------- people, rules, audit

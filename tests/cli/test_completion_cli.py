@@ -90,9 +90,30 @@ def test_bad_input_exits_2(run: Run, tmp_path: Path) -> None:
     assert "cases.csv, line 3, column notified_at: 2026-10-25 01:15 happens twice" in err
 
 
-def test_cases_is_required_for_now(run: Run) -> None:
-    code, out, err = run("completion")
-    assert code == 2 and out == ""
-    assert "--cases FILE is required" in err
+def test_without_cases_it_reads_the_stored_cases(run: Run, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'rota.db'}"
+    code, out, err = run("--db", db, "completion")
+    assert code == 2 and out == "" and "rota init" in err  # no database yet
+    assert run("--db", db, "init")[0] == 0
+    code, out, err = run("--db", db, "completion", "--format", "json")
+    assert code == 0 and out.strip() == "[]" and "no cases are stored" in err
+    assert run("--db", db, "import", str(write(tmp_path)))[0] == 0
+    code, out, err = run("--db", db, "completion", "--format", "json")
+    assert code == 0, err
+    assert len(json.loads(out)) == 7
     code, _, err = run("completion", "--cases", "x.csv", "--by", "week")
     assert code == 2 and "week" in err
+
+
+def test_an_older_database_is_told_to_run_init(run: Run, tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from rota.storage.db import init_db
+
+    db = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = init_db(db)
+    with engine.begin() as conn:  # as if made before cases were stored
+        conn.execute(text("DROP TABLE case_record"))
+    engine.dispose()
+    code, _, err = run("--db", db, "completion")
+    assert code == 2 and "run `rota init`" in err and "Traceback" not in err

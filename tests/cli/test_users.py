@@ -163,6 +163,7 @@ def test_demo_creates_one_account_per_role_and_resets_their_passwords(
         "manager": ("cdop_manager", None),
         "police-coordinator": ("coordinator", "Vale Police"),
         "commissioner": ("commissioner", None),
+        "police-commissioner": ("commissioner", "Vale Police"),
     }
     for name, (role, agency) in expected.items():
         actor = signs_in(db_url, name, DEMO_PASSWORD)

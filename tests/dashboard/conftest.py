@@ -13,8 +13,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from rota.demo import build_demo
+from rota.demo_cases import CHILD_POPULATION, build_demo_cases
 from rota.storage.db import init_db
-from rota.storage.repository import import_rota
+from rota.storage.repository import import_cases, import_rota, write_setting
 from rota.timeutil import SERVICE_TZ, utc_now
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
@@ -26,7 +27,10 @@ AppFactory = Callable[..., AppTest]
 def demo_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     engine = init_db(f"sqlite:///{path}")
-    import_rota(engine, build_demo(DEMO_TODAY), actor="demo", source="demo")
+    rota = build_demo(DEMO_TODAY)
+    import_rota(engine, rota, actor="demo", source="demo")
+    import_cases(engine, build_demo_cases(DEMO_TODAY, rota), actor="demo", source="demo")
+    write_setting(engine, "child_population", str(CHILD_POPULATION), actor="demo")
     engine.dispose()
     return path
 

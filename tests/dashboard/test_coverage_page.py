@@ -196,7 +196,7 @@ def test_periods_beyond_the_stored_rota_say_so(app_as: AppFactory) -> None:
     picker.set_value((DEMO_TODAY + timedelta(days=200), DEMO_TODAY + timedelta(days=210))).run()
     assert not at.exception
     assert any("No shifts are stored for this period" in i.value for i in at.info)
-    picker.set_value((DEMO_TODAY + timedelta(days=50), DEMO_TODAY + timedelta(days=80))).run()
+    picker.set_value((DEMO_TODAY + timedelta(days=90), DEMO_TODAY + timedelta(days=120))).run()
     assert any("No shifts are stored after" in w.value for w in at.warning)
 
 
@@ -255,3 +255,16 @@ def test_a_period_without_gaps_says_so(tmp_path: Path, monkeypatch: pytest.Monke
     assert all(m.value == "100.0%" for m in at.metric)
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def test_a_link_with_a_day_opens_the_period_on_that_day(app_as: AppFactory) -> None:
+    """The Completion page links to Coverage with ?day=YYYY-MM-DD for the day of a case."""
+    at = app_as("cdop_manager", page=PAGE)
+    day = DEMO_TODAY - timedelta(days=30)
+    at.query_params["day"] = day.isoformat()
+    at.run()
+    assert not at.exception
+    assert at.date_input(key="coverage_period").value == (day, day)
+    # the user can still change it afterwards: the link is applied once
+    at.date_input(key="coverage_period").set_value((DEMO_TODAY, DEMO_TODAY + timedelta(days=2))).run()
+    assert at.date_input(key="coverage_period").value == (DEMO_TODAY, DEMO_TODAY + timedelta(days=2))

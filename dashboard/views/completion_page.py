@@ -1,0 +1,531 @@
+"""Completion: how past Joint Agency Responses went. A Making Data Count p-chart per measure, in hours
+against out of hours, age bands with 16-17 picked out, whether the incomplete responses started in the
+rota's gaps, the reasons given, and (CDOP manager and administrators only) the cases themselves. Draws
+only; the numbers, and the small-number suppression commissioners see, come from
+`rota.services.completion`, cached by a data version that changes with every import or edit."""
+
+from __future__ import annotations
+
+import logging
+from typing import NamedTuple
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from dashboard.components.charts import (
+    PAIR,
+    SPC_TYPE_LABELS,
+    UK_DATETIME_COLUMN,
+    download_buttons,
+    nhs_layout_dict,
+    percent,
+    show_chart,
+    spc_chart,
+    uk_date,
+    uk_day,
+)
+from dashboard.components.context import engine, require_page
+from dashboard.components.context import tz as service_tz
+from dashboard.components.format import met_of, period_label
+from rota.analytics.completion import MEASURES
+from rota.errors import InputError, PermissionDenied
+from rota.services.access import COMPLETION, Actor, can_read_case_level
+from rota.services.completion import (
+    DEFAULT_BY,
+    MEASURE_LABELS,
+    SPLIT_LABELS,
+    CompletionView,
+    MeasureSpc,
+    by_label,
+    completion_view,
+    periods_for,
+    require_read_completion,
+)
+from rota.services.coverage import data_version, zone_name
+from rota.storage.db import database_url
+from rota.timeutil import zone
+
+log = logging.getLogger(__name__)
+
+ASSURANCE_COLOURS = {"consistent_pass": "blue", "consistent_fail": "orange", "inconsistent": "gray"}
+VARIATION_COLOURS = {
+    "special_cause_improvement": "blue",
+    "special_cause_concern": "orange",
+    "special_cause_neutral": "violet",
+    "common_cause": "gray",
+}
+VARIATION_ICONS = {
+    "special_cause_improvement": ":material/trending_up:",
+    "special_cause_concern": ":material/trending_down:",
+    "special_cause_neutral": ":material/swap_vert:",
+    "common_cause": ":material/horizontal_rule:",
+}
+SIGNAL_TEXT = {
+    "above_upl": "above the upper limit",
+    "below_lpl": "below the lower limit",
+    "trend_up": "rising trend",
+    "trend_down": "falling trend",
+    "two_of_three_above": "two of three near the upper limit",
+    "two_of_three_below": "two of three near the lower limit",
+    "shift_above": "run above the mean",
+    "shift_below": "run below the mean",
+}
+HIGHLIGHT = "background-color: #FFF4D6; font-weight: 600"  # warm yellow tint, dark text stays readable
+
+
+# ---------------------------------------------------------------------------------------------- cached reads
+
+
+class Query(NamedTuple):
+    """What the view depends on, and the cache key of everything drawn from it: the database, its data
+    version, the zone, and whether the reader sees exact figures with the case list (CDOP manager, admin)
+    or suppressed ones (commissioners). Everyone with the same key sees the same view."""
+
+    url: str
+    version: int
+    tz_name: str
+    exact: bool
+
+
+@st.cache_data(show_spinner="Working out completion...", max_entries=16)
+def _view(q: Query, _actor: Actor) -> CompletionView:
+    """The view, worked out by the service for the first reader of its kind (`_actor`, not part of the
+    key: the service checks their permissions; the page checks every reader's before using the cache)."""
+    return completion_view(engine(), _actor, DEFAULT_BY, zone(q.tz_name), include_cases=q.exact)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _spc_figure(q: Query, _actor: Actor, by: str, measure: str) -> tuple[go.Figure, str] | None:
+    """The p-chart of one measure and its text alternative, kept as built (figures cost the most)."""
+    spc = next(s for s in _view(q, _actor).at(by).spc if s.measure == measure)
+    return _spc_chart(spc) if spc.drawn else None
+
+
+def _failed(what: str, exc: Exception) -> None:
+    """A message for people instead of a traceback; the details go to the server log."""
+    if isinstance(exc, InputError):
+        text = "; ".join(p.reason for p in exc.problems)
+        st.error(text[:1].upper() + text[1:] + ".")
+    elif isinstance(exc, PermissionDenied):
+        st.error(f"You cannot see {what}: {exc}.")
+    else:
+        log.exception("completion page: %s failed", what)
+        st.error(f"Sorry, {what} could not be worked out. The details are in the server log.")
+
+
+# ---------------------------------------------------------------------------------------------- sections
+
+
+def _headline(view: CompletionView) -> None:
+    tz = zone(view.tz_name)
+    if view.first_notified is not None and view.last_notified is not None:
+        span = (
+            f"notified from {uk_date(view.first_notified.astimezone(tz).date())} "
+            f"to {uk_date(view.last_notified.astimezone(tz).date())}"
+        )
+    else:
+        periods = view.at("year").periods
+        span = f"notified in {periods[0]} to {periods[-1]}" if periods else ""
+    st.caption(
+        f"{view.cases_shown} cases meeting the JAR criteria, {span}. Each measure is the share of those "
+        f"cases where the step was done in time. Times are local ({view.tz_name}), 24-hour clock."
+    )
+    if view.suppressed:
+        st.info(
+            f"Small numbers are hidden to protect the children and families concerned: counts from 1 to "
+            f'{view.threshold - 1} are shown as "{view.primary_mark}", and "{view.secondary_mark}" marks '
+            f'a count hidden so that a "{view.primary_mark}" cannot be worked out from the totals (it may '
+            "be any number). Rates are not shown where either count is hidden. Figures are by quarter or "
+            "year.",
+            icon=":material/visibility_off:",
+        )
+
+
+def _pick_by(actor: Actor, view: CompletionView) -> str:
+    options = list(periods_for(actor, view.settings))
+    picked = st.segmented_control(
+        "Period",
+        options,
+        default=DEFAULT_BY if DEFAULT_BY in options else options[0],
+        format_func=by_label,
+        required=True,
+        key="completion_by",
+        help="Each point of the charts is one period of local notification time.",
+    )
+    return picked if picked in options else options[0]
+
+
+def _badges(spc: MeasureSpc) -> None:
+    with st.container(horizontal=True, gap="small"):
+        if spc.variation_icon:
+            st.badge(
+                spc.variation_text or spc.variation_icon,
+                color=VARIATION_COLOURS.get(spc.variation_icon, "gray"),
+                icon=VARIATION_ICONS.get(spc.variation_icon),
+                help="Variation: what the latest period shows (Making Data Count).",
+            )
+        if spc.assurance_icon:
+            st.badge(
+                spc.assurance_text or spc.assurance_icon,
+                color=ASSURANCE_COLOURS.get(spc.assurance_icon, "gray"),
+                icon=":material/flag:",
+                help="Assurance: whether the process limits lie above or below the target of "
+                f"{percent(spc.target, 0)}.",
+            )
+
+
+def _spc_chart(spc: MeasureSpc) -> tuple[go.Figure, str]:
+    pts = spc.points
+    labels = [period_label(p) for p in pts["period"].to_list()]
+    hover = [
+        f"<b>{label}</b><br>{n} of {d} ({percent(r)})" + (f"<br>{SIGNAL_TEXT.get(s, s)}" if s else "")
+        for label, n, d, r, s in zip(
+            labels,
+            pts["numerator"].to_list(),
+            pts["denominator"].to_list(),
+            pts["rate"].to_list(),
+            pts["signal"].to_list(),
+            strict=True,
+        )
+    ]
+    fig = spc_chart(
+        labels,
+        pts["rate"].to_list(),
+        mean=spc.mean or 0.0,
+        upper=pts["upl"].to_list(),
+        lower=pts["lpl"].to_list(),
+        point_types=pts["type"].to_list(),
+        target=spc.target,
+        hover=hover,
+    )
+    special = pts.filter(pl.col("type") != "common_cause")["period"].to_list()
+    alt = (
+        f"p-chart of {spc.label.lower()} by period, {pts.height} periods from {labels[0]} to {labels[-1]}: "
+        f"mean {percent(spc.mean)}, target {percent(spc.target, 0)}, latest {percent(pts['rate'][-1])}. "
+        f"{spc.variation_text}; {spc.assurance_text or 'no target'}. "
+        + (
+            f"Special cause in {', '.join(period_label(p) for p in special)}. "
+            if special
+            else "No special cause. "
+        )
+        + "The numbers are in the table below the chart."
+    )
+    return fig, alt
+
+
+def _spc_table(spc: MeasureSpc) -> pl.DataFrame:
+    return spc.points.select(
+        pl.col("period").map_elements(period_label, return_dtype=pl.String).alias("Period"),
+        pl.col("numerator").alias("Met"),
+        pl.col("denominator").alias("Cases"),
+        pl.col("rate").alias("Rate"),
+        pl.col("lpl").alias("Lower limit"),
+        pl.col("upl").alias("Upper limit"),
+        pl.col("type").replace_strict(SPC_TYPE_LABELS, default=None, return_dtype=pl.String).alias("Kind"),
+        pl.col("signal").replace_strict(SIGNAL_TEXT, default=None, return_dtype=pl.String).alias("Signal"),
+    )
+
+
+def _spc_section(q: Query, actor: Actor, view: CompletionView) -> None:
+    st.subheader("Trend of each measure")
+    st.caption(
+        "Making Data Count p-charts: the mean (solid), process limits (dashed, wider where a period has "
+        "fewer cases) and the target (dotted). Blue squares: special cause improvement; orange diamonds: "
+        "special cause concern; grey circles: common cause variation."
+    )
+    percent_format = st.column_config.NumberColumn(format="percent")
+    for row in [view.spc[i : i + 2] for i in range(0, len(view.spc), 2)]:
+        for box, spc in zip(st.columns(2), row, strict=False):
+            with box.container(border=True):
+                st.markdown(f"**{spc.label}**")
+                notes = []
+                if spc.left_out:
+                    notes.append(
+                        f"{len(spc.left_out)} of {len(view.periods)} periods left out as a count is hidden: "
+                        + ", ".join(period_label(p) for p in spc.left_out)
+                        + "."
+                    )
+                if spc.no_cases:
+                    notes.append("No cases in " + ", ".join(period_label(p) for p in spc.no_cases) + ".")
+                if not spc.drawn:
+                    st.info(
+                        "Too few periods with figures to show for a chart (it needs two). " + " ".join(notes)
+                    )
+                    continue
+                _badges(spc)
+                made = _spc_figure(q, actor, view.by, spc.measure)
+                if made is not None:
+                    fig, alt = made
+                    show_chart(fig, alt=alt, key=f"completion_spc_{spc.measure}")
+                if notes:
+                    st.caption(" ".join(notes))
+                with st.expander("The chart as a table"):
+                    st.dataframe(
+                        _spc_table(spc),
+                        hide_index=True,
+                        column_config={
+                            "Rate": percent_format,
+                            "Lower limit": percent_format,
+                            "Upper limit": percent_format,
+                        },
+                        key=f"completion_spc_table_{spc.measure}",
+                    )
+                    download_buttons(
+                        spc.points, f"completion-spc-{spc.measure}-{view.by}", key=f"spc-{spc.measure}"
+                    )
+
+
+def _cells(rows: pl.DataFrame) -> dict[tuple[str, str], str]:
+    """(split, measure) -> "7 of 10 (70.0%)" for people, from the counts as shown."""
+    return {
+        (s, m): met_of(n, d, r)
+        for s, m, n, d, r in rows.select(
+            "split", "measure", "numerator_shown", "denominator_shown", "rate"
+        ).iter_rows()
+    }
+
+
+def _split_table(rows: pl.DataFrame, splits: list[str]) -> pl.DataFrame:
+    cells = _cells(rows)
+    cases = {
+        s: d
+        for s, d in rows.filter(pl.col("measure") == MEASURES[0])
+        .select("split", "denominator_shown")
+        .iter_rows()
+    }
+    return pl.DataFrame(
+        {
+            "Group": [SPLIT_LABELS.get(s, s) for s in splits],
+            "Cases": [cases.get(s) for s in splits],
+            **{MEASURE_LABELS[m]: [cells.get((s, m)) for s in splits] for m in MEASURES},
+        }
+    )
+
+
+def _hours_section(view: CompletionView) -> None:
+    st.subheader("In hours and out of hours")
+    rows = view.overall.filter(pl.col("split").is_in(["in_hours", "out_of_hours"]))
+    traces: list[dict[str, object]] = []
+    for (split, name), colour in zip(
+        (("in_hours", "In hours (Mon-Fri 09:00-17:00)"), ("out_of_hours", "Out of hours")), PAIR, strict=True
+    ):
+        mine = rows.filter(pl.col("split") == split)
+        rates = dict(mine.select("measure", "rate").iter_rows())
+        texts = dict(mine.select("measure", "numerator_shown").iter_rows())
+        dens = dict(mine.select("measure", "denominator_shown").iter_rows())
+        traces.append(
+            {
+                "type": "bar",
+                "x": [MEASURE_LABELS[m] for m in MEASURES],
+                "y": [rates.get(m) for m in MEASURES],
+                "name": name,
+                "marker": {"color": colour},
+                "hovertext": [f"{name}: {met_of(texts.get(m), dens.get(m), rates.get(m))}" for m in MEASURES],
+                "hoverinfo": "text",
+            }
+        )
+    layout = nhs_layout_dict(height=320) | {
+        "barmode": "group",
+        "legend": {"orientation": "h", "y": -0.25, "x": 0},
+        "xaxis": {"fixedrange": True},
+        "yaxis": {
+            "tickformat": ".0%",
+            "range": [0, 1],
+            "title": {"text": "Share in time"},
+            "fixedrange": True,
+        },
+    }
+    fig = go.Figure(data=traces, layout=layout)
+    table = _split_table(view.overall, ["in_hours", "out_of_hours", "all"])
+    summary = "; ".join(
+        f"{m}: in hours {a}, out of hours {b}"
+        for m, a, b in zip(table.columns[2:], table.row(0)[2:], table.row(1)[2:], strict=True)
+    )
+    show_chart(
+        fig,
+        alt=f"Bar chart of each measure in hours against out of hours, all stored cases. {summary}.",
+        key="completion_hours_chart",
+    )
+    st.caption(
+        "All stored cases. A missing bar is a rate not shown (a count is hidden, or there are no cases)."
+    )
+    st.dataframe(table, hide_index=True, key="completion_hours_table")
+
+
+def _age_section(view: CompletionView) -> None:
+    st.subheader("Age bands, with 16-17-year-olds")
+    bands = ["0-27d", "28-364d", "0-364d", "1-4", "5-9", "10-14", "15-17", "16-17"]
+    present = view.overall.filter(pl.col("split").is_in(bands))
+    empty_infants = present.filter(
+        (pl.col("split") == "0-364d") & (pl.col("denominator_shown") == "0")
+    ).height
+    shown_bands = [b for b in bands if not (b == "0-364d" and empty_infants)]
+    table = _split_table(view.overall, shown_bands)
+    label_16_17 = SPLIT_LABELS["16-17"]
+    styled = table.to_pandas().style.apply(
+        lambda r: [HIGHLIGHT if r["Group"] == label_16_17 else "" for _ in r], axis=1
+    )
+    st.dataframe(styled, hide_index=True, key="completion_age_table")
+    st.caption(
+        "All stored cases, by the national (NCMD) age bands. The highlighted row counts 16- and "
+        "17-year-olds again, inside 15-17: the group the protocol most easily misses."
+    )
+
+
+def _crosstab_section(view: CompletionView) -> None:
+    st.subheader("Were the incomplete responses in uncovered hours?")
+    x = view.crosstab
+    st.dataframe(
+        x.select(
+            pl.col("label").alias("When the case was notified"),
+            pl.col("completed_shown").alias("Fully completed"),
+            pl.col("not_completed_shown").alias("Not fully completed"),
+            pl.col("cases_shown").alias("Cases"),
+            pl.col("share_not_completed").alias("Share not fully completed"),
+        ),
+        hide_index=True,
+        column_config={"Share not fully completed": st.column_config.NumberColumn(format="percent")},
+        key="completion_crosstab",
+    )
+    rows = {r["split"]: r for r in x.iter_rows(named=True)}
+    gap, every = rows.get("uncovered"), rows.get("all")
+    if gap and every and every["not_completed"] is not None and gap["not_completed"] is not None:
+        share = gap["not_completed"] / every["not_completed"] if every["not_completed"] else None
+        st.markdown(
+            f"Of **{every['not_completed_shown']}** responses not fully completed, "
+            f"**{gap['not_completed_shown']}** ({percent(share)}) started while the rota did not meet every "
+            "rule for the child's age band."
+        )
+    tz = zone(view.tz_name)
+    note = (
+        "Covered: at the moment of notification every coverage rule for the child's age band had enough "
+        "qualified responders on duty."
+    )
+    if view.rota_start is None:
+        note += " No shifts are stored for the cases' dates, so every case counts as in a rota gap."
+    elif view.rota_starts_late:
+        note += (
+            f" The stored rota starts on {uk_date(view.rota_start.astimezone(tz).date())}; cases before then "
+            "count as in a rota gap."
+        )
+    st.caption(note)
+
+
+def _reasons_section(view: CompletionView) -> None:
+    st.subheader("Reasons responses were incomplete")
+    if view.reasons.is_empty():
+        st.success("Every response was fully completed.")
+        return
+    st.dataframe(
+        view.reasons.select(pl.col("reason").alias("Reason"), pl.col("cases_shown").alias("Cases")),
+        hide_index=True,
+        key="completion_reasons",
+    )
+    st.caption("The main reason recorded for each case that missed any step, all stored cases.")
+
+
+def _case_section(view: CompletionView) -> None:
+    st.subheader("Cases")
+    cases = view.case_rows
+    if cases is None:
+        return
+    only = st.toggle("Only responses not fully completed", key="completion_cases_incomplete")
+    shown = (
+        cases.filter(pl.col("fully_completed").not_() | pl.col("fully_completed").is_null())
+        if only
+        else cases
+    )
+    st.caption(
+        f"{shown.height} case{'s' if shown.height != 1 else ''}, newest first. References are pseudonymised; "
+        f"times are local ({view.tz_name}). Measures are blank for cases not meeting the JAR criteria."
+    )
+    table = shown.select(
+        pl.col("case_id").alias("Case"),
+        pl.col("notified_at").dt.convert_time_zone(view.tz_name).alias("Notified"),
+        pl.col("age_band").replace_strict(SPLIT_LABELS, default=pl.col("age_band")).alias("Age band"),
+        pl.col("age_years").alias("Age (years)"),
+        pl.col("jar_criteria_met").alias("JAR criteria met"),
+        pl.col("in_hours").alias("In hours"),
+        pl.col("covered").alias("Rota covered"),
+        *[pl.col(m).alias(MEASURE_LABELS[m]) for m in MEASURES],
+        pl.col("category").alias("Category"),
+        pl.col("reason_incomplete").alias("Reason incomplete"),
+    )
+    checks = ["JAR criteria met", "In hours", "Rota covered", *[MEASURE_LABELS[m] for m in MEASURES]]
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "Notified": st.column_config.DatetimeColumn(format=UK_DATETIME_COLUMN),
+            **{c: st.column_config.CheckboxColumn() for c in checks},
+        },
+        key="completion_cases_table",
+    )
+    download_buttons(shown, "completion-cases", key="cases", sheet="cases")
+    picked = st.selectbox(
+        "See cover on the day of a case",
+        shown["case_id"].to_list(),
+        index=None,
+        placeholder="Pick a case",
+        key="completion_case_day",
+    )
+    if picked is not None:
+        day = shown.filter(pl.col("case_id") == picked)["notified_day"][0]
+        st.page_link(
+            "views/coverage_page.py",
+            label=f"Coverage on {uk_day(day)}",
+            icon=":material/grid_on:",
+            query_params={"day": day.isoformat()},
+        )
+        st.caption(f"Opens the Coverage page on {uk_date(day)}, hour by hour.")
+
+
+def _downloads(view: CompletionView) -> None:
+    with st.expander("Download the completion table"):
+        st.caption(
+            "Every split of every period at this granularity: period, split, measure, numerator, "
+            "denominator and rate"
+            + (
+                ", with hidden counts blank and their marks in the *_shown columns."
+                if view.suppressed
+                else "."
+            )
+        )
+        download_buttons(
+            view.table.drop("level", "not_met", "not_met_shown"), f"completion-{view.by}", key="table"
+        )
+
+
+# ---------------------------------------------------------------------------------------------- the page
+
+actor = require_page(COMPLETION)
+st.title("Completion")
+tz_name = zone_name(service_tz())
+url = database_url()
+try:
+    version = data_version(engine())
+    require_read_completion(actor)  # every reader, not only the one the cached view was made for
+    query = Query(url, version, tz_name, can_read_case_level(actor))
+    view = _view(query, actor)
+except Exception as exc:
+    _failed("completion", exc)
+    st.stop()
+
+if view.empty:
+    if view.any_stored:
+        st.info("None of the stored cases meets the JAR criteria, so there is nothing to measure.")
+    else:
+        st.info("No cases stored yet: import cases.csv with `rota import`.", icon=":material/upload_file:")
+    st.stop()
+
+_headline(view)
+view = view.at(_pick_by(actor, view))
+_spc_section(query, actor, view)
+_hours_section(view)
+_age_section(view)
+_crosstab_section(view)
+_reasons_section(view)
+_downloads(view)
+if can_read_case_level(actor):
+    _case_section(view)

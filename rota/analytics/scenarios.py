@@ -1,0 +1,184 @@
+"""What-if changes to a rota (SPEC section 7): add trained responders on chosen hours, let a training lapse,
+remove a responder. Each returns a changed copy; nothing is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, tzinfo
+
+import polars as pl
+
+from rota.errors import InputError, Problem
+from rota.model import Rota, conform
+from rota.rules import RuleError, parse_window
+from rota.timeutil import SERVICE_TZ
+
+
+@dataclass(frozen=True)
+class AddResponders:
+    """`count` more responders of `role`, holding every competency the role's rules ask for, on duty in
+    `window` (like "Mon-Sun 19:00-07:00"; None = around the clock) between `first` and `last` (inclusive
+    local dates; None = the whole forecast range)."""
+
+    role: str
+    count: int
+    window: str | None = None
+    first: date | None = None
+    last: date | None = None
+
+    def describe(self) -> str:
+        when = f" on {self.window}" if self.window else " around the clock"
+        span = ""
+        if self.first or self.last:
+            span = f" from {self.first:%d/%m/%Y}" if self.first else ""
+            span += f" to {self.last:%d/%m/%Y}" if self.last else ""
+        noun = "responder" if self.count == 1 else "responders"
+        return f"add {self.count} trained {self.role} {noun}{when}{span}"
+
+
+@dataclass(frozen=True)
+class LapseTraining:
+    """`competency` of `responder_id` lapses from local date `on` (valid to the day before)."""
+
+    responder_id: str
+    competency: str
+    on: date
+
+    def describe(self) -> str:
+        return f"{self.competency} training of {self.responder_id} lapses on {self.on:%d/%m/%Y}"
+
+
+@dataclass(frozen=True)
+class RemoveResponder:
+    """`responder_id` no longer responds (left, long-term absence)."""
+
+    responder_id: str
+
+    def describe(self) -> str:
+        return f"remove responder {self.responder_id}"
+
+
+Scenario = AddResponders | LapseTraining | RemoveResponder
+
+
+def _problem(reason: str) -> InputError:
+    return InputError(Problem("scenario", None, None, reason))
+
+
+def apply_scenarios(
+    rota: Rota, scenarios: Sequence[Scenario], start: datetime, end: datetime, tz: tzinfo = SERVICE_TZ
+) -> Rota:
+    """The rota with every scenario applied, in order, over the forecast range [start, end)."""
+    for i, s in enumerate(scenarios):
+        if isinstance(s, AddResponders):
+            rota = _add(rota, s, start, end, tz, i)
+        elif isinstance(s, LapseTraining):
+            rota = _lapse(rota, s)
+        else:
+            rota = _remove(rota, s)
+    return rota
+
+
+def _add(rota: Rota, s: AddResponders, start: datetime, end: datetime, tz: tzinfo, index: int) -> Rota:
+    rules = [r for r in rota.effective_rules() if r.role == s.role]
+    if not rules:
+        raise _problem(f"no coverage rule asks for the role {s.role!r}")
+    if not 1 <= s.count <= 200:
+        raise _problem("the number of responders to add must be from 1 to 200")
+    try:
+        window = parse_window(s.window) if s.window else None
+    except RuleError as exc:
+        raise _problem(str(exc)) from None
+    lo = start if s.first is None else max(start, _midnight(s.first, tz))
+    hi = end if s.last is None else min(end, _midnight(s.last + timedelta(days=1), tz))
+    if hi <= lo:
+        raise _problem("the chosen days fall outside the forecast range")
+    spans = window.intervals(lo, hi, tz) if window else [(lo, hi)]
+    competencies = sorted({c for r in rules for c in r.competencies})
+    ids = [f"scenario-{index + 1}-{s.role}-{n + 1}" for n in range(s.count)]
+    responders = pl.DataFrame(
+        {
+            "responder_id": ids,
+            "name": [f"Scenario {s.role} {n + 1}" for n in range(s.count)],
+            "role": [s.role] * s.count,
+            "agency": [None] * s.count,
+            "email": [None] * s.count,
+            "active": [True] * s.count,
+        }
+    )
+    valid_from = lo.astimezone(tz).date() - timedelta(days=1)
+    training = pl.DataFrame(
+        {
+            "responder_id": [r for r in ids for _ in competencies],
+            "competency": [c for _ in ids for c in competencies],
+            "valid_from": [valid_from] * (len(ids) * len(competencies)),
+            "valid_until": [None] * (len(ids) * len(competencies)),
+        },
+        schema={
+            "responder_id": pl.String,
+            "competency": pl.String,
+            "valid_from": pl.Date,
+            "valid_until": pl.Date,
+        },
+    )
+    shifts = pl.DataFrame(
+        {
+            "shift_id": [f"{r}-{k}" for r in ids for k in range(len(spans))],
+            "responder_id": [r for r in ids for _ in spans],
+            "start": [a for _ in ids for a, _ in spans],
+            "end": [b for _ in ids for _, b in spans],
+            "kind": ["oncall"] * (len(ids) * len(spans)),
+        }
+    )
+    return replace(
+        rota,
+        responders=pl.concat([rota.responders, conform("responders", responders)]),
+        training=pl.concat([rota.training, conform("training", training)]),
+        shifts=pl.concat([rota.shifts, conform("shifts", shifts)]),
+    )
+
+
+def _midnight(d: date, tz: tzinfo) -> datetime:
+    from rota.timeutil import day_start
+
+    return day_start(d, tz)
+
+
+def _known(rota: Rota, responder_id: str) -> None:
+    if responder_id not in set(rota.responders.get_column("responder_id").to_list()):
+        raise _problem(f"unknown responder {responder_id!r}")
+
+
+def _lapse(rota: Rota, s: LapseTraining) -> Rota:
+    _known(rota, s.responder_id)
+    t = rota.training
+    mine = (pl.col("responder_id") == s.responder_id) & (pl.col("competency") == s.competency)
+    if t.filter(mine).height == 0:
+        raise _problem(f"{s.responder_id} holds no {s.competency!r} training")
+    last = s.on - timedelta(days=1)
+    # valid_until is inclusive: the day before `on` is the last valid day; records starting later go
+    lapsed = t.filter(~mine | (pl.col("valid_from") <= last)).with_columns(
+        pl.when(mine & (pl.col("valid_until").is_null() | (pl.col("valid_until") > last)))
+        .then(pl.lit(last))
+        .otherwise(pl.col("valid_until"))
+        .alias("valid_until")
+    )
+    return replace(rota, training=lapsed)
+
+
+def _remove(rota: Rota, s: RemoveResponder) -> Rota:
+    _known(rota, s.responder_id)
+    return replace(
+        rota,
+        responders=rota.responders.with_columns(
+            pl.when(pl.col("responder_id") == s.responder_id)
+            .then(pl.lit(False))
+            .otherwise(pl.col("active"))
+            .alias("active")
+        ),
+    )
+
+
+__all__ = ["AddResponders", "LapseTraining", "RemoveResponder", "Scenario", "apply_scenarios"]

@@ -1,0 +1,40 @@
+"""CDOP case data (SPEC section 6) for people: importing a pseudonymised cases.csv and reading the cases.
+
+Only the CDOP manager and administrators import cases or read them case by case; commissioners see
+aggregates (completion measures with suppression) elsewhere. Permissions are checked here, before storage.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine
+
+from rota.analytics.cases import read_cases
+from rota.services.access import Actor, require_case_level, require_import_cases
+from rota.storage.repository import KindCounts, import_cases, load_cases
+from rota.timeutil import SERVICE_TZ
+
+
+def import_cases_file(
+    engine: Engine, actor: Actor, path: Path, tz: tzinfo = SERVICE_TZ, replace: bool = False
+) -> KindCounts:
+    """Check `path` (a cases.csv) and store its cases all or nothing, matched by case_id.
+
+    Raises PermissionDenied for anyone but the CDOP manager and administrators (before the file is read)
+    and InputError, storing nothing, when any row is bad. `replace=True` makes the stored cases exactly
+    the file's (stored cases not in it are deleted). Every change is audited under the actor's username.
+    """
+    require_import_cases(actor)
+    cases = read_cases(Path(path), tz)
+    return import_cases(engine, cases, actor=actor.username, source=Path(path).name, replace=replace)
+
+
+def case_rows(
+    engine: Engine, actor: Actor, start: datetime | None = None, end: datetime | None = None
+) -> pl.DataFrame:
+    """The stored cases notified in [start, end), case by case (CASES_SCHEMA, UTC): case-level access only."""
+    require_case_level(actor)
+    return load_cases(engine, start, end)

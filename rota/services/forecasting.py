@@ -1,0 +1,295 @@
+"""Capacity and forecast for the dashboard (SPEC sections 7 and 8): demand against rostered trained
+capacity, expected cases meeting no trained responder per rule, and what-if scenarios.
+
+Aggregates only: commissioners may read it all except scenarios that name a responder (letting one
+person's training lapse, removing a person), which need the right to read people.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+
+import polars as pl
+from sqlalchemy import Engine
+
+from rota.analytics.demand import Prior
+from rota.analytics.forecast import (
+    DEFAULT_COMMITMENT_HOURS,
+    Forecast,
+    ScenarioResult,
+    forecast,
+    with_scenarios,
+)
+from rota.analytics.scenarios import AddResponders, Scenario
+from rota.errors import InputError, Problem
+from rota.model import Rota
+from rota.services.access import Actor, can_read_people, require_read_forecast
+from rota.services.coverage import Period, make_period, rule_label, zone_name
+from rota.storage import repository
+from rota.storage.repository import load_rota
+from rota.timeutil import SERVICE_TZ, utc_now
+
+MAX_FORECAST_DAYS = 366
+DEFAULT_FORECAST_DAYS = 91
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True)
+class ForecastSettings:
+    """Where the prior and the congestion model take their figures from."""
+
+    child_population: int | None = None
+    commitment_hours: float = DEFAULT_COMMITMENT_HOURS
+
+
+def forecast_settings(engine: Engine) -> ForecastSettings:
+    """From the stored settings (`child_population`, `mean_commitment_hours`), else the environment
+    (`ROTA_CHILD_POPULATION`), else none / 4 hours."""
+    stored = repository.read_settings(engine)
+    population_text = stored.get("child_population") or os.environ.get("ROTA_CHILD_POPULATION") or ""
+    population = int(population_text) if population_text.strip().isdigit() else None
+    try:
+        commitment = float(stored.get("mean_commitment_hours") or DEFAULT_COMMITMENT_HOURS)
+    except ValueError:
+        commitment = DEFAULT_COMMITMENT_HOURS
+    return ForecastSettings(population, commitment if commitment > 0 else DEFAULT_COMMITMENT_HOURS)
+
+
+def default_forecast_period(today: date, tz: tzinfo = SERVICE_TZ) -> Period:
+    """The next quarter: today and the 90 days after it."""
+    return make_period(today, today + timedelta(days=DEFAULT_FORECAST_DAYS - 1), tz)
+
+
+@dataclass(frozen=True)
+class CapacityForecast:
+    """Everything the Capacity & forecast page draws."""
+
+    period: Period
+    tz_name: str
+    forecast: Forecast
+    scenario: ScenarioResult | None
+    rules: (
+        pl.DataFrame
+    )  # per rule: label, role, age_band, uncovered hours, expected uncovered (+80%), p_any, lost
+    hour_of_week: (
+        pl.DataFrame
+    )  # day, hour, label, expected cases per year starting then, mean trained per rule
+    weekly: (
+        pl.DataFrame
+    )  # week_start, expected_cases, expected uncovered cases, uncovered hours (per rule long)
+    history: list[dict[str, object]]
+    settings: ForecastSettings
+    agency_roles: tuple[str, ...]  # the roles a commissioner's agency provides ((): all)
+    last_shift_end: datetime | None = None  # when the last stored shift touching the period ends
+
+    @property
+    def unrostered_from(self) -> datetime | None:
+        """When the stored rota stops: the period's start when no shift touches it, the end of the last
+        shift when that is more than a day before the period ends (the rota is not drawn up or imported
+        that far ahead, so the rest of the period counts as uncovered), else None."""
+        if self.last_shift_end is None:
+            return self.period.start
+        if self.last_shift_end < self.period.end - timedelta(days=1):
+            return max(self.last_shift_end, self.period.start)
+        return None
+
+    @property
+    def expected_cases_unrostered(self) -> float:
+        """Expected cases (all ages) notified after the stored rota stops (see `unrostered_from`)."""
+        since = self.unrostered_from
+        if since is None:
+            return 0.0
+        hourly = self.forecast.demand_hourly.filter(pl.col("hour_start") >= since)
+        return float(hourly.select((pl.col("rate") * pl.col("fraction")).sum()).item())
+
+    @property
+    def expected_cases(self) -> float:
+        return self.forecast.expected_cases
+
+    @property
+    def interval_80(self) -> tuple[int, int]:
+        return self.forecast.prediction.interval(0.8)
+
+    @property
+    def expected_cases_meeting_a_gap(self) -> float:
+        return self.forecast.expected_cases_meeting_a_gap
+
+
+def agency_roles(engine: Engine, agency: str | None) -> tuple[str, ...]:
+    """The responder roles an agency provides (from its stored responders); () when not known."""
+    if not agency:
+        return ()
+    people = repository.stored_responders(engine)
+    if "agency" not in people.columns:
+        return ()
+    roles = people.filter(pl.col("agency") == agency).get_column("role").unique().sort().to_list()
+    return tuple(str(r) for r in roles)
+
+
+def _check_scenarios(actor: Actor, scenarios: Sequence[Scenario]) -> None:
+    if not can_read_people(actor) and any(not isinstance(s, AddResponders) for s in scenarios):
+        raise InputError(
+            Problem(
+                "scenario",
+                None,
+                None,
+                "commissioners can try adding trained responders; scenarios about named responders "
+                "are for the CDOP manager",
+            )
+        )
+
+
+def capacity_forecast(
+    engine: Engine,
+    actor: Actor,
+    first: date,
+    last: date,
+    tz: tzinfo = SERVICE_TZ,
+    scenarios: Sequence[Scenario] = (),
+    now: datetime | None = None,
+    base: CapacityForecast | None = None,
+) -> CapacityForecast:
+    """The forecast for local days `first` to `last` inclusive, with `scenarios` compared against it.
+
+    `base`: this period's forecast without scenarios, already worked out for the same data (a page's
+    cache); its demand and risk are reused, so only the scenario is assessed."""
+    require_read_forecast(actor)
+    _check_scenarios(actor, scenarios)
+    period = make_period(first, last, tz)
+    if period.days > MAX_FORECAST_DAYS:
+        raise InputError(
+            Problem("period", None, None, f"forecast at most {MAX_FORECAST_DAYS} days ahead at a time")
+        )
+    rota = load_rota(engine, period.start, period.end)
+    if base is not None and base.period == period and base.tz_name == zone_name(tz):
+        settings, result = base.settings, base.forecast
+    else:
+        settings = forecast_settings(engine)
+        result = forecast(
+            rota,
+            repository.load_cases(engine),
+            period.start,
+            period.end,
+            tz,
+            Prior(child_population=settings.child_population),
+            settings.commitment_hours,
+            history_end=min(period.start, now or utc_now()),
+        )
+    scenario = with_scenarios(rota, result, scenarios) if scenarios else None
+    tz_name = zone_name(tz)
+    labels = {r.id: rule_label(r) for r in rota.effective_rules()}
+    rules = result.rules.with_columns(
+        pl.col("rule_id").replace_strict(labels, default=pl.col("rule_id")).alias("label")
+    )
+    if scenario is not None:
+        rules = rules.join(
+            scenario.changed.rules.select(
+                "rule_id",
+                pl.col("uncovered_hours").alias("uncovered_hours_after"),
+                pl.col("expected_uncovered_cases").alias("expected_uncovered_cases_after"),
+                pl.col("expected_lost_cases").alias("expected_lost_cases_after"),
+            ),
+            on="rule_id",
+            how="left",
+            maintain_order="left",
+        )
+    return CapacityForecast(
+        period=period,
+        tz_name=tz_name,
+        forecast=result,
+        scenario=scenario,
+        rules=rules,
+        hour_of_week=_hour_of_week(result, tz_name, scenario),
+        weekly=_weekly(result, tz_name, scenario),
+        history=result.demand.summary(),
+        settings=settings,
+        agency_roles=agency_roles(engine, actor.agency) if actor.agency else (),
+        last_shift_end=_last_shift_end(rota),
+    )
+
+
+def _last_shift_end(rota: Rota) -> datetime | None:
+    if rota.shifts.height == 0:
+        return None
+    end: datetime = rota.shifts.get_column("end").max()  # type: ignore[assignment]
+    return end
+
+
+def _hour_of_week(result: Forecast, tz_name: str, scenario: ScenarioResult | None) -> pl.DataFrame:
+    """Per rule and hour of the week (local): the demand (expected cases a year starting in that hour,
+    all ages and the rule's band) and the mean number of trained responders rostered (within the rule's
+    windows), with the scenario's figure beside it when there is one."""
+    local = pl.col("hour_start").dt.convert_time_zone(tz_name)
+
+    def shape(hourly: pl.DataFrame, suffix: str) -> pl.DataFrame:
+        return (
+            hourly.with_columns(
+                (local.dt.weekday().cast(pl.Int64) - 1).alias("day"),
+                local.dt.hour().cast(pl.Int64).alias("hour"),
+            )
+            .group_by("rule_id", "day", "hour")
+            .agg(
+                pl.col("role", "age_band", "_order").first(),
+                (pl.col("rate").mean() * 24 * 365.2425 / 168).alias("band_cases_per_year"),
+                pl.col("available").mean().alias(f"trained_on_duty{suffix}"),
+                (pl.col("gap_minutes").sum() / 60).alias(f"uncovered_hours{suffix}"),
+            )
+        )
+
+    out = shape(result.hourly, "")
+    if scenario is not None:
+        after = shape(scenario.changed.hourly, "_after").select(
+            "rule_id", "day", "hour", "trained_on_duty_after", "uncovered_hours_after"
+        )
+        out = out.join(after, on=["rule_id", "day", "hour"], how="left")
+    return out.sort("_order", "day", "hour").with_columns(
+        (
+            pl.col("day").replace_strict(dict(enumerate(DAY_NAMES)), return_dtype=pl.String)
+            + pl.lit(" ")
+            + pl.col("hour").cast(pl.String).str.zfill(2)
+            + pl.lit(":00")
+        ).alias("label")
+    )
+
+
+def _weekly(result: Forecast, tz_name: str, scenario: ScenarioResult | None) -> pl.DataFrame:
+    """Per rule and week (weeks start on Monday, local): expected cases of the rule's band, uncovered
+    hours and expected uncovered cases (and after the scenario)."""
+    week = pl.col("hour_start").dt.convert_time_zone(tz_name).dt.truncate("1w").dt.date().alias("week_start")
+
+    def per_week(hourly: pl.DataFrame, suffix: str) -> pl.DataFrame:
+        return hourly.group_by("rule_id", week).agg(
+            pl.col("role", "age_band", "_order").first(),
+            (pl.col("gap_minutes").sum() / 60).alias(f"uncovered_hours{suffix}"),
+            pl.col("expected_uncovered_cases").sum().alias(f"expected_uncovered_cases{suffix}"),
+        )
+
+    out = per_week(result.hourly, "")
+    if scenario is not None:
+        out = out.join(
+            per_week(scenario.changed.hourly, "_after").select(
+                "rule_id", "week_start", "uncovered_hours_after", "expected_uncovered_cases_after"
+            ),
+            on=["rule_id", "week_start"],
+            how="left",
+        )
+    demand = (
+        result.demand_hourly.with_columns(week)
+        .group_by("week_start")
+        .agg((pl.col("rate") * pl.col("fraction")).sum().alias("expected_cases"))
+    )
+    return out.join(demand, on="week_start", how="left").sort("_order", "week_start")
+
+
+__all__ = [
+    "DEFAULT_FORECAST_DAYS",
+    "CapacityForecast",
+    "ForecastSettings",
+    "agency_roles",
+    "capacity_forecast",
+    "default_forecast_period",
+    "forecast_settings",
+]
