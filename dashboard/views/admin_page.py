@@ -1,17 +1,18 @@
 """Admin: the coverage rules (edited in a table, checked rule by rule before anything is stored), the audit
-log with filters and downloads, and, for administrators only, the sign-in accounts. Draws only; the work
-is in `rota.services.admin`."""
+log with filters and downloads, for administrators only the sign-in accounts, and below them the scheduled
+jobs (last and next runs) and the open alerts with an Acknowledge action. Draws only; the work is in
+`rota.services.admin` and `rota.services.alerts`."""
 
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
-from dashboard.components.charts import UK_DATE_INPUT, UK_DATETIME_COLUMN, download_buttons
+from dashboard.components.charts import UK_DATE_INPUT, UK_DATETIME_COLUMN, download_buttons, uk_datetime
 from dashboard.components.context import engine, require_page
 from dashboard.components.context import tz as service_tz
 from rota.errors import ConflictError, InputError, PermissionDenied
@@ -29,6 +30,7 @@ from rota.services.admin import (
     save_rules,
     set_account_active,
 )
+from rota.services.alerts import acknowledge, job_overview, list_alerts
 from rota.services.auth import role_label
 from rota.storage.models import AUDIT_ACTIONS
 from rota.timeutil import utc_now
@@ -293,6 +295,83 @@ def _accounts_section(actor: Actor) -> None:
                 _done(f"Account {name} switched {'on' if turn_on else 'off'}.")
 
 
+# ---------------------------------------------------------------------------------------------- jobs
+
+
+def _when(value: datetime | None, missing: str = "") -> str:
+    return uk_datetime(value, service_tz()) if value is not None else missing
+
+
+def _jobs_section(actor: Actor) -> None:
+    """Each scheduled job's last and next run, and the open alerts with an Acknowledge action. Plain tables
+    and captions (no data grids or notices), so the sections above keep their own."""
+    st.subheader("Jobs and alerts")
+    try:
+        jobs = job_overview(engine(), actor)
+        alerts = list_alerts(engine(), actor)
+    except (InputError, PermissionDenied) as exc:
+        _problems(exc)
+        return
+    if jobs["next_run"].null_count() == jobs.height:
+        st.caption(
+            "No next runs yet: the scheduler has not started on this database. `rota up` runs it with the "
+            "embedded database; with PostgreSQL run `rota scheduler` as its own service."
+        )
+    st.table(
+        [
+            {
+                "Job": r["job"],
+                "Schedule": r["schedule"],
+                "Next run": _when(r["next_run"], "not scheduled"),
+                "Last run": _when(r["last_run"], "never"),
+                "Status": r["last_status"] or "",
+                "Last result": r["last_message"] or "",
+            }
+            for r in jobs.iter_rows(named=True)
+        ]
+    )
+    if alerts.height == 0:
+        st.caption("No open alerts: the gap scan and the training-expiry check found nothing new.")
+        return
+    gaps = alerts.filter(pl.col("kind") == "gap").height
+    many, gap_many = ("s" if alerts.height != 1 else ""), ("s" if gaps != 1 else "")
+    st.caption(
+        f"{alerts.height} open alert{many} ({gaps} gap{gap_many}, {alerts.height - gaps} training). An alert "
+        "resolves itself when its gap closes or the training is renewed; acknowledging it tells others it is "
+        "in hand."
+    )
+    st.table(
+        [
+            {
+                "Id": r["id"],
+                "Kind": "Gap" if r["kind"] == "gap" else "Training expiry",
+                "Alert": r["message"],
+                "Raised": _when(r["created_at"]),
+                "Acknowledged": (
+                    f"{r['acknowledged_by']}, {_when(r['acknowledged_at'])}" if r["acknowledged_at"] else ""
+                ),
+            }
+            for r in alerts.iter_rows(named=True)
+        ]
+    )
+    waiting = alerts.filter(pl.col("acknowledged_at").is_null())
+    if waiting.height == 0:
+        return
+    with st.form("alert_ack_form"):
+        # a dict's method, not a lambda: session state (which keeps format_func) must pickle
+        labels = {i: f"{i}: {m}" for i, m in waiting.select("id", "message").iter_rows()}
+        chosen = st.selectbox("Alert", list(labels), format_func=labels.__getitem__, key="alert_ack_pick")
+        if st.form_submit_button("Acknowledge") and chosen is not None:
+            try:
+                done = acknowledge(engine(), actor, int(chosen))
+            except (InputError, PermissionDenied) as exc:
+                _problems(exc)
+            else:
+                _done(
+                    f"Alert {chosen} acknowledged." if done else f"Alert {chosen} was already acknowledged."
+                )
+
+
 # ---------------------------------------------------------------------------------------------- page
 
 
@@ -314,3 +393,5 @@ if tabs[1].open:
 if len(tabs) > 2 and tabs[2].open:
     with tabs[2]:
         _accounts_section(actor)
+st.divider()
+_jobs_section(actor)

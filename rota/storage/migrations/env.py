@@ -12,15 +12,22 @@ from sqlmodel import SQLModel
 
 import rota.storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from rota.storage.db import database_url, make_engine
+from rota.storage.models import JOBSTORE_TABLE
 
 config = context.config
 target_metadata = SQLModel.metadata
+
+
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """APScheduler creates and owns its job store table; autogenerate must not propose to drop it."""
+    return not (type_ == "table" and name == JOBSTORE_TABLE)
 
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_name=include_name,
         # SQLite cannot ALTER most things in place; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,

@@ -1,0 +1,845 @@
+"""The scheduled jobs as plain functions: `rota.jobs:gap_scan`, `training_expiry`, `forecast_refresh` and
+`import_watch`. Each takes an engine and settings (the scheduler passes neither: the engine it bound with
+`use_engine`, and the settings of the environment, are used), is idempotent, and records its run in
+`job_run`. The scheduler (rota/scheduler.py) and `rota jobs run NAME` call the same functions.
+
+Alerts hold rules, times and responders' training; never a child's data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from rota.errors import InputError, Problem
+from rota.model import UTC_US
+from rota.notify import NotifyError, Settings, post_webhook, send_email
+from rota.output import duration_text
+from rota.storage import alerts as store
+from rota.storage.db import database_url, make_engine, write_transaction
+from rota.timeutil import day_start, iso_local, uk_local, utc_now
+
+log = logging.getLogger(__name__)
+
+LOOKAHEAD = timedelta(days=30)
+# Longer than the longest shift (7 days): a gap under way keeps the start it was first reported with.
+LOOKBACK = timedelta(days=8)
+EXPIRY_DAYS = 30
+FORECAST_DAYS = 91
+SETTLE_SECONDS = 5.0  # a dropped file must be unchanged this long before it is imported
+DIGEST_LINES = 100  # lines listed in one message; the rest are counted
+IMPORT_ACTOR = "import-watch"
+IMPORT_KINDS = ("responders", "training", "shifts", "absences", "cases")
+_PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".filepart", ".swp")
+REPORT_SUFFIX = ".report.txt"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job: its fixed id (also the name `rota jobs run` takes), the function the scheduler calls, and
+    its schedule in words (the triggers themselves are in rota/scheduler.py)."""
+
+    name: str
+    function: str
+    title: str
+    schedule: str
+
+
+JOBS: dict[str, JobSpec] = {
+    spec.name: spec
+    for spec in (
+        JobSpec("gap-scan", "rota.jobs:gap_scan", "Gap scan (next 30 days)", "every hour"),
+        JobSpec(
+            "training-expiry", "rota.jobs:training_expiry", "Training expiry (next 30 days)", "daily 02:30"
+        ),
+        JobSpec(
+            "forecast-refresh", "rota.jobs:forecast_refresh", "Forecast refresh (91 days)", "nightly 03:00"
+        ),
+        JobSpec(
+            "import-watch",
+            "rota.jobs:import_watch",
+            "Import watch folder",
+            "every minute while ROTA_IMPORT_WATCH is set",
+        ),
+    )
+}
+JOB_NAMES: tuple[str, ...] = tuple(JOBS)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """How one run went: `ok`, `failed` (the message says why) or `skipped` (another run was going)."""
+
+    job: str
+    status: str
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+_bound: Engine | None = None
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def use_engine(engine: Engine | None) -> None:
+    """The engine the jobs use when called without one (the scheduler binds its own)."""
+    global _bound
+    _bound = engine
+
+
+def _default_engine() -> Engine:
+    if _bound is not None:
+        return _bound
+    url = database_url()
+    with _engines_lock:
+        if url not in _engines:
+            _engines[url] = make_engine(url)
+        return _engines[url]
+
+
+Work = Callable[[Engine, Settings, datetime], tuple[bool, str]]
+
+
+def _run(
+    name: str, engine: Engine | None, settings: Settings | None, now: datetime | None, work: Work
+) -> JobOutcome:
+    eng = engine or _default_engine()
+    run_id = store.begin_run(eng, name, utc_now())
+    if run_id is None:
+        message = "skipped: another run of this job is still going"
+        log.info("%s %s", name, message)
+        return JobOutcome(name, "skipped", message)
+    try:
+        cfg = settings or Settings.from_env()
+        ok, message = work(eng, cfg, now or utc_now())
+    except InputError as exc:  # bad settings or data: the message says what to change
+        ok, message = False, exc.message(limit=20)
+    except Exception as exc:
+        ok, message = False, f"{exc.__class__.__name__}: {exc}"
+        log.error("%s failed", name, exc_info=True)
+    status = "ok" if ok else "failed"
+    store.end_run(eng, run_id, status, message, utc_now())
+    (log.info if ok else log.warning)("%s %s: %s", name, status, message)
+    return JobOutcome(name, status, message)
+
+
+def gap_scan(
+    engine: Engine | None = None, settings: Settings | None = None, *, now: datetime | None = None
+) -> JobOutcome:
+    """Gaps of the next 30 days: one stored alert per gap, new ones sent in one digest, closed ones
+    resolved. Running it again with nothing changed sends nothing."""
+    return _run("gap-scan", engine, settings, now, _gap_scan)
+
+
+def training_expiry(
+    engine: Engine | None = None, settings: Settings | None = None, *, now: datetime | None = None
+) -> JobOutcome:
+    """Competencies lapsing within 30 days (no renewal recorded): one alert each, sent to the coordinators
+    of the responder's agency."""
+    return _run("training-expiry", engine, settings, now, _training_expiry)
+
+
+def forecast_refresh(
+    engine: Engine | None = None, settings: Settings | None = None, *, now: datetime | None = None
+) -> JobOutcome:
+    """The forecast of the next 91 days, stored for the dashboard (`latest_forecast`)."""
+    return _run("forecast-refresh", engine, settings, now, _forecast_refresh)
+
+
+def import_watch(
+    engine: Engine | None = None, settings: Settings | None = None, *, now: datetime | None = None
+) -> JobOutcome:
+    """Import what has been dropped into ROTA_IMPORT_WATCH, each item all or nothing, then move it to
+    done/ or failed/ with a report beside it."""
+    return _run("import-watch", engine, settings, now, _import_watch)
+
+
+RUNNERS: dict[str, Callable[..., JobOutcome]] = {
+    "gap-scan": gap_scan,
+    "training-expiry": training_expiry,
+    "forecast-refresh": forecast_refresh,
+    "import-watch": import_watch,
+}
+
+
+def run_job(
+    name: str, engine: Engine | None = None, settings: Settings | None = None, *, now: datetime | None = None
+) -> JobOutcome:
+    """Run one job now by its name (`rota jobs run NAME`)."""
+    if name not in RUNNERS:
+        raise InputError(Problem("job", None, None, f"no job {name!r}; the jobs are {', '.join(JOB_NAMES)}"))
+    return RUNNERS[name](engine, settings, now=now)
+
+
+# ---------------------------------------------------------------------------------------------- JSON
+
+
+def alert_json(alert: Mapping[str, Any], tz: tzinfo) -> dict[str, Any]:
+    """An alert for programs (webhook, `rota alerts`): local ISO times with their offset."""
+
+    def t(value: Any) -> str | None:
+        return iso_local(value, tz) if isinstance(value, datetime) else None
+
+    until = alert.get("valid_until")
+    return {
+        "id": alert.get("id"),
+        "kind": alert["kind"],
+        "rule_id": alert.get("rule_id"),
+        "role": alert.get("role"),
+        "age_band": alert.get("age_band"),
+        "start": t(alert.get("start")),
+        "end": t(alert.get("end")),
+        "open_end": bool(alert.get("open_end")),
+        "required": alert.get("required"),
+        "available": alert.get("available"),
+        "responder_id": alert.get("responder_id"),
+        "competency": alert.get("competency"),
+        "valid_until": until.isoformat() if isinstance(until, date) else None,
+        "agency": alert.get("agency"),
+        "message": alert.get("message"),
+        "created_at": t(alert.get("created_at")),
+        "resolved_at": t(alert.get("resolved_at")),
+        "resolution": alert.get("resolution"),
+        "acknowledged_at": t(alert.get("acknowledged_at")),
+        "acknowledged_by": alert.get("acknowledged_by"),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- gap scan
+
+
+def _utc_text(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def gap_key(rule_id: str, start: datetime, end: datetime | None) -> str:
+    """What identifies a gap: rule, start and end in UTC (`open` when it runs past the look-ahead)."""
+    return f"{rule_id}|{_utc_text(start)}|{_utc_text(end) if end is not None else 'open'}"
+
+
+@dataclass(frozen=True)
+class FoundGap:
+    """A gap as the engine found it in [lo, hi); `start_open`/`end_open`: cut off by the scan's range."""
+
+    rule_id: str
+    role: str
+    age_band: str
+    start: datetime
+    end: datetime
+    required: int
+    available: int
+    start_open: bool = False
+    end_open: bool = False
+
+    @property
+    def key(self) -> str:
+        return gap_key(self.rule_id, self.start, None if self.end_open else self.end)
+
+
+@dataclass
+class GapPlan:
+    """What a scan changes: alerts to add, alerts to update in place (not sent again), alerts to resolve."""
+
+    new: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    resolved: dict[int, str] = field(default_factory=dict)
+    unchanged: int = 0
+
+
+def gap_message(
+    label: str, start: datetime, end: datetime, open_end: bool, required: int, available: int, tz: tzinfo
+) -> str:
+    """One line for people: `Paediatrician 16-17: 0 of 1 qualified on duty from ... to ... (16 h)`."""
+    minutes = (end - start).total_seconds() / 60
+    until = (
+        f"beyond {uk_local(end, tz)} (the end of the 30-day look-ahead)"
+        if open_end
+        else f"to {uk_local(end, tz)} ({duration_text(minutes)})"
+    )
+    return f"{label}: {available} of {required} qualified on duty from {uk_local(start, tz)} {until}"
+
+
+def _continues(alert: Mapping[str, Any], gap: FoundGap) -> bool:
+    """Is this stored alert the same gap, seen again with the scan's edges moved on?"""
+    if alert["rule_id"] != gap.rule_id:
+        return False
+    start_ok = alert["start"] == gap.start or (gap.start_open and alert["start"] <= gap.start)
+    end_ok = (alert["end"] == gap.end and bool(alert["open_end"]) == gap.end_open) or (
+        bool(alert["open_end"]) and gap.end >= alert["end"]
+    )
+    return bool(start_ok and end_ok)
+
+
+def plan_gap_alerts(
+    stored: Sequence[Mapping[str, Any]],
+    found: Sequence[FoundGap],
+    now: datetime,
+    labels: Mapping[str, str],
+    tz: tzinfo,
+) -> GapPlan:
+    """Match the gaps found against the open gap alerts. A gap matches an alert with the same key, or one
+    it continues (an alert cut off at the old look-ahead, or begun before the scan's range): those are
+    updated quietly. Unmatched gaps become new alerts; unmatched alerts are resolved as `passed` (over),
+    `changed` (the rule has a new, different gap there) or `covered`."""
+    plan = GapPlan()
+    by_key = {a["key"]: a for a in stored}
+    used: set[int] = set()
+    pairs: list[tuple[FoundGap, Mapping[str, Any] | None]] = []
+    loose: list[FoundGap] = []
+    for g in found:
+        a = by_key.get(g.key)
+        if a is not None and a["id"] not in used:
+            used.add(a["id"])
+            pairs.append((g, a))
+        else:
+            loose.append(g)
+    for g in loose:
+        match = next((a for a in stored if a["id"] not in used and _continues(a, g)), None)
+        if match is not None:
+            used.add(match["id"])
+        pairs.append((g, match))
+    for g, a in pairs:
+        label = labels.get(g.rule_id, g.rule_id)
+        if a is None:
+            plan.new.append(
+                {
+                    "kind": "gap",
+                    "key": g.key,
+                    "rule_id": g.rule_id,
+                    "role": g.role,
+                    "age_band": g.age_band,
+                    "start": g.start,
+                    "end": g.end,
+                    "open_end": g.end_open,
+                    "required": g.required,
+                    "available": g.available,
+                    "message": gap_message(label, g.start, g.end, g.end_open, g.required, g.available, tz),
+                    "created_at": now,
+                }
+            )
+            continue
+        start = a["start"] if g.start_open else g.start
+        want = {
+            "key": gap_key(g.rule_id, start, None if g.end_open else g.end),
+            "start": start,
+            "end": g.end,
+            "open_end": g.end_open,
+            "required": g.required,
+            "available": g.available,
+        }
+        values = {k: v for k, v in want.items() if a[k] != v}
+        if values:
+            values["message"] = gap_message(label, start, g.end, g.end_open, g.required, g.available, tz)
+            plan.updates.append((int(a["id"]), values))
+        plan.unchanged += 1
+    for a in stored:
+        if a["id"] in used:
+            continue
+        if not a["open_end"] and a["end"] <= now:
+            reason = "passed"
+        elif any(
+            n["rule_id"] == a["rule_id"] and n["start"] < a["end"] and n["end"] > a["start"] for n in plan.new
+        ):
+            reason = "changed"
+        else:
+            reason = "covered"
+        plan.resolved[int(a["id"])] = reason
+    return plan
+
+
+def find_gaps(engine: Engine, now: datetime, tz: tzinfo) -> tuple[list[FoundGap], dict[str, str]]:
+    """The gaps under way or ahead within 30 days of `now`, from the stored rota, and the rules' labels."""
+    from rota.engine import gaps
+    from rota.services.coverage import rule_label
+    from rota.storage.repository import load_rota
+
+    lo, hi = now - LOOKBACK, now + LOOKAHEAD
+    rota = load_rota(engine, lo, hi)
+    rules = rota.effective_rules()
+    found = gaps(rota, lo, hi, tz, rules).filter(pl.col("end") > now)
+    out = [
+        FoundGap(
+            rule_id=r["rule_id"],
+            role=r["role"],
+            age_band=r["age_band"],
+            start=r["start"],
+            end=r["end"],
+            required=int(r["required"]),
+            available=int(r["available"]),
+            start_open=r["start"] <= lo,
+            end_open=r["end"] >= hi,
+        )
+        for r in found.iter_rows(named=True)
+    ]
+    return out, {r.id: rule_label(r) for r in rules}
+
+
+def _gap_scan(engine: Engine, settings: Settings, now: datetime) -> tuple[bool, str]:
+    found, labels = find_gaps(engine, now, settings.tz)
+    with write_transaction(engine) as conn:
+        store.job_lock(conn, "gap-scan")
+        plan = plan_gap_alerts(store.open_alerts(conn, "gap"), found, now, labels, settings.tz)
+        store.resolve_alerts(conn, plan.resolved, now)
+        for alert_id, values in plan.updates:
+            store.update_alert(conn, alert_id, values)
+        store.insert_alerts(conn, plan.new)
+    ok, sent = _deliver_gaps(engine, settings, now)
+    summary = (
+        f"{len(found)} gap{'s' if len(found) != 1 else ''} in the next 30 days: {len(plan.new)} new, "
+        f"{plan.unchanged} already alerted, {len(plan.resolved)} resolved; {sent}"
+    )
+    return ok, summary
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _listing(lines: Sequence[str]) -> str:
+    shown = [f"- {line}" for line in lines[:DIGEST_LINES]]
+    if len(lines) > DIGEST_LINES:
+        shown.append(f"- ... and {len(lines) - DIGEST_LINES} more (see the dashboard)")
+    return "\n".join(shown)
+
+
+def _gap_digest(alerts: Sequence[Mapping[str, Any]], tz: tzinfo) -> tuple[str, str]:
+    n = len(alerts)
+    subject = f"CDOP rota: {_count(n, 'new gap')} in cover in the next 30 days"
+    zone_name = getattr(tz, "key", str(tz))
+    body = (
+        f"The rota has {_count(n, 'gap')} in cover not reported before (times are local, {zone_name}):\n\n"
+        + _listing([a["message"] for a in alerts])
+        + "\n\nThe Coverage page of the dashboard shows each gap and who could fill it. Gaps are checked "
+        "every hour and each is reported once; a gap that closes is marked resolved.\n"
+    )
+    return subject, body
+
+
+def _payload(
+    event: str, subject: str, body: str, alerts: Sequence[Mapping[str, Any]], now: datetime, tz: tzinfo
+) -> dict[str, Any]:
+    return {
+        "source": "cdop-rota",
+        "event": event,
+        "generated_at": iso_local(now, tz),
+        "summary": subject,
+        "text": body,
+        "count": len(alerts),
+        "alerts": [alert_json(a, tz) for a in alerts],
+    }
+
+
+def _deliver_gaps(engine: Engine, settings: Settings, now: datetime) -> tuple[bool, str]:
+    """Send the open gap alerts not yet sent, in one digest per channel; mark them sent only on success."""
+    if not (settings.email_on or settings.webhook_on):
+        return True, "not sent: no e-mail or webhook is configured"
+    done: list[str] = []
+    problems: list[str] = []
+    if settings.email_on:
+        pending = store.pending_alerts(engine, "gap", "emailed_at")
+        if pending:
+            subject, body = _gap_digest(pending, settings.tz)
+            try:
+                send_email(settings, settings.alert_email, subject, body)
+            except NotifyError as exc:
+                problems.append(f"{exc} (will retry at the next scan)")
+            else:
+                store.mark_sent(engine, [a["id"] for a in pending], "emailed_at", now)
+                done.append(f"e-mailed {_count(len(pending), 'gap')} in one digest")
+    if settings.webhook_on:
+        pending = store.pending_alerts(engine, "gap", "posted_at")
+        if pending:
+            subject, body = _gap_digest(pending, settings.tz)
+            try:
+                post_webhook(settings, _payload("gaps", subject, body, pending, now, settings.tz))
+            except NotifyError as exc:
+                problems.append(f"{exc} (will retry at the next scan)")
+            else:
+                store.mark_sent(engine, [a["id"] for a in pending], "posted_at", now)
+                done.append(f"posted {_count(len(pending), 'gap')} to the webhook")
+    text = "; ".join(done + problems) or "nothing new to send"
+    return not problems, text
+
+
+# ---------------------------------------------------------------------------------------------- training
+
+
+def expiry_key(responder_id: str, competency: str, valid_until: date) -> str:
+    return f"{responder_id}|{competency}|{valid_until.isoformat()}"
+
+
+def _training_expiry(engine: Engine, settings: Settings, now: datetime) -> tuple[bool, str]:
+    from rota.services.people import upcoming_lapses
+    from rota.storage.repository import load_rota
+
+    tz = settings.tz
+    today = now.astimezone(tz).date()
+    rota = load_rota(engine, day_start(today, tz), day_start(today + timedelta(days=1), tz))
+    lapses = upcoming_lapses(rota, today, EXPIRY_DAYS).join(
+        rota.responders.select("responder_id", "name", "role", "agency"), on="responder_id", how="left"
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for r in lapses.iter_rows(named=True):
+        key = expiry_key(r["responder_id"], r["competency"], r["valid_until"])
+        who = r["name"] or r["responder_id"]
+        where = ", ".join(x for x in (r["role"], r["agency"]) if x)
+        found[key] = {
+            "kind": "training_expiry",
+            "key": key,
+            "role": r["role"],
+            "start": day_start(r["lapse_on"], tz),
+            "responder_id": r["responder_id"],
+            "competency": r["competency"],
+            "valid_until": r["valid_until"],
+            "agency": r["agency"],
+            "message": (
+                f"{who} ({where}): {r['competency']} is valid until {r['valid_until']:%d/%m/%Y} and lapses "
+                f"on {r['lapse_on']:%d/%m/%Y} unless renewal is recorded"
+            ),
+            "created_at": now,
+        }
+    with write_transaction(engine) as conn:
+        store.job_lock(conn, "training-expiry")
+        stored = store.open_alerts(conn, "training_expiry")
+        known = {a["key"] for a in stored}
+        gone = {
+            int(a["id"]): (
+                "lapsed" if a["valid_until"] is not None and a["valid_until"] < today else "renewed"
+            )
+            for a in stored
+            if a["key"] not in found
+        }
+        store.resolve_alerts(conn, gone, now)
+        new = [row for key, row in found.items() if key not in known]
+        store.insert_alerts(conn, new)
+    ok, sent = _deliver_expiries(engine, settings, now)
+    summary = (
+        f"{_count(len(found), 'competency', 'competencies')} lapse within {EXPIRY_DAYS} days: "
+        f"{len(new)} new, {len(found) - len(new)} already alerted, {len(gone)} resolved; {sent}"
+    )
+    return ok, summary
+
+
+def coordinators(engine: Engine) -> dict[str, list[str]]:
+    """Active coordinator accounts by agency (usernames), from the sign-in accounts."""
+    from rota.services.auth import list_users
+
+    users = list_users(engine, None).filter(
+        (pl.col("role") == "coordinator") & pl.col("active") & pl.col("agency").is_not_null()
+    )
+    out: dict[str, list[str]] = {}
+    for name, agency in users.select("username", "agency").iter_rows():
+        out.setdefault(agency, []).append(name)
+    return out
+
+
+def _is_address(text: str) -> bool:
+    local, at, domain = text.rpartition("@")
+    return bool(at and local and "." in domain)
+
+
+def _deliver_expiries(engine: Engine, settings: Settings, now: datetime) -> tuple[bool, str]:
+    """One e-mail per agency, to its coordinators (accounts named by an e-mail address; else
+    ROTA_ALERT_EMAIL), and one webhook post with them all."""
+    if not (settings.email_on or settings.webhook_on):
+        return True, "not sent: no e-mail or webhook is configured"
+    done: list[str] = []
+    problems: list[str] = []
+    tz = settings.tz
+    if settings.email_on:
+        pending = store.pending_alerts(engine, "training_expiry", "emailed_at")
+        if pending:
+            by_agency: dict[str | None, list[dict[str, Any]]] = {}
+            for a in pending:
+                by_agency.setdefault(a["agency"], []).append(a)
+            who = coordinators(engine)
+            for agency, group in sorted(by_agency.items(), key=lambda kv: kv[0] or ""):
+                names = who.get(agency, []) if agency else []
+                to = tuple(n for n in names if _is_address(n)) or settings.alert_email
+                place = agency or "responders with no agency"
+                what = _count(len(group), "competency", "competencies")
+                subject = f"CDOP rota: {what} of {place} lapse within 30 days"
+                plural = "s" if len(names) != 1 else ""
+                audience = (
+                    f"For the rota coordinator{plural} of {agency} ({', '.join(names)})"
+                    if names
+                    else f"For the rota coordinator of {place} (no coordinator account is set up for it)"
+                )
+                body = (
+                    f"{audience}:\n\n"
+                    + _listing([a["message"] for a in group])
+                    + "\n\nRecord the renewal on the Responders & training page (or import training.csv) "
+                    "before the lapse date, or the rota loses that responder's cover.\n"
+                )
+                if not to:
+                    problems.append(f"e-mail for {place}: no coordinator address and no ROTA_ALERT_EMAIL")
+                    continue
+                try:
+                    send_email(settings, to, subject, body)
+                except NotifyError as exc:
+                    problems.append(f"{place}: {exc} (will retry at the next run)")
+                else:
+                    store.mark_sent(engine, [a["id"] for a in group], "emailed_at", now)
+                    done.append(f"e-mailed {place} ({len(group)})")
+    if settings.webhook_on:
+        pending = store.pending_alerts(engine, "training_expiry", "posted_at")
+        if pending:
+            subject = f"CDOP rota: {_count(len(pending), 'competency', 'competencies')} lapse within 30 days"
+            body = _listing([a["message"] for a in pending])
+            try:
+                post_webhook(settings, _payload("training_expiry", subject, body, pending, now, tz))
+            except NotifyError as exc:
+                problems.append(f"{exc} (will retry at the next run)")
+            else:
+                store.mark_sent(engine, [a["id"] for a in pending], "posted_at", now)
+                done.append(f"posted {len(pending)} to the webhook")
+    return not problems, "; ".join(done + problems) or "nothing new to send"
+
+
+# ---------------------------------------------------------------------------------------------- forecast
+
+
+def _forecast_refresh(engine: Engine, settings: Settings, now: datetime) -> tuple[bool, str]:
+    from rota.analytics.demand import Prior
+    from rota.analytics.forecast import forecast
+    from rota.services.forecasting import forecast_settings
+    from rota.storage.repository import load_cases, load_rota
+
+    tz = settings.tz
+    today = now.astimezone(tz).date()
+    start, end = day_start(today, tz), day_start(today + timedelta(days=FORECAST_DAYS), tz)
+    figures = forecast_settings(engine)
+    rota = load_rota(engine, start, end)
+    cases = load_cases(engine)
+    result = forecast(
+        rota,
+        cases,
+        start,
+        end,
+        tz,
+        Prior(child_population=figures.child_population),
+        figures.commitment_hours,
+        history_end=min(start, now),
+    )
+    payload = json.loads(json.dumps(result.as_json(), default=str))
+    store.store_forecast(engine, now, start, end, payload)
+    return True, (
+        f"forecast {uk_local(start, tz)} to {uk_local(end, tz)} stored: "
+        f"{payload.get('expected_cases')} expected cases, from {cases.height} cases of history"
+    )
+
+
+def latest_forecast(engine: Engine) -> tuple[datetime, dict[str, Any]] | None:
+    """The newest forecast the nightly job stored: (when, the `rota forecast` JSON), or None."""
+    return store.latest_forecast(engine)
+
+
+# ---------------------------------------------------------------------------------------------- import
+
+
+def _kind_of(name: str) -> str | None:
+    stem = Path(name).stem.lower()
+    return next((k for k in IMPORT_KINDS if stem == k or stem.startswith(k)), None)
+
+
+def import_path(engine: Engine, path: Path, tz: tzinfo, *, actor: str) -> str:
+    """Import a bundle folder (with an optional cases.csv), a workbook or one CSV (kind from its name) the
+    way `rota import` does: every file is checked before anything is stored. Returns what changed."""
+    from rota.analytics.cases import read_cases
+    from rota.bundle import WORKBOOK_SUFFIXES, read_bundle, read_table
+    from rota.model import Rota
+    from rota.storage.repository import import_cases, import_rota, stored_responders
+
+    if path.is_dir() or path.suffix.lower() in WORKBOOK_SUFFIXES:
+        problems: list[Problem] = []
+        rota = None
+        try:
+            rota = read_bundle(path, tz, known_responders=stored_responders(engine))
+        except InputError as exc:
+            problems += exc.problems
+        cases = None
+        cases_file = path / "cases.csv"
+        if path.is_dir() and cases_file.is_file():
+            try:
+                cases = read_cases(cases_file, tz)
+            except InputError as exc:
+                problems += exc.problems
+        if problems or rota is None:
+            raise InputError(problems or "nothing to import")
+        text = str(import_rota(engine, rota, actor=actor, source=f"{IMPORT_ACTOR} {path.name}"))
+        if cases is not None:
+            counts = import_cases(engine, cases, actor=actor, source=f"{IMPORT_ACTOR} {path.name}/cases.csv")
+            text += f"; cases: {counts.created} created, {counts.updated} updated"
+        return text
+    if path.suffix.lower() != ".csv":
+        raise InputError(
+            Problem(
+                path.name, None, None, "not a bundle folder, a workbook (.xlsx) or a CSV file: not imported"
+            )
+        )
+    kind = _kind_of(path.name)
+    if kind is None:
+        raise InputError(
+            Problem(
+                path.name,
+                None,
+                None,
+                "cannot tell what this CSV holds from its name: name it responders*.csv, training*.csv, "
+                "shifts*.csv, absences*.csv or cases*.csv",
+            )
+        )
+    if kind == "cases":
+        counts = import_cases(engine, read_cases(path, tz), actor=actor, source=f"{IMPORT_ACTOR} {path.name}")
+        return f"cases: {counts.created} created, {counts.updated} updated, {counts.unchanged} unchanged"
+    frame = read_table(path, kind, tz, known_responders=stored_responders(engine))
+    rota = Rota(**{kind: frame})  # type: ignore[arg-type]
+    return str(import_rota(engine, rota, actor=actor, kinds={kind}, source=f"{IMPORT_ACTOR} {path.name}"))
+
+
+def _ignored(path: Path) -> bool:
+    """Hidden files, Office lock files and names that say they are still being written."""
+    name = path.name
+    return name.startswith((".", "~$")) or name.lower().endswith(_PARTIAL_SUFFIXES)
+
+
+def _last_change(path: Path) -> float:
+    """The latest modification time of a file, or of a folder and everything in it."""
+    latest = path.stat().st_mtime
+    if path.is_dir():
+        for child in path.rglob("*"):
+            try:
+                latest = max(latest, child.stat().st_mtime)
+            except FileNotFoundError:  # removed while we looked: still changing
+                return time.time()
+    return latest
+
+
+def _file_away(item: Path, folder: Path, stamp: str, report: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{stamp}-{item.name}"
+    n = 1
+    while target.exists() or target.with_name(target.name + REPORT_SUFFIX).exists():
+        n += 1
+        target = folder / f"{stamp}-{n}-{item.name}"
+    shutil.move(str(item), str(target))
+    target.with_name(target.name + REPORT_SUFFIX).write_text(report, encoding="utf-8")
+    return target
+
+
+def watch_items(folder: Path) -> list[Path]:
+    """What is waiting in the watched folder (not done/, failed/, hidden or partial files)."""
+    return sorted(p for p in folder.iterdir() if p.name not in ("done", "failed") and not _ignored(p))
+
+
+def _import_watch(engine: Engine, settings: Settings, now: datetime) -> tuple[bool, str]:
+    folder = settings.import_watch
+    if folder is None:
+        return True, "nothing to watch: ROTA_IMPORT_WATCH is not set"
+    if not folder.is_dir():
+        return False, f"the watched folder {folder} does not exist (ROTA_IMPORT_WATCH)"
+    tz = settings.tz
+    stamp = now.astimezone(tz).strftime("%Y%m%d-%H%M%S")
+    received = uk_local(now, tz)
+    imported: list[str] = []
+    refused: list[str] = []
+    waiting = 0
+    for item in watch_items(folder):
+        try:
+            if time.time() - _last_change(item) < SETTLE_SECONDS:
+                waiting += 1
+                continue
+        except FileNotFoundError:
+            continue
+        try:
+            summary = import_path(engine, item, tz, actor=IMPORT_ACTOR)
+        except SQLAlchemyError:
+            raise  # the database, not the file: leave it where it is for the next run
+        except Exception as exc:  # a bad file of any sort: refused with what went wrong
+            problems = (
+                exc.problems if isinstance(exc, InputError) else [Problem(item.name, None, None, str(exc))]
+            )
+            lines = [f"  {p}" for p in problems]
+            report = (
+                f"{item.name} was NOT imported: nothing from it was stored.\n"
+                f"Received {received}; {_count(len(problems), 'problem')}:\n"
+                + "\n".join(lines)
+                + "\n\nCorrect the file and drop it into the folder again.\n"
+            )
+            moved = _file_away(item, folder / "failed", stamp, report)
+            refused.append(f"{item.name} -> failed/{moved.name} ({_count(len(problems), 'problem')})")
+            continue
+        report = f"{item.name} was imported on {received} by the watched folder: {summary}\n"
+        moved = _file_away(item, folder / "done", stamp, report)
+        imported.append(f"{item.name} -> done/{moved.name}: {summary}")
+    if not (imported or refused):
+        text = "nothing to import" + (f" ({waiting} still being written)" if waiting else "")
+        return True, text
+    parts = imported + refused
+    if waiting:
+        parts.append(f"{waiting} still being written")
+    return not refused, "; ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------- overview
+
+OVERVIEW_SCHEMA: dict[str, pl.DataType] = {
+    "job": pl.String(),
+    "schedule": pl.String(),
+    "next_run": UTC_US,
+    "last_run": UTC_US,
+    "last_finished": UTC_US,
+    "last_status": pl.String(),
+    "last_message": pl.String(),
+}
+
+
+def overview(engine: Engine, settings: Settings, now: datetime | None = None) -> pl.DataFrame:
+    """Every job: its schedule, next run (from the job store; null while no scheduler has stored it), and
+    its last run (start, end, status, message). A run still marked running long after it began died with
+    its process and shows as `interrupted`."""
+    now = now or utc_now()
+    scheduled = store.scheduled_runs(engine) or {}
+    last = store.last_runs(engine)
+    rows = []
+    for name, spec in JOBS.items():
+        schedule = spec.schedule
+        if name == "import-watch":
+            schedule = (
+                f"every minute: {settings.import_watch}"
+                if settings.import_watch
+                else "off (ROTA_IMPORT_WATCH not set)"
+            )
+        run = last.get(name, {})
+        status = run.get("status")
+        started = run.get("started_at")
+        if status == "running" and started is not None and started < now - store.STALE_RUN:
+            status = "interrupted"
+        rows.append(
+            (name, schedule, scheduled.get(name), started, run.get("finished_at"), status, run.get("message"))
+        )
+    return pl.DataFrame(rows, schema=OVERVIEW_SCHEMA, orient="row")
+
+
+def overview_lines(engine: Engine, settings: Settings) -> list[str]:
+    out = []
+    for r in overview(engine, settings).iter_rows(named=True):
+        nxt = uk_local(r["next_run"], settings.tz) if r["next_run"] else "not scheduled"
+        out.append(f"{r['job']}: {r['schedule']}; next run {nxt}")
+    return out

@@ -1,0 +1,195 @@
+"""The scheduler: APScheduler 3 with its job store in the product's database (table `apscheduler_jobs`,
+created by APScheduler), fixed job ids, coalescing, a misfire grace time, one instance per job, and the
+service time zone (Europe/London).
+
+Where it runs: with the embedded SQLite database, once per dashboard server process (the st.App lifespan
+in dashboard/server.py starts it, never a page script); with PostgreSQL as its own process, `rota
+scheduler` (docs/operations.md). Nightly work runs at 02:00 or later local time: a cron time between 01:00
+and 02:00 happens twice on the October clock change and not at all in March.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Mapping
+from datetime import datetime, timedelta, tzinfo
+from types import FrameType
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from rota import jobs
+from rota.notify import Settings
+from rota.storage.models import JOBSTORE_TABLE
+from rota.timeutil import utc_now
+
+log = logging.getLogger(__name__)
+
+ENV_EMBEDDED = "ROTA_EMBEDDED_SCHEDULER"
+# How late a run may still start after its time (the scheduler was down or busy): later runs are skipped
+# until the next time comes round. Missed runs are coalesced into one.
+GRACE_SECONDS: dict[str, int] = {
+    "gap-scan": 30 * 60,
+    "training-expiry": 6 * 3600,
+    "forecast-refresh": 6 * 3600,
+    "import-watch": 60,
+}
+FIRST_GAP_SCAN = timedelta(minutes=2)  # on a new database the first scan comes soon after start
+
+
+def triggers(tz: tzinfo) -> dict[str, Any]:
+    """The trigger of each job, in the service time zone."""
+    return {
+        "gap-scan": IntervalTrigger(hours=1, timezone=tz),
+        "training-expiry": CronTrigger(hour=2, minute=30, timezone=tz),
+        "forecast-refresh": CronTrigger(hour=3, minute=0, timezone=tz),
+        "import-watch": IntervalTrigger(minutes=1, timezone=tz),
+    }
+
+
+def make_scheduler(engine: Engine, tz: tzinfo) -> BackgroundScheduler:
+    """A scheduler (not started) whose jobs live in `engine`'s database."""
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)},
+        executors={"default": ThreadPoolExecutor(max_workers=2)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        timezone=tz,
+    )
+    scheduler.add_listener(_on_trouble, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
+    return scheduler
+
+
+def _on_trouble(event: JobExecutionEvent) -> None:
+    if event.code == EVENT_JOB_MISSED:
+        log.warning(
+            "job %s missed its run at %s (too late to start it now)", event.job_id, event.scheduled_run_time
+        )
+    else:
+        log.error("job %s raised %r", event.job_id, event.exception)
+
+
+def _same(job: Job, function: str, trigger: Any, grace: int) -> bool:
+    return bool(
+        job.func_ref == function
+        and str(job.trigger) == str(trigger)
+        and str(getattr(job.trigger, "timezone", "")) == str(getattr(trigger, "timezone", ""))
+        and job.misfire_grace_time == grace
+        and job.coalesce
+        and job.max_instances == 1
+    )
+
+
+def install_jobs(
+    scheduler: BackgroundScheduler, settings: Settings, now: datetime | None = None
+) -> list[str]:
+    """Put every job in the store under its fixed id. A job already stored with the same function and
+    trigger is left alone, so a restart keeps its next run time; a changed one is replaced. The
+    import watch is there only while ROTA_IMPORT_WATCH is set. Returns the ids added or replaced."""
+    now = now or utc_now()
+    wanted = triggers(settings.tz)
+    changed: list[str] = []
+    for name, spec in jobs.JOBS.items():
+        existing = scheduler.get_job(name)
+        if name == "import-watch" and settings.import_watch is None:
+            if existing is not None:
+                scheduler.remove_job(name)
+            continue
+        trigger, grace = wanted[name], GRACE_SECONDS[name]
+        if existing is not None and _same(existing, spec.function, trigger, grace):
+            continue
+        options: dict[str, Any] = {}
+        if name == "gap-scan" and existing is None:
+            options["next_run_time"] = now + FIRST_GAP_SCAN
+        scheduler.add_job(
+            spec.function,
+            trigger,
+            id=name,
+            name=spec.title,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=grace,
+            **options,
+        )
+        changed.append(name)
+    return changed
+
+
+def start(engine: Engine, settings: Settings | None = None) -> BackgroundScheduler:
+    """Start a background scheduler on `engine`'s database with every job installed; the jobs use
+    `engine`. Call `stop` (or `scheduler.shutdown()`) when done."""
+    cfg = settings or Settings.from_env()
+    jobs.use_engine(engine)
+    scheduler = make_scheduler(engine, cfg.tz)
+    scheduler.start(paused=True)  # the job store must be open to compare the stored jobs
+    try:
+        changed = install_jobs(scheduler, cfg)
+    except Exception:
+        scheduler.shutdown(wait=False)
+        raise
+    scheduler.resume()
+    log.info(
+        "scheduler started (%s); jobs added or changed: %s", _where(engine), ", ".join(changed) or "none"
+    )
+    return scheduler
+
+
+def stop(scheduler: BackgroundScheduler, *, wait: bool = True) -> None:
+    if scheduler.running:
+        scheduler.shutdown(wait=wait)
+    jobs.use_engine(None)
+
+
+def _where(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def embedded(url: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Does the dashboard server run the scheduler itself? Yes with SQLite (the embedded database) unless
+    ROTA_EMBEDDED_SCHEDULER=0; never with PostgreSQL, where `rota scheduler` runs once for all the
+    dashboard processes."""
+    env = os.environ if environ is None else environ
+    if env.get(ENV_EMBEDDED, "").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def serve(
+    engine: Engine,
+    settings: Settings | None = None,
+    *,
+    ready: threading.Event | None = None,
+    stop_event: threading.Event | None = None,
+) -> int:
+    """`rota scheduler`: run the jobs until SIGTERM or SIGINT (Ctrl+C), then let a running job finish."""
+    cfg = settings or Settings.from_env()
+    done = stop_event or threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping after the running job", signum)
+        done.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+    scheduler = start(engine, cfg)
+    try:
+        for line in jobs.overview_lines(engine, cfg):
+            log.info("%s", line)
+        if ready is not None:
+            ready.set()
+        done.wait()
+    finally:
+        stop(scheduler, wait=True)
+    return 0

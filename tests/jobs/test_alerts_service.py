@@ -1,0 +1,81 @@
+"""Alerts for people: who sees which alerts, who may acknowledge them (audited), the Coverage banner's
+numbers, and the jobs overview for managers."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from rota.errors import InputError, PermissionDenied
+from rota.jobs import gap_scan, training_expiry
+from rota.services.access import Actor
+from rota.services.alerts import acknowledge, gap_banner, job_overview, list_alerts
+from rota.storage.db import init_db
+from rota.storage.repository import audit_entries, import_rota
+from tests.jobs.conftest import NOW, settings_for, small_rota
+
+ADMIN = Actor("ada", "admin")
+MANAGER = Actor("max", "cdop_manager")
+POLICE = Actor("pat", "coordinator", "Vale Police")
+AMBULANCE = Actor("amy", "coordinator", "Downs Ambulance")
+COMMISSIONER = Actor("cam", "commissioner")
+
+
+@pytest.fixture
+def alerted(db_url: str) -> Engine:
+    engine = init_db(db_url)
+    until = {"S1:jar": date(2026, 12, 10), "A1:jar-16-17": date(2026, 12, 20)}
+    import_rota(engine, small_rota(valid_until=until), actor="test")
+    gap_scan(engine, settings_for(), now=NOW)
+    training_expiry(engine, settings_for(), now=NOW)
+    return engine
+
+
+def test_each_role_sees_its_alerts(alerted: Engine) -> None:
+    def seen(actor: Actor) -> list[tuple[str, str | None]]:
+        return sorted(list_alerts(alerted, actor).select("kind", "responder_id").rows(), key=str)
+
+    # the lapses themselves open gaps: SIO cover from 11/12, ambulance 16-17 from 21/12
+    gaps = [("gap", None)] * 7
+    everything = sorted([*gaps, ("training_expiry", "A1"), ("training_expiry", "S1")], key=str)
+    assert seen(ADMIN) == seen(MANAGER) == everything
+    assert seen(POLICE) == sorted([*gaps, ("training_expiry", "S1")], key=str)
+    assert seen(AMBULANCE) == sorted([*gaps, ("training_expiry", "A1")], key=str)
+    assert seen(COMMISSIONER) == gaps  # training alerts name people: not for commissioners
+    alerted.dispose()
+
+
+def test_only_managers_and_admins_acknowledge_and_it_is_audited(alerted: Engine) -> None:
+    first = int(list_alerts(alerted, ADMIN)["id"][0])
+    for actor in (POLICE, COMMISSIONER):
+        with pytest.raises(PermissionDenied, match="only the CDOP manager and administrators"):
+            acknowledge(alerted, actor, first)
+    assert acknowledge(alerted, MANAGER, first, now=NOW) is True
+    assert acknowledge(alerted, ADMIN, first) is False  # already done: no second audit entry
+    row = list_alerts(alerted, ADMIN).filter(id=first)
+    assert row["acknowledged_by"].to_list() == ["max"] and row["acknowledged_at"].to_list() == [NOW]
+    audit = audit_entries(alerted, entity="alert")
+    assert audit.select("actor", "action", "entity_id").rows() == [("max", "update", str(first))]
+    assert '"acknowledged_by":"max"' in audit["after"][0].replace(" ", "")
+    with pytest.raises(InputError, match="there is no alert 424242"):
+        acknowledge(alerted, ADMIN, 424242)
+    alerted.dispose()
+
+
+def test_the_banner_counts_open_gaps_ahead_with_the_earliest(alerted: Engine) -> None:
+    banner = gap_banner(alerted, COMMISSIONER, now=NOW)
+    assert banner.count == 7 and banner.earliest == NOW.replace(day=3, hour=9)
+    later = gap_banner(alerted, POLICE, now=NOW + timedelta(days=2, hours=6))  # the paediatric gaps are over
+    assert later.count == 5 and later.earliest == NOW.replace(day=6, hour=12)
+    alerted.dispose()
+
+
+def test_the_jobs_overview_is_for_managers(alerted: Engine) -> None:
+    table = job_overview(alerted, MANAGER, settings_for())
+    assert table["job"].to_list() == ["gap-scan", "training-expiry", "forecast-refresh", "import-watch"]
+    assert table["last_status"].to_list()[:2] == ["ok", "ok"]
+    with pytest.raises(PermissionDenied):
+        job_overview(alerted, POLICE, settings_for())
+    alerted.dispose()
