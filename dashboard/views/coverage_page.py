@@ -28,7 +28,7 @@ from dashboard.components.charts import (
 from dashboard.components.context import engine, require_page
 from dashboard.components.context import tz as service_tz
 from rota.errors import InputError, PermissionDenied
-from rota.services.access import ADMIN_PAGE, COVERAGE, Actor, can_read_people, pages_for
+from rota.services.access import ADMIN_PAGE, COVERAGE, Actor, can_read_forecast, can_read_people, pages_for
 from rota.services.alerts import gap_banner
 from rota.services.coverage import (
     DEFAULT_PERIOD_DAYS,
@@ -40,6 +40,7 @@ from rota.services.coverage import (
     role_label,
     zone_name,
 )
+from rota.services.forecasting import nightly_outlook
 from rota.storage.db import database_url
 from rota.timeutil import utc_now, zone
 
@@ -488,12 +489,36 @@ def _alert_banner(actor: Actor, tz_name: str) -> None:
     )
 
 
+def _outlook(actor: Actor, tz_name: str) -> None:
+    """The nightly forecast's headline for those who read forecasts: stored by the forecast-refresh job,
+    so showing it costs one query."""
+    if not can_read_forecast(actor):
+        return
+    try:
+        outlook = nightly_outlook(engine(), actor)
+    except Exception:
+        log.exception("coverage page: the nightly outlook failed")
+        return
+    if outlook is None:
+        return
+    local = zone(tz_name)
+    low, high = outlook.interval_80
+    st.caption(
+        f"Outlook from the nightly forecast ({uk_datetime(outlook.created_at, local)}): from "
+        f"{uk_datetime(outlook.start, local)} to {uk_datetime(outlook.end, local)} about "
+        f"{outlook.expected_cases:.1f} JAR-eligible cases are expected (80% likely {low} to {high}); "
+        f"{outlook.expected_cases_meeting_a_gap:.1f} of them would meet a gap in cover. "
+        "Details and what-if scenarios: Capacity & forecast."
+    )
+
+
 # ---------------------------------------------------------------------------------------------- the page
 
 actor = require_page(COVERAGE)
 st.title("Coverage")
 tz_name = zone_name(service_tz())
 _alert_banner(actor, tz_name)
+_outlook(actor, tz_name)
 today = utc_now().astimezone(zone(tz_name)).date()
 url = database_url()
 first, last = _period_picker(today)

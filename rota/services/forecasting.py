@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import polars as pl
 from sqlalchemy import Engine
@@ -218,6 +218,46 @@ def _last_shift_end(rota: Rota) -> datetime | None:
     return end
 
 
+@dataclass(frozen=True)
+class Outlook:
+    """The nightly forecast (job forecast-refresh) as stored: when it was made, its range, its figures."""
+
+    created_at: datetime
+    start: datetime
+    end: datetime
+    expected_cases: float
+    interval_80: tuple[int, int]
+    expected_cases_meeting_a_gap: float
+
+
+def nightly_outlook(engine: Engine, actor: Actor, max_age: timedelta = timedelta(days=2)) -> Outlook | None:
+    """The newest stored nightly forecast if it is recent (no computing: the Coverage page shows it)."""
+    require_read_forecast(actor)
+    from rota.storage.alerts import latest_forecast
+    from rota.timeutil import parse_instant
+
+    found = latest_forecast(engine)
+    if found is None:
+        return None
+    created_at, payload = found
+    if created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=UTC)
+    if (utc_now() - created_at) > max_age:
+        return None
+    try:
+        low, high = payload["interval_80"]
+        return Outlook(
+            created_at=created_at,
+            start=parse_instant(str(payload["start"])),
+            end=parse_instant(str(payload["end"])),
+            expected_cases=float(payload["expected_cases"]),
+            interval_80=(int(low), int(high)),
+            expected_cases_meeting_a_gap=float(payload.get("expected_cases_meeting_a_gap", 0.0)),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def _hour_of_week(result: Forecast, tz_name: str, scenario: ScenarioResult | None) -> pl.DataFrame:
     """Per rule and hour of the week (local): the demand (expected cases a year starting in that hour,
     all ages and the rule's band) and the mean number of trained responders rostered (within the rule's
@@ -288,8 +328,10 @@ __all__ = [
     "DEFAULT_FORECAST_DAYS",
     "CapacityForecast",
     "ForecastSettings",
+    "Outlook",
     "agency_roles",
     "capacity_forecast",
     "default_forecast_period",
     "forecast_settings",
+    "nightly_outlook",
 ]

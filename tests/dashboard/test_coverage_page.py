@@ -268,3 +268,21 @@ def test_a_link_with_a_day_opens_the_period_on_that_day(app_as: AppFactory) -> N
     # the user can still change it afterwards: the link is applied once
     at.date_input(key="coverage_period").set_value((DEMO_TODAY, DEMO_TODAY + timedelta(days=2))).run()
     assert at.date_input(key="coverage_period").value == (DEMO_TODAY, DEMO_TODAY + timedelta(days=2))
+
+
+def test_the_nightly_forecast_is_shown_to_forecast_readers_only(app_as: AppFactory, demo_db_url: str) -> None:
+    """The forecast-refresh job stores the next 91 days' forecast; Coverage shows it without computing."""
+    from rota.jobs import forecast_refresh
+    from rota.storage.db import make_engine
+
+    engine = make_engine(demo_db_url)
+    outcome = forecast_refresh(engine)
+    engine.dispose()
+    assert outcome.ok, outcome.message
+    for role, agency in (("cdop_manager", None), ("commissioner", None)):
+        at = app_as(role, agency, page=PAGE)
+        assert not at.exception
+        outlook = [c.value for c in at.caption if c.value.startswith("Outlook from the nightly forecast")]
+        assert len(outlook) == 1 and "JAR-eligible cases are expected" in outlook[0]
+    at = app_as("coordinator", "Vale Police", page=PAGE)
+    assert not any(c.value.startswith("Outlook from the nightly forecast") for c in at.caption)

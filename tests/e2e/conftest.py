@@ -30,7 +30,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip("the rota command is not installed")
     folder = tmp_path_factory.mktemp("e2e")
     env = dict(
-        os.environ, ROTA_DATABASE_URL=f"sqlite:///{folder / 'rota.db'}", ROTA_DEMO_PASSWORD=DEMO_PASSWORD
+        os.environ,
+        ROTA_DATABASE_URL=f"sqlite:///{folder / 'rota.db'}",
+        ROTA_DEMO_PASSWORD=DEMO_PASSWORD,
+        ROTA_EMBEDDED_SCHEDULER="0",  # no gap scan writing alerts in the middle of a journey
     )
     subprocess.run([sys.executable, "-m", "rota.cli", "demo"], env=env, check=True, capture_output=True)
     port = _free_port()
