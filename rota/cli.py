@@ -266,6 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", type=float, metavar="T", help="target for the assurance icon")
     p.add_argument("--baseline", type=int, metavar="N", help="limits from the first N points (default: all)")
     _ops_parsers(sub)
+    p = add("settings", "show or change the product settings (child population, targets, suppression)")
+    p.add_argument("action", nargs="?", choices=("list", "set", "unset"), default="list")
+    p.add_argument("key", nargs="?", help=f"one of: {', '.join(SETTING_HELP)}, completion_target.<measure>")
+    p.add_argument("value", nargs="?")
+    p.add_argument("--actor", default=os.environ.get("USER", "cli"), help="name written to the audit log")
     p = add("up", "start the dashboard (and, with the embedded database, the scheduler)")
     p.add_argument("--port", type=int, default=8501, help="port on localhost (default 8501)")
     p.add_argument("--address", default="localhost", help="address to listen on (default localhost)")
@@ -891,6 +896,72 @@ def cmd_spc(args: argparse.Namespace) -> int:
     return 0
 
 
+SETTING_HELP: dict[str, str] = {
+    "child_population": "children aged 0-17 in the area, for the forecast's national-rate prior",
+    "mean_commitment_hours": "mean hours a responder is committed to one case (Erlang-B), default 4",
+    "suppression_threshold": "commissioners' views hide counts from 1 to one below this (default 5; 1 = off)",
+    "completion_target": "target completion rate for the assurance icon, 0-1 (default 0.9)",
+}
+
+
+def _check_setting(key: str, value: str) -> str:
+    from rota.analytics.completion import MEASURES
+
+    def number(kind: type, low: float, high: float | None = None) -> str:
+        try:
+            x = kind(value)
+        except ValueError:
+            raise UsageError(f"setting {key}: {value!r} is not a number") from None
+        if x < low or (high is not None and x > high):
+            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise UsageError(f"setting {key}: {value} must be {bound}")
+        return str(x)
+
+    if key == "child_population":
+        return number(int, 1)
+    if key == "mean_commitment_hours":
+        return number(float, 0.01)
+    if key == "suppression_threshold":
+        return number(int, 1)
+    if key == "completion_target" or (
+        key.startswith("completion_target.") and key.split(".", 1)[1] in MEASURES
+    ):
+        return number(float, 0.0, 1.0)
+    raise UsageError(
+        f"unknown setting {key!r}; the settings are {', '.join(SETTING_HELP)} and "
+        f"completion_target.<measure> ({', '.join(MEASURES)})"
+    )
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    import json
+
+    from rota.storage.repository import read_settings, write_setting
+
+    engine = _engine(args)
+    if args.action == "list":
+        stored = read_settings(engine)
+        if (getattr(args, "format", None) or "table") == "json":
+            print(json.dumps(stored, indent=2))
+        else:
+            for key in [*SETTING_HELP, *sorted(k for k in stored if k not in SETTING_HELP)]:
+                print(f"{key} = {stored.get(key, '(not set)')}    # {SETTING_HELP.get(key, '')}".rstrip(" #"))
+        return 0
+    if not args.key:
+        raise UsageError(f"rota settings {args.action} needs the setting's name")
+    if args.action == "set":
+        if args.value is None:
+            raise UsageError(f"rota settings set {args.key} needs a value")
+        value = _check_setting(args.key, args.value.strip())
+        write_setting(engine, args.key, value, actor=args.actor)
+        print(f"{args.key} = {value}")
+    else:
+        _check_setting(args.key, "1")
+        write_setting(engine, args.key, None, actor=args.actor)
+        print(f"{args.key} is no longer set")
+    return 0
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from rota.storage.db import database_url, init_db
 
@@ -1078,6 +1149,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "users": cmd_users,
     "ics": cmd_ics,
     "spc": cmd_spc,
+    "settings": cmd_settings,
     "up": cmd_up,
     "scheduler": cmd_scheduler,
     "jobs": cmd_jobs,

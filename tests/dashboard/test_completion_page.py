@@ -124,7 +124,7 @@ def test_a_case_links_to_coverage_on_its_day(app_as: AppFactory) -> None:
     day = newest["Notified"].date()
     assert links[0].proto.label == f"Coverage on {day:%a %d/%m/%Y}"
     assert links[0].proto.query_string == f"day={day.isoformat()}"
-    assert any(f"Opens the Coverage page on {day:%d/%m/%Y}" in c for c in texts(at.caption)), texts(at.caption)
+    assert any(f"Opens the Coverage page on {day:%d/%m/%Y}" in c for c in texts(at.caption))
 
 
 def test_only_incomplete_cases_can_be_listed(app_as: AppFactory) -> None:
