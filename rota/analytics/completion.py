@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import holidays
+import numpy as np
 import polars as pl
 
 from rota.csvcheck import polars_zone
@@ -192,6 +193,29 @@ def ncmd_age_band() -> pl.Expr:
     )
 
 
+def _holding_an_instant(frame: pl.DataFrame, times: np.ndarray) -> pl.DataFrame:
+    """The rows of a shifts or absences frame whose [start, end) holds at least one of the sorted `times`."""
+    if frame.height == 0 or times.size == 0:
+        return frame.head(0)
+    start = frame.get_column("start").dt.epoch("us").to_numpy()
+    end = frame.get_column("end").dt.epoch("us").to_numpy()
+    first = np.searchsorted(times, start, side="left")  # the first case at or after the start
+    inside = first < times.size
+    inside[inside] = times[first[inside]] < end[inside]
+    return frame.filter(pl.Series(inside))
+
+
+def _around(rota: Rota, instants: pl.Series) -> Rota:
+    """The rota cut down to the shifts and absences that hold a case's notification instant: who was
+    qualified at those instants depends on nothing else, and five years of shifts shrink to a few hundred."""
+    times = np.sort(instants.drop_nulls().dt.epoch("us").to_numpy())
+    return replace(
+        rota,
+        shifts=_holding_an_instant(rota.shifts, times),
+        absences=_holding_an_instant(rota.absences, times),
+    )
+
+
 def covered(cases: pl.DataFrame, rota: Rota, tz: tzinfo = SERVICE_TZ) -> pl.Series:
     """Per case (in order), whether every rule for its age met its min_count at notified_at."""
     from rota.engine import qualified_timeline
@@ -201,6 +225,7 @@ def covered(cases: pl.DataFrame, rota: Rota, tz: tzinfo = SERVICE_TZ) -> pl.Seri
     rules = rota.effective_rules()
     lo: datetime = cases.get_column("notified_at").min()  # type: ignore[assignment]
     hi: datetime = cases.get_column("notified_at").max()  # type: ignore[assignment]
+    rota = _around(rota, cases.get_column("notified_at"))
     timeline = qualified_timeline(rota, lo, hi + timedelta(seconds=1), tz, rules).select(
         "rule_id", "start", "available", "in_window", "required"
     )

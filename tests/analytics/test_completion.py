@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -201,3 +201,24 @@ def test_no_cases_and_bad_arguments() -> None:
         completion(df, by="week")
     with pytest.raises(ValueError, match="needs a rota"):
         completion(df, split="coverage")
+
+
+def test_coverage_split_matches_the_engine_case_by_case_on_the_demo() -> None:
+    """`covered` cuts the rota down to the shifts holding a case's instant; each answer must be the engine's
+    own answer for that one instant (no gap in any rule for the child's age)."""
+    from rota.analytics.completion import covered
+    from rota.demo import build_demo
+    from rota.demo_cases import build_demo_cases
+    from rota.engine import gaps
+    from rota.rules import age_in_band
+
+    today = date(2026, 11, 25)
+    rota = build_demo(today)
+    cases = build_demo_cases(today, rota).head(60)
+    flags = covered(cases, rota).to_list()
+    assert True in flags and False in flags
+    for row, flag in zip(cases.iter_rows(named=True), flags, strict=True):
+        t = row["notified_at"]
+        found = gaps(rota, t, t + timedelta(seconds=1))
+        mine = [g for g in found.get_column("age_band").to_list() if age_in_band(row["age_years"], g)]
+        assert flag == (not mine), row["case_id"]
