@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import date, tzinfo
 
 import numpy as np
 import plotly.graph_objects as go
@@ -390,3 +390,13 @@ def spc_chart(
 
 
 __all__ += ["SPC_COLOURS", "SPC_SYMBOLS", "SPC_TYPE_LABELS", "nhs_layout_dict", "spc_chart"]
+
+
+def period_range_input(default: tuple[date, date], key: str, help_text: str) -> tuple[date, date]:
+    """A "Period" date-range picker (UK format); stops the page with a hint until both days are picked."""
+    picked = st.date_input("Period", value=default, format=UK_DATE_INPUT, key=key, help=help_text)
+    if not isinstance(picked, tuple) or len(picked) != 2:
+        st.info("Pick the last day of the period as well.")
+        st.stop()
+    first, last = picked
+    return first, last

@@ -24,6 +24,7 @@ from dashboard.components.charts import (
     UK_DATE_INPUT,
     download_buttons,
     nhs_layout,
+    period_range_input,
     show_chart,
     uk_date,
     uk_datetime,
@@ -190,18 +191,11 @@ def _use_published(first: date, last: date) -> None:
 
 def _period_picker(today: date) -> tuple[date, date]:
     default = default_forecast_period(today, service_tz())
-    picked = st.date_input(
-        "Period",
-        value=(default.first, default.last),
-        format=UK_DATE_INPUT,
-        key=PERIOD,
-        help="First and last day, inclusive. Opens on the next quarter: today and the 90 days after it.",
+    return period_range_input(
+        (default.first, default.last),
+        PERIOD,
+        "First and last day, inclusive. Opens on the next quarter: today and the 90 days after it.",
     )
-    if not isinstance(picked, tuple) or len(picked) != 2:
-        st.info("Pick the last day of the period as well.")
-        st.stop()
-    first, last = picked
-    return first, last
 
 
 # ---------------------------------------------------------------------------------------------- headline

@@ -13,13 +13,13 @@ import polars as pl
 import streamlit as st
 
 from dashboard.components.charts import (
-    UK_DATE_INPUT,
     UK_DATETIME_COLUMN,
     HeatmapPanel,
     download_buttons,
     heatmap,
     hours_amount,
     percent,
+    period_range_input,
     show_chart,
     uk_datetime,
     uk_day,
@@ -115,18 +115,11 @@ def _period_picker(today: date) -> tuple[date, date]:
             day = None
         if day is not None:
             st.session_state["coverage_period"] = (day, day)
-    picked = st.date_input(
-        "Period",
-        value=default,
-        format=UK_DATE_INPUT,
-        key="coverage_period",
-        help="First and last day, inclusive. Opens on today and the next 27 days (28 days).",
+    return period_range_input(
+        default,
+        "coverage_period",
+        "First and last day, inclusive. Opens on today and the next 27 days (28 days).",
     )
-    if not isinstance(picked, tuple) or len(picked) != 2:
-        st.info("Pick the last day of the period as well.")
-        st.stop()
-    first, last = picked
-    return first, last
 
 
 def _headline(report: CoverageReport) -> None:
