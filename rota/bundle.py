@@ -125,11 +125,17 @@ class _Context:
 # Public API
 
 
-def read_bundle(path: Path, tz: tzinfo = SERVICE_TZ, known_responders: pl.DataFrame | None = None) -> Rota:
+def read_bundle(
+    path: Path,
+    tz: tzinfo = SERVICE_TZ,
+    known_responders: pl.DataFrame | None = None,
+    known_roles: tuple[str, ...] = DEFAULT_ROLES,
+) -> Rota:
     """Read and check a bundle folder or an .xlsx workbook; raise InputError listing every problem.
 
     `known_responders` (at least `responder_id`) are responders already stored, which training, shifts
-    and absences may reference without their being in the bundle's responders.
+    and absences may reference without their being in the bundle's responders; `known_roles` are the
+    roles already configured (the bundle's rules.toml may add more).
     """
     path = Path(path)
     problems = Problems(_COLUMN_ORDER)
@@ -155,9 +161,9 @@ def read_bundle(path: Path, tz: tzinfo = SERVICE_TZ, known_responders: pl.DataFr
         )
 
     rules: tuple[Rule, ...] = ()
-    roles = DEFAULT_ROLES
+    roles = known_roles
     if rules_path.is_file():
-        rules, roles = _read_rules(rules_path, DEFAULT_ROLES, problems)
+        rules, roles = _read_rules(rules_path, known_roles, problems)
 
     known = _ids_of(known_responders)
     frames: dict[str, pl.DataFrame] = {}
@@ -794,8 +800,7 @@ def _validate(raw: _Raw, ctx: _Context, problems: Problems) -> pl.DataFrame:
         if not mask.any():
             return
         bad = df.filter(mask).select(_LINE, column)
-        for line, value in bad.iter_rows():
-            problems.add(Problem(file, line, column, reason(value)))
+        problems.report_rows(bad, lambda row: Problem(file, int(str(row[0])), column, reason(_text(row[1]))))
 
     for c in spec:
         if c.required and c.name in raw.present:
@@ -870,6 +875,10 @@ def _validate(raw: _Raw, ctx: _Context, problems: Problems) -> pl.DataFrame:
     return conform(kind, result.drop(_LINE))
 
 
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 def _cross_checks(kind: str, out: pl.DataFrame, raw: pl.DataFrame, file: str, problems: Problems) -> None:
     def duplicates(column: str) -> None:
         values = out.get_column(column)
@@ -893,29 +902,36 @@ def _cross_checks(kind: str, out: pl.DataFrame, raw: pl.DataFrame, file: str, pr
         duplicates("shift_id")
     if kind == "training":
         bad = out.filter(pl.col("valid_until") < pl.col("valid_from"))
-        for line, a, b in bad.select(_LINE, "valid_from", "valid_until").iter_rows():
-            problems.add(Problem(file, line, "valid_until", f"valid_until {b} is before valid_from {a}"))
+        problems.report_rows(
+            bad.select(_LINE, "valid_from", "valid_until"),
+            lambda r: Problem(
+                file, int(str(r[0])), "valid_until", f"valid_until {r[2]} is before valid_from {r[1]}"
+            ),
+        )
     if kind in ("shifts", "absences"):
         what = "shift" if kind == "shifts" else "absence"
         both = out.hstack(raw.select(pl.col("start").alias("start_text"), pl.col("end").alias("end_text")))
         bad = both.filter(pl.col("end") <= pl.col("start"))
-        for line, a, b in bad.select(_LINE, "start_text", "end_text").iter_rows():
-            problems.add(
-                Problem(
-                    file, line, "end", f"end {b} is not after start {a}; a {what} must end after it starts"
-                )
-            )
+        problems.report_rows(
+            bad.select(_LINE, "start_text", "end_text"),
+            lambda r: Problem(
+                file,
+                int(str(r[0])),
+                "end",
+                f"end {r[2]} is not after start {r[1]}; a {what} must end after it starts",
+            ),
+        )
         if kind == "shifts":
             long = both.filter(pl.col("end") - pl.col("start") > MAX_SHIFT)
-            for line, start, end in long.select(_LINE, "start", "end").iter_rows():
-                problems.add(
-                    Problem(
-                        file,
-                        line,
-                        "end",
-                        f"the shift lasts {_duration_text(end - start)}; a shift may last at most 7 days",
-                    )
-                )
+            problems.report_rows(
+                long.select(_LINE, "start", "end"),
+                lambda r: Problem(
+                    file,
+                    int(str(r[0])),
+                    "end",
+                    f"the shift lasts {_duration_text(r[2] - r[1])}; a shift may last at most 7 days",  # type: ignore[operator]
+                ),
+            )
 
 
 def _duration_text(d: timedelta) -> str:

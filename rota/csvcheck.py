@@ -7,6 +7,7 @@ to word their messages. Rows carry their line number in the column `LINE`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timezone, tzinfo
 from zoneinfo import ZoneInfo
@@ -52,26 +53,46 @@ ISO_DATE_RE = r"^(?<y>[0-9]{4})-(?<m>[0-9]{2})-(?<d>[0-9]{2})$"
 UK_DATE_RE = r"^(?<d>[0-9]{2})/(?<m>[0-9]{2})/(?<y>[0-9]{4})$"
 
 
+MAX_KEPT_PROBLEMS = 2_000
+"""Problems kept per read; the rest are only counted, so a huge bad file costs no more than a small one."""
+
+
 class Problems:
     """Problems found so far, kept per file in the order the files were read.
 
     `column_order` (column name -> position) orders the problems of one line; columns not in it come
-    last, in the order they were found.
+    last, in the order they were found. Only the first `limit` are kept; later ones are counted
+    (`omitted`), and `room()` tells a loop over bad rows how many more are worth wording.
     """
 
-    def __init__(self, column_order: Mapping[str, int] | None = None) -> None:
+    def __init__(self, column_order: Mapping[str, int] | None = None, limit: int = MAX_KEPT_PROBLEMS) -> None:
         self._by_file: dict[str, list[Problem]] = {}
         self._order: Mapping[str, int] = column_order or {}
+        self._limit = limit
+        self._kept = 0
+        self.omitted = 0
 
     def add(self, problem: Problem) -> None:
+        if self._kept >= self._limit:
+            self.omitted += 1
+            return
+        self._kept += 1
         self._by_file.setdefault(problem.file, []).append(problem)
+
+    def room(self) -> int:
+        """How many more problems will be kept."""
+        return max(0, self._limit - self._kept)
+
+    def skip(self, n: int) -> None:
+        """Count `n` problems found but not worded (beyond `room()`)."""
+        self.omitted += max(0, n)
 
     def extend(self, problems: Iterable[Problem]) -> None:
         for p in problems:
             self.add(p)
 
     def __bool__(self) -> bool:
-        return any(self._by_file.values())
+        return self.omitted > 0 or any(self._by_file.values())
 
     def count(self, file: str) -> int:
         return len(self._by_file.get(file, ()))
@@ -85,7 +106,15 @@ class Problems:
 
     def raise_if_any(self) -> None:
         if self:
-            raise InputError(self.sorted())
+            raise InputError(self.sorted(), omitted=self.omitted)
+
+    def report_rows(self, rows: pl.DataFrame, make: Callable[[tuple[object, ...]], Problem]) -> None:
+        """Add one problem per row of `rows` (made by `make` from the row), wording only as many as are
+        kept and counting the rest."""
+        room = self.room()
+        for row in rows.head(room).iter_rows():
+            self.add(make(row))
+        self.skip(rows.height - room)
 
 
 def blank_reason(column: str, _value: str | None) -> str:
@@ -108,20 +137,30 @@ def typed_lookup(
     uniques = pl.concat([df.get_column(c) for c in columns]).drop_nulls().unique()
     parsed = parse(uniques)
     lookup = pl.DataFrame({"text": uniques, "value": parsed})
-    bad_texts = lookup.filter(pl.col("value").is_null()).get_column("text").to_list()
-    reasons = {t: reason(t) for t in bad_texts}
+    any_bad = bool(lookup.select(pl.col("value").is_null().any()).item())
+    reasons: dict[str, str] = {}  # worded only for the problems kept (a huge bad file has millions)
+
+    def why(text: str) -> str:
+        if text not in reasons:
+            reasons[text] = reason(text)
+        return reasons[text]
+
     out: dict[str, pl.Series] = {}
     for c in columns:
         joined = df.select(pl.col(c).alias("text"), LINE).join(
             lookup, on="text", how="left", maintain_order="left"
         )
         value = joined.get_column("value")
-        if reasons:
+        if any_bad:
             bad = joined.filter(pl.col("text").is_not_null() & pl.col("value").is_null())
-            for text, line in bad.select("text", LINE).iter_rows():
-                problems.add(Problem(file, line, c, reasons[text]))
+            problems.report_rows(bad.select("text", LINE), functools.partial(_typed_problem, file, c, why))
         out[c] = value
     return out
+
+
+def _typed_problem(file: str, column: str, why: Callable[[str], str], row: tuple[object, ...]) -> Problem:
+    text, line = row
+    return Problem(file, int(str(line)), column, why(str(text)))
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -26,22 +26,30 @@ class Problem:
 class InputError(Exception):
     """Bad input from a person or a file. The command line prints it and exits 2."""
 
-    def __init__(self, problems: list[Problem] | Problem | str) -> None:
+    def __init__(self, problems: list[Problem] | Problem | str, omitted: int = 0) -> None:
         if isinstance(problems, str):
             problems = [Problem("input", None, None, problems)]
         elif isinstance(problems, Problem):
             problems = [problems]
         self.problems: list[Problem] = problems
+        # Problems found but not kept: a reader stops collecting after a few thousand (a huge bad file
+        # would otherwise take gigabytes of messages), and counts the rest here.
+        self.omitted = omitted
         super().__init__(self.message())
+
+    @property
+    def total(self) -> int:
+        """How many problems were found, kept or not."""
+        return len(self.problems) + self.omitted
 
     def message(self, limit: int = 200) -> str:
         shown = [str(p) for p in self.problems[:limit]]
-        more = len(self.problems) - len(shown)
+        more = self.total - len(shown)
         if more > 0:
             shown.append(f"... and {more} more problems")
-        if len(self.problems) == 1:
+        if self.total == 1:
             return shown[0]
-        return f"{len(self.problems)} problems:\n" + "\n".join(f"  {s}" for s in shown)
+        return f"{self.total} problems:\n" + "\n".join(f"  {s}" for s in shown)
 
 
 class PermissionDenied(Exception):

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -38,12 +35,7 @@ LOOKAHEAD = timedelta(days=30)
 LOOKBACK = timedelta(days=8)
 EXPIRY_DAYS = 30
 FORECAST_DAYS = 91
-SETTLE_SECONDS = 5.0  # a dropped file must be unchanged this long before it is imported
 DIGEST_LINES = 100  # lines listed in one message; the rest are counted
-IMPORT_ACTOR = "import-watch"
-IMPORT_KINDS = ("responders", "training", "shifts", "absences", "cases")
-_PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".filepart", ".swp")
-REPORT_SUFFIX = ".report.txt"
 
 
 @dataclass(frozen=True)
@@ -126,6 +118,11 @@ def _run(
         message = "skipped: another run of this job is still going"
         log.info("%s %s", name, message)
         return JobOutcome(name, "skipped", message)
+    stop = threading.Event()
+    beat = threading.Thread(
+        target=_heartbeat, args=(eng, run_id, stop), name=f"{name}-heartbeat", daemon=True
+    )
+    beat.start()
     try:
         cfg = settings or Settings.from_env()
         ok, message = work(eng, cfg, now or utc_now())
@@ -134,10 +131,23 @@ def _run(
     except Exception as exc:
         ok, message = False, f"{exc.__class__.__name__}: {exc}"
         log.error("%s failed", name, exc_info=True)
+    finally:
+        stop.set()
+        beat.join()
     status = "ok" if ok else "failed"
     store.end_run(eng, run_id, status, message, utc_now())
     (log.info if ok else log.warning)("%s %s: %s", name, status, message)
     return JobOutcome(name, status, message)
+
+
+def _heartbeat(engine: Engine, run_id: int, stop: threading.Event) -> None:
+    """Renew the run's lease while it works, so that a run whose process dies is recognised within
+    minutes (rota/storage/alerts.py, `run_is_live`)."""
+    while not stop.wait(store.HEARTBEAT.total_seconds()):
+        try:
+            store.renew_run(engine, run_id, utc_now())
+        except SQLAlchemyError:  # busy for a moment: the lease outlasts several missed beats
+            log.debug("heartbeat of run %s missed", run_id, exc_info=True)
 
 
 def gap_scan(
@@ -654,147 +664,10 @@ def latest_forecast(engine: Engine) -> tuple[datetime, dict[str, Any]] | None:
 # ---------------------------------------------------------------------------------------------- import
 
 
-def _kind_of(name: str) -> str | None:
-    stem = Path(name).stem.lower()
-    return next((k for k in IMPORT_KINDS if stem == k or stem.startswith(k)), None)
-
-
-def import_path(engine: Engine, path: Path, tz: tzinfo, *, actor: str) -> str:
-    """Import a bundle folder (with an optional cases.csv), a workbook or one CSV (kind from its name) the
-    way `rota import` does: every file is checked before anything is stored. Returns what changed."""
-    from rota.analytics.cases import read_cases
-    from rota.bundle import WORKBOOK_SUFFIXES, read_bundle, read_table
-    from rota.model import Rota
-    from rota.storage.repository import import_cases, import_rota, stored_responders
-
-    if path.is_dir() or path.suffix.lower() in WORKBOOK_SUFFIXES:
-        problems: list[Problem] = []
-        rota = None
-        try:
-            rota = read_bundle(path, tz, known_responders=stored_responders(engine))
-        except InputError as exc:
-            problems += exc.problems
-        cases = None
-        cases_file = path / "cases.csv"
-        if path.is_dir() and cases_file.is_file():
-            try:
-                cases = read_cases(cases_file, tz)
-            except InputError as exc:
-                problems += exc.problems
-        if problems or rota is None:
-            raise InputError(problems or "nothing to import")
-        text = str(import_rota(engine, rota, actor=actor, source=f"{IMPORT_ACTOR} {path.name}"))
-        if cases is not None:
-            counts = import_cases(engine, cases, actor=actor, source=f"{IMPORT_ACTOR} {path.name}/cases.csv")
-            text += f"; cases: {counts.created} created, {counts.updated} updated"
-        return text
-    if path.suffix.lower() != ".csv":
-        raise InputError(
-            Problem(
-                path.name, None, None, "not a bundle folder, a workbook (.xlsx) or a CSV file: not imported"
-            )
-        )
-    kind = _kind_of(path.name)
-    if kind is None:
-        raise InputError(
-            Problem(
-                path.name,
-                None,
-                None,
-                "cannot tell what this CSV holds from its name: name it responders*.csv, training*.csv, "
-                "shifts*.csv, absences*.csv or cases*.csv",
-            )
-        )
-    if kind == "cases":
-        counts = import_cases(engine, read_cases(path, tz), actor=actor, source=f"{IMPORT_ACTOR} {path.name}")
-        return f"cases: {counts.created} created, {counts.updated} updated, {counts.unchanged} unchanged"
-    frame = read_table(path, kind, tz, known_responders=stored_responders(engine))
-    rota = Rota(**{kind: frame})  # type: ignore[arg-type]
-    return str(import_rota(engine, rota, actor=actor, kinds={kind}, source=f"{IMPORT_ACTOR} {path.name}"))
-
-
-def _ignored(path: Path) -> bool:
-    """Hidden files, Office lock files and names that say they are still being written."""
-    name = path.name
-    return name.startswith((".", "~$")) or name.lower().endswith(_PARTIAL_SUFFIXES)
-
-
-def _last_change(path: Path) -> float:
-    """The latest modification time of a file, or of a folder and everything in it."""
-    latest = path.stat().st_mtime
-    if path.is_dir():
-        for child in path.rglob("*"):
-            try:
-                latest = max(latest, child.stat().st_mtime)
-            except FileNotFoundError:  # removed while we looked: still changing
-                return time.time()
-    return latest
-
-
-def _file_away(item: Path, folder: Path, stamp: str, report: str) -> Path:
-    folder.mkdir(exist_ok=True)
-    target = folder / f"{stamp}-{item.name}"
-    n = 1
-    while target.exists() or target.with_name(target.name + REPORT_SUFFIX).exists():
-        n += 1
-        target = folder / f"{stamp}-{n}-{item.name}"
-    shutil.move(str(item), str(target))
-    target.with_name(target.name + REPORT_SUFFIX).write_text(report, encoding="utf-8")
-    return target
-
-
-def watch_items(folder: Path) -> list[Path]:
-    """What is waiting in the watched folder (not done/, failed/, hidden or partial files)."""
-    return sorted(p for p in folder.iterdir() if p.name not in ("done", "failed") and not _ignored(p))
-
-
 def _import_watch(engine: Engine, settings: Settings, now: datetime) -> tuple[bool, str]:
-    folder = settings.import_watch
-    if folder is None:
-        return True, "nothing to watch: ROTA_IMPORT_WATCH is not set"
-    if not folder.is_dir():
-        return False, f"the watched folder {folder} does not exist (ROTA_IMPORT_WATCH)"
-    tz = settings.tz
-    stamp = now.astimezone(tz).strftime("%Y%m%d-%H%M%S")
-    received = uk_local(now, tz)
-    imported: list[str] = []
-    refused: list[str] = []
-    waiting = 0
-    for item in watch_items(folder):
-        try:
-            if time.time() - _last_change(item) < SETTLE_SECONDS:
-                waiting += 1
-                continue
-        except FileNotFoundError:
-            continue
-        try:
-            summary = import_path(engine, item, tz, actor=IMPORT_ACTOR)
-        except SQLAlchemyError:
-            raise  # the database, not the file: leave it where it is for the next run
-        except Exception as exc:  # a bad file of any sort: refused with what went wrong
-            problems = (
-                exc.problems if isinstance(exc, InputError) else [Problem(item.name, None, None, str(exc))]
-            )
-            lines = [f"  {p}" for p in problems]
-            report = (
-                f"{item.name} was NOT imported: nothing from it was stored.\n"
-                f"Received {received}; {_count(len(problems), 'problem')}:\n"
-                + "\n".join(lines)
-                + "\n\nCorrect the file and drop it into the folder again.\n"
-            )
-            moved = _file_away(item, folder / "failed", stamp, report)
-            refused.append(f"{item.name} -> failed/{moved.name} ({_count(len(problems), 'problem')})")
-            continue
-        report = f"{item.name} was imported on {received} by the watched folder: {summary}\n"
-        moved = _file_away(item, folder / "done", stamp, report)
-        imported.append(f"{item.name} -> done/{moved.name}: {summary}")
-    if not (imported or refused):
-        text = "nothing to import" + (f" ({waiting} still being written)" if waiting else "")
-        return True, text
-    parts = imported + refused
-    if waiting:
-        parts.append(f"{waiting} still being written")
-    return not refused, "; ".join(parts)
+    from rota.watchfolder import watch_folder
+
+    return watch_folder(engine, settings, now)
 
 
 # ---------------------------------------------------------------------------------------------- overview
@@ -829,7 +702,11 @@ def overview(engine: Engine, settings: Settings, now: datetime | None = None) ->
         run = last.get(name, {})
         status = run.get("status")
         started = run.get("started_at")
-        if status == "running" and started is not None and started < now - store.STALE_RUN:
+        if (
+            status == "running"
+            and started is not None
+            and not store.run_is_live(started, run.get("message"), now)
+        ):
             status = "interrupted"
         rows.append(
             (name, schedule, scheduled.get(name), started, run.get("finished_at"), status, run.get("message"))

@@ -34,6 +34,10 @@ ENV_SMTP_USER = "ROTA_SMTP_USER"
 ENV_SMTP_PASSWORD = "ROTA_SMTP_PASSWORD"
 ENV_SMTP_STARTTLS = "ROTA_SMTP_STARTTLS"
 ENV_IMPORT_WATCH = "ROTA_IMPORT_WATCH"
+ENV_IMPORT_SETTLE_SECONDS = "ROTA_IMPORT_SETTLE_SECONDS"
+ENV_IMPORT_MAX_MB = "ROTA_IMPORT_MAX_MB"
+DEFAULT_IMPORT_SETTLE_SECONDS = 60.0
+DEFAULT_IMPORT_MAX_MB = 200.0
 
 DEFAULT_SMTP_PORT = 25
 DEFAULT_FROM = "cdop-rota@localhost"
@@ -72,12 +76,15 @@ class Settings:
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = False
     import_watch: Path | None = None
+    import_settle_seconds: float = DEFAULT_IMPORT_SETTLE_SECONDS
+    import_max_mb: float = DEFAULT_IMPORT_MAX_MB
     tz: tzinfo = field(default_factory=lambda: zone(DEFAULT_TZ_NAME))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """From ROTA_SMTP_HOST, ROTA_SMTP_PORT, ROTA_SMTP_FROM, ROTA_ALERT_EMAIL (comma-separated),
-        ROTA_ALERT_WEBHOOK, ROTA_IMPORT_WATCH and ROTA_TZ; a malformed value is an InputError naming it."""
+        ROTA_ALERT_WEBHOOK, ROTA_IMPORT_WATCH, ROTA_IMPORT_SETTLE_SECONDS, ROTA_IMPORT_MAX_MB and ROTA_TZ;
+        a malformed value is an InputError naming it."""
         env = os.environ if environ is None else environ
 
         def get(name: str) -> str | None:
@@ -99,6 +106,21 @@ class Settings:
         if starttls_text not in _TRUE + _FALSE:
             raise _bad(ENV_SMTP_STARTTLS, f"{starttls_text!r}: give 1 or 0")
         watch = get(ENV_IMPORT_WATCH)
+
+        def number(name: str, default: float, low: float) -> float:
+            text = get(name)
+            if text is None:
+                return default
+            try:
+                value = float(text)
+            except ValueError:
+                value = float("nan")
+            if not low <= value < float("inf"):
+                raise _bad(name, f"{text!r} is not a number of at least {low:g}")
+            return value
+
+        settle = number(ENV_IMPORT_SETTLE_SECONDS, DEFAULT_IMPORT_SETTLE_SECONDS, 0)
+        max_mb = number(ENV_IMPORT_MAX_MB, DEFAULT_IMPORT_MAX_MB, 0.001)
         try:
             tz = zone(get("ROTA_TZ") or DEFAULT_TZ_NAME)
         except Exception as exc:
@@ -113,6 +135,8 @@ class Settings:
             smtp_password=get(ENV_SMTP_PASSWORD),
             smtp_starttls=starttls_text in _TRUE,
             import_watch=Path(watch).expanduser() if watch else None,
+            import_settle_seconds=settle,
+            import_max_mb=max_mb,
             tz=tz,
         )
 

@@ -628,11 +628,9 @@ def _preview(preview: ImportPreview, tz: tzinfo) -> None:
             hide_index=True,
             key="editor_import_problems",
         )
-    if preview.rota is None:
-        return
     for kind in preview.kinds:
-        frame: pl.DataFrame = getattr(preview.rota, kind)
-        if frame.is_empty():
+        frame = preview.frame(kind)
+        if frame is None or frame.is_empty():
             continue
         instants = [c for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
         st.markdown(

@@ -208,8 +208,12 @@ def _validate(df: pl.DataFrame, present: set[str], file: str, tz: tzinfo, proble
     def report(mask: pl.Series, column: str, reason: Callable[[str | None], str]) -> None:
         if not mask.any():
             return
-        for line, value in df.filter(mask).select(_LINE, column).iter_rows():
-            problems.add(Problem(file, line, column, reason(value)))
+        problems.report_rows(
+            df.filter(mask).select(_LINE, column),
+            lambda row: Problem(
+                file, int(str(row[0])), column, reason(None if row[1] is None else str(row[1]))
+            ),
+        )
 
     for c in REQUIRED:
         if c in present:

@@ -8,14 +8,12 @@ CDOP manager reads every agency but changes nothing, a commissioner sees no name
 
 from __future__ import annotations
 
-import io
 import re
 import tempfile
-import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,12 +22,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from rota.bundle import (
-    KINDS,
-    RULES_FILE,
-    WORKBOOK_SUFFIXES,
     check_rows,
-    read_bundle,
-    read_table,
     write_workbook,
 )
 from rota.engine import gaps
@@ -37,7 +30,7 @@ from rota.engine.sweep import qualified_intervals
 from rota.errors import ConflictError, InputError, PermissionDenied, Problem
 from rota.model import Rota, conform
 from rota.output import to_csv
-from rota.rules import DEFAULT_ROLES, Rule
+from rota.rules import Rule
 from rota.services.access import (
     ADMIN,
     COORDINATOR,
@@ -46,20 +39,19 @@ from rota.services.access import (
     require_edit_agency,
     require_read_people,
 )
+from rota.services.imports import ImportPreview, ImportResult, preview_upload
+from rota.services.imports import apply_import as store_import
 from rota.storage.db import write_transaction
 from rota.storage.models import RESPONDER
 from rota.storage.repository import (
-    ImportSummary,
     agency_names,
     data_version,
     delete_versioned,
-    import_rota,
     insert_versioned,
     load_rota,
     new_shift_id,
     record_audit,
     responder_agencies,
-    stored_responders,
     update_versioned,
     versioned_rows,
 )
@@ -69,7 +61,6 @@ SHIFT = "shift"
 ABSENCE = "absence"
 CREATE, UPDATE, DELETE = "create", "update", "delete"
 MIN_REST = timedelta(hours=11)
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # uncompressed, for a zipped bundle
 
 # The editable grids: key column, value columns, the bundle kind whose rules apply, the name in messages.
 SHIFT_GRID_COLUMNS = ("shift_id", "responder_id", "start", "end", "kind")
@@ -1089,183 +1080,14 @@ def free_qualified(
 # ------------------------------------------------------------------------------------------------ import
 
 
-@dataclass(frozen=True)
-class ImportPreview:
-    """An uploaded file read and checked by the import rules, not stored yet."""
-
-    source: str
-    rota: Rota | None
-    kinds: tuple[str, ...]
-    problems: tuple[Problem, ...]
-    counts: Mapping[str, int] = field(default_factory=dict)  # rows per kind, plus new/updated shifts
-
-    @property
-    def ok(self) -> bool:
-        return self.rota is not None and not self.problems
-
-
-def _kind_from_name(name: str) -> str | None:
-    stem = PurePosixPath(name).stem.lower()
-    for kind in KINDS:
-        if stem == kind or stem.startswith(kind) or stem.startswith(kind.rstrip("s")):
-            return kind
-    return None
-
-
-def _unzip_bundle(data: bytes, folder: Path, name: str) -> None:
-    wanted = {f"{k}.csv" for k in KINDS} | {RULES_FILE}
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            members = [m for m in z.infolist() if not m.is_dir() and PurePosixPath(m.filename).name in wanted]
-            if sum(m.file_size for m in members) > MAX_UPLOAD_BYTES:
-                raise InputError(
-                    Problem(name, None, None, "the bundle is too large to import here; use `rota import`")
-                )
-            for m in members:
-                target = folder / PurePosixPath(m.filename).name  # flat: no paths from the archive
-                if target.exists():
-                    raise InputError(Problem(name, None, None, f"the archive holds {target.name} twice"))
-                target.write_bytes(z.read(m))
-    except zipfile.BadZipFile as exc:
-        raise InputError(Problem(name, None, None, "not a readable zip file")) from exc
-    if not (folder / "responders.csv").exists():
-        raise InputError(
-            Problem(
-                name, None, None, "the zip file holds no responders.csv; zip a bundle folder (SPEC section 4)"
-            )
-        )
-
-
-def _scope_problems(engine: Engine, actor: Actor, rota: Rota, kinds: Sequence[str]) -> list[Problem]:
-    """A coordinator's import may touch their own agency's responders only, and no rules."""
-    if actor.role == ADMIN:
-        return []
-    problems: list[Problem] = []
-    if rota.rules:
-        problems.append(
-            Problem(
-                RULES_FILE,
-                None,
-                None,
-                "only the CDOP manager and administrators change coverage rules; leave rules.toml out",
-            )
-        )
-    extra = [r for r in rota.roles if r not in DEFAULT_ROLES]
-    if extra:
-        problems.append(
-            Problem(RULES_FILE, None, "roles", f"only administrators add roles ({', '.join(extra)})")
-        )
-    mine = actor.agency
-    file_agency: dict[str, str | None] = {}
-    if "responders" in kinds:
-        file_agency = dict(rota.responders.select("responder_id", "agency").iter_rows())
-    ids = set(file_agency)
-    for kind in ("training", "shifts", "absences"):
-        if kind in kinds:
-            ids |= set(getattr(rota, kind).get_column("responder_id").drop_nulls().to_list())
-    with engine.connect() as conn:
-        stored = responder_agencies(conn, sorted(ids))
-    for rid, agency in sorted(file_agency.items()):
-        if agency != mine:
-            problems.append(
-                Problem(
-                    "responders",
-                    None,
-                    "agency",
-                    f"{rid} is given agency {agency or '(blank)'}; you import {mine}'s responders only",
-                )
-            )
-        elif rid in stored and stored[rid] != mine:
-            problems.append(
-                Problem(
-                    "responders",
-                    None,
-                    "agency",
-                    f"{rid} is stored under {stored[rid] or 'no agency'}; "
-                    "only an administrator moves a responder",
-                )
-            )
-    for kind in ("training", "shifts", "absences"):
-        if kind not in kinds:
-            continue
-        counts = getattr(rota, kind).group_by("responder_id").len().sort("responder_id")
-        for rid, n in counts.iter_rows():
-            agency = file_agency[rid] if rid in file_agency else stored.get(rid)
-            if agency != mine:
-                problems.append(
-                    Problem(
-                        kind,
-                        None,
-                        "responder_id",
-                        f"{n} row{'s' if n != 1 else ''} for {rid} of {agency or 'no agency'}; "
-                        f"you coordinate {mine}",
-                    )
-                )
-    return problems
-
-
-def _one_kind(kind: str, frame: pl.DataFrame) -> Rota:
-    empty = Rota()
-    return Rota(
-        responders=frame if kind == "responders" else empty.responders,
-        training=frame if kind == "training" else empty.training,
-        shifts=frame if kind == "shifts" else empty.shifts,
-        absences=frame if kind == "absences" else empty.absences,
-    )
-
-
 def preview_import(
     engine: Engine, actor: Actor, filename: str, data: bytes, tz: tzinfo = SERVICE_TZ, kind: str | None = None
 ) -> ImportPreview:
     """Read an uploaded bundle (.zip of the bundle folder), workbook (.xlsx) or one CSV (`kind`, else from
-    its name) with the import's rules and the actor's permissions; nothing is stored."""
+    its name) through the import service (rota/services/imports.py) with the actor's permissions; nothing
+    is stored."""
     require_can_edit(actor)
-    name = PurePosixPath(filename).name or "upload"
-    suffix = PurePosixPath(name).suffix.lower()
-    known = stored_responders(engine)
-    kinds: tuple[str, ...]
-    try:
-        with tempfile.TemporaryDirectory(prefix="rota-upload-") as tmp:
-            folder = Path(tmp)
-            if suffix == ".zip":
-                bundle = folder / "bundle"
-                bundle.mkdir()
-                _unzip_bundle(data, bundle, name)
-                rota, kinds = read_bundle(bundle, tz, known_responders=known), KINDS
-            elif suffix in WORKBOOK_SUFFIXES:
-                path = folder / f"upload{suffix}"
-                path.write_bytes(data)
-                rota, kinds = read_bundle(path, tz, known_responders=known), KINDS
-            elif suffix == ".csv":
-                which = kind or _kind_from_name(name)
-                if which is None:
-                    raise InputError(
-                        Problem(
-                            name,
-                            None,
-                            None,
-                            f"cannot tell what this CSV holds from its name; say which ({', '.join(KINDS)})",
-                        )
-                    )
-                path = folder / name
-                path.write_bytes(data)
-                frame = read_table(path, which, tz, known_responders=known)
-                rota, kinds = _one_kind(which, frame), (which,)
-            else:
-                raise InputError(
-                    Problem(name, None, None, "upload a bundle (.zip), a workbook (.xlsx) or one CSV file")
-                )
-    except InputError as exc:
-        return ImportPreview(name, None, (), tuple(exc.problems))
-    problems = _scope_problems(engine, actor, rota, kinds)
-    counts = {k: getattr(rota, k).height for k in kinds}
-    if "shifts" in kinds and rota.shifts.height:
-        ids = rota.shifts.get_column("shift_id").drop_nulls().to_list()
-        with engine.connect() as conn:
-            stored_ids = versioned_rows(conn, SHIFT, keys=ids).height if ids else 0
-        counts["shifts updated or unchanged"] = stored_ids
-        counts["shifts new"] = rota.shifts.height - stored_ids
-    return ImportPreview(name, rota, kinds, tuple(problems), counts)
+    return preview_upload(engine, actor, filename, data, tz, kind)
 
 
 def apply_import(
@@ -1275,31 +1097,10 @@ def apply_import(
     *,
     replace_span: bool = False,
     progress: Callable[[float, str], None] | None = None,
-) -> ImportSummary:
+) -> ImportResult:
     """Store a checked preview, all or nothing, audited under the actor's name."""
     require_can_edit(actor)
-    step = progress or (lambda _f, _m: None)
-    if preview.rota is None or preview.problems:
-        raise InputError(list(preview.problems) or "nothing to import")
-    step(0.2, "Checking permissions again")
-    problems = _scope_problems(engine, actor, preview.rota, preview.kinds)
-    if problems:
-        raise PermissionDenied("; ".join(str(p) for p in problems[:5]))
-    kinds = set(preview.kinds)
-    if actor.role == ADMIN and set(preview.kinds) == set(KINDS):
-        kinds |= {"roles", "rules"}
-    rows = sum(getattr(preview.rota, k).height for k in preview.kinds)
-    step(0.4, f"Storing {rows:,} rows in one transaction")
-    summary = import_rota(
-        engine,
-        preview.rota,
-        actor=actor.username,
-        replace=replace_span,
-        kinds=kinds,
-        source=f"upload {preview.source}",
-    )
-    step(1.0, f"Stored: {summary}")
-    return summary
+    return store_import(engine, actor, preview, replace=replace_span, via="upload", progress=progress)
 
 
 # ------------------------------------------------------------------------------------------------ export

@@ -7,6 +7,9 @@ SQLAlchemy core, like the repository. Instants are aware UTC datetimes in and ou
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -60,8 +63,12 @@ ALERT_SCHEMA: dict[str, pl.DataType] = {
     "acknowledged_by": pl.String(),
 }
 CHANNELS = ("emailed_at", "posted_at")
-# A run still marked running after this long died with its process; another run may start.
+# A run still marked running after this long died with its process; another run may start. Runs renew a
+# lease every HEARTBEAT; one that has not for LEASE (or whose process is gone) died with its process.
 STALE_RUN = timedelta(hours=2)
+HEARTBEAT = timedelta(seconds=30)
+LEASE = timedelta(minutes=3)
+_RUNNING = re.compile(r"^running: pid (?P<pid>\d+) on (?P<host>\S+); alive at (?P<alive>\S+)$")
 KEEP_RUNS = timedelta(days=14)
 KEEP_FORECASTS = 30
 
@@ -197,20 +204,74 @@ def alert_for_update(conn: Connection, alert_id: int) -> dict[str, Any] | None:
 # ---------------------------------------------------------------------------------------------- job runs
 
 
+def _running_text(at: datetime) -> str:
+    """The message of a run under way: who runs it and when it last said it was alive (its lease)."""
+    alive = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"running: pid {os.getpid()} on {socket.gethostname()}; alive at {alive}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def run_is_live(started_at: datetime, message: str | None, at: datetime) -> bool:
+    """Whether a run still marked `running` is really going: its process is alive (when it ran on this
+    host) and it renewed its lease within LEASE. Runs recorded without a lease (older versions) count
+    as going for STALE_RUN after their start."""
+    found = _RUNNING.match(message or "")
+    if found is None:
+        return started_at > at - STALE_RUN
+    if found["host"] == socket.gethostname() and not _pid_alive(int(found["pid"])):
+        return False
+    alive = datetime.strptime(found["alive"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return alive > at - LEASE
+
+
 def begin_run(engine: Engine, job: str, at: datetime) -> int | None:
-    """Record that `job` starts now; None (nothing recorded) while another run of it is still going."""
+    """Record that `job` starts now; None (nothing recorded) while another run of it is still going.
+
+    A run left `running` by a process that died (killed, machine restarted) is marked failed
+    ("interrupted") as soon as that is known: at once on the same host, else when its lease lapses."""
     r = JOB_RUN
     with write_transaction(engine) as conn:
         job_lock(conn, job)
-        busy = conn.execute(
-            select(r.c.id).where(r.c.job == job, r.c.status == "running", r.c.started_at > at - STALE_RUN)
-        ).first()
-        if busy is not None:
+        running = conn.execute(
+            select(r.c.id, r.c.started_at, r.c.message).where(r.c.job == job, r.c.status == "running")
+        ).all()
+        if any(run_is_live(started, message, at) for _id, started, message in running):
             return None
+        for run_id, _started, message in running:
+            conn.execute(
+                update(r)
+                .where(r.c.id == run_id)
+                .values(
+                    status="failed",
+                    finished_at=at,
+                    message="interrupted: the process stopped before the run ended "
+                    f"({message or 'no details'})",
+                )
+            )
         new_id = conn.execute(
-            insert(r).values(job=job, started_at=at, status="running").returning(r.c.id)
+            insert(r)
+            .values(job=job, started_at=at, status="running", message=_running_text(at))
+            .returning(r.c.id)
         ).scalar_one()
         return int(new_id)
+
+
+def renew_run(engine: Engine, run_id: int, at: datetime) -> None:
+    """Renew a running run's lease (the job's heartbeat)."""
+    r = JOB_RUN
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(r).where(r.c.id == run_id, r.c.status == "running").values(message=_running_text(at))
+        )
 
 
 def end_run(engine: Engine, run_id: int, status: str, message: str, at: datetime) -> None:
