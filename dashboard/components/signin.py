@@ -237,8 +237,7 @@ def _submit() -> None:
 def _session_script(action: str, code: str = "") -> None:
     """Ask the browser to call the session route (same origin): `set` exchanges the single-use code for the
     HttpOnly cookie, `end` clears the cookie. The cookie itself is never visible to the page."""
-    base = (st.get_option("server.baseUrlPath") or "").strip("/")
-    path = (f"/{base}" if base else "") + f"{SESSION_PATH}/{action}"
+    path = f"{SESSION_PATH}/{action}"  # dashboard/server.py mounts the routes at the root, as st.App does
     st.html(
         "<script>fetch("
         + json.dumps(path)
