@@ -10,27 +10,39 @@ OIDC is on when `.streamlit/secrets.toml` has Streamlit's `[auth]` section and a
     group_roles = { "<group object id>" = "cdop_manager", "<id>" = "coordinator:Vale Police" }
 
 Everything kept in session state is a plain value (the session state must stay serialisable).
+
+Sessions live on the server (rota/services/sessions.py): every rerun revalidates the session against its
+account in one query, so switching an account off or changing its role, agency or password ends its sessions
+at their next interaction. After a password sign-in the page exchanges a single-use code for an HttpOnly
+cookie (dashboard/server.py), which lets a reload resume the session; sign-out deletes the session.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import streamlit as st
 
 from dashboard.components.context import USER_KEY, current_actor, engine, session_minutes, store_actor
+from rota.services import sessions
 from rota.services.access import Actor
-from rota.services.auth import AuthError, authenticate, oidc_actor, role_label
+from rota.services.auth import AuthError, check_sign_in, grant_for, oidc_actor, role_label
 
 MESSAGE_KEY = "signin_message"  # a note for the next drawing of the form (expiry, signed out)
 ERROR_KEY = "signin_error"  # why the last attempt was refused
 USERNAME_KEY = "signin_username"
 PASSWORD_KEY = "signin_password"
-METHOD_PASSWORD = "password"
-METHOD_OIDC = "oidc"
+METHOD_PASSWORD = sessions.PASSWORD
+METHOD_OIDC = sessions.OIDC
+CLEAR_COOKIE_KEY = "signin_clear_cookie"  # the browser still holds a session cookie that is over
+# The browser's session cookie (HttpOnly, SameSite=Strict), set and cleared by dashboard/server.py's routes.
+SESSION_COOKIE = "rota_session"
+SESSION_PATH = "/api/session"
 
 
 @dataclass(frozen=True)
@@ -73,21 +85,26 @@ def oidc_settings() -> OidcSettings | None:
     )
 
 
-def _method() -> str | None:
-    data = st.session_state.get(USER_KEY) or {}
-    return data.get("method")
-
-
 def _expired() -> bool:
     data = st.session_state.get(USER_KEY) or {}
     last = float(data.get("last_seen", 0))
     return time.time() - last > session_minutes() * 60
 
 
+def _idle() -> timedelta:
+    return timedelta(minutes=session_minutes())
+
+
 def sign_out(message: str | None = None) -> bool:
-    """Forget the signed-in actor; `message` is shown above the form next time. Returns True when it also
-    asked Streamlit to drop its identity cookie (`st.logout`), which sends the browser to a new session."""
-    oidc = _method() == METHOD_OIDC
+    """End the session (its server record too); `message` is shown above the form next time. Returns True
+    when it also asked Streamlit to drop its identity cookie (`st.logout`), which sends the browser to a new
+    session."""
+    data = st.session_state.get(USER_KEY) or {}
+    oidc = data.get("method") == METHOD_OIDC
+    if data.get("session"):
+        sessions.end_session(engine(), session_id=str(data["session"]))
+    if data.get("method") == METHOD_PASSWORD:
+        st.session_state[CLEAR_COOKIE_KEY] = True
     st.session_state.pop(USER_KEY, None)
     st.session_state.pop(ERROR_KEY, None)
     if message:
@@ -100,16 +117,14 @@ def sign_out(message: str | None = None) -> bool:
 
 
 def gate() -> Actor:
-    """Return the signed-in actor, or draw the sign-in page and stop the script."""
-    actor = current_actor()
-    if actor is not None and _expired():
-        sign_out(
-            f"You were signed out after {session_minutes()} minutes without activity. Please sign in again."
-        )
-        actor = None
+    """Return the signed-in actor (revalidated against the account on every rerun), or draw the sign-in
+    page and stop the script."""
     settings = oidc_settings()
-    if actor is None and settings is not None:
+    actor = _resume(settings)
+    if actor is None and settings is not None and MESSAGE_KEY not in st.session_state:
         actor = _from_oidc(settings)
+    if actor is None and USER_KEY not in st.session_state and MESSAGE_KEY not in st.session_state:
+        actor = _from_cookie()
     if actor is not None:
         st.session_state[USER_KEY]["last_seen"] = time.time()
         return actor
@@ -118,9 +133,65 @@ def gate() -> Actor:
     raise RuntimeError("unreachable")  # st.stop() raises
 
 
-def _remember(actor: Actor, method: str) -> None:
+def _resume(settings: OidcSettings | None) -> Actor | None:
+    """The actor of this browser tab's session if it is still good; otherwise sign out saying why."""
+    if current_actor() is None:
+        return None
+    data = st.session_state[USER_KEY]
+    if _expired():
+        sign_out(sessions.idle_message(_idle()))
+        return None
+    try:
+        live = sessions.check_session(engine(), session_id=str(data.get("session") or ""), idle=_idle())
+    except sessions.SessionEnded as ended:
+        sign_out(ended.message)
+        return None
+    if live.method == METHOD_OIDC and not _oidc_grant_holds(live.actor, settings):
+        sign_out(sessions.CHANGED_MESSAGE)
+        return None
+    _remember(live.actor, live.method, live.session_id)
+    if live.has_cookie:
+        st.session_state[USER_KEY].pop("handoff", None)
+    return live.actor
+
+
+def _oidc_grant_holds(actor: Actor, settings: OidcSettings | None) -> bool:
+    """The identity Streamlit holds still maps, through today's group map, to the session's role."""
+    if settings is None or not st.user.get("is_logged_in"):
+        return False
+    try:
+        grant = grant_for(st.user.to_dict(), settings.group_roles)
+    except AuthError:
+        return False
+    return (grant.role, grant.agency) == (actor.role, actor.agency)
+
+
+def _from_cookie() -> Actor | None:
+    """A reload: the session named by the browser's cookie, if it is still good."""
+    token = st.context.cookies.get(SESSION_COOKIE)
+    if not isinstance(token, str) or not token:
+        return None
+    try:
+        live = sessions.check_session(engine(), token=token, idle=_idle())
+    except sessions.SessionEnded as ended:
+        st.session_state[CLEAR_COOKIE_KEY] = True
+        if ended.reason != sessions.GONE:
+            st.session_state[MESSAGE_KEY] = ended.message
+        return None
+    if live.method != METHOD_PASSWORD:
+        return None
+    _remember(live.actor, live.method, live.session_id)
+    return live.actor
+
+
+def _remember(actor: Actor, method: str, session_id: str, handoff: str | None = None) -> None:
+    previous = st.session_state.get(USER_KEY) or {}
     store_actor(actor)
-    st.session_state[USER_KEY]["method"] = method
+    data = st.session_state[USER_KEY]
+    data["method"] = method
+    data["session"] = session_id
+    if handoff or previous.get("handoff"):
+        data["handoff"] = handoff or previous["handoff"]
     st.session_state.pop(ERROR_KEY, None)
     st.session_state.pop(MESSAGE_KEY, None)
 
@@ -133,10 +204,14 @@ def _from_oidc(settings: OidcSettings) -> Actor | None:
         actor = oidc_actor(
             engine(), st.user.to_dict(), settings.group_roles, username_claim=settings.username_claim
         )
+        started = sessions.start_session(engine(), actor, METHOD_OIDC, idle=_idle(), handoff=False)
     except AuthError as exc:
         st.session_state[ERROR_KEY] = exc.message
         return None
-    _remember(actor, METHOD_OIDC)
+    except sessions.SessionEnded as ended:
+        st.session_state[ERROR_KEY] = ended.message
+        return None
+    _remember(actor, METHOD_OIDC, started.session_id)
     return actor
 
 
@@ -146,12 +221,31 @@ def _submit() -> None:
     password = str(st.session_state.get(PASSWORD_KEY) or "")
     st.session_state[PASSWORD_KEY] = ""  # never kept, right or wrong
     try:
-        actor = authenticate(engine(), username, password)
+        actor, stamp = check_sign_in(engine(), username, password)
+        started = sessions.start_session(engine(), actor, METHOD_PASSWORD, idle=_idle(), stamp=stamp)
     except AuthError as exc:
         st.session_state[ERROR_KEY] = exc.message
         return
+    except sessions.SessionEnded as ended:
+        st.session_state[ERROR_KEY] = ended.message
+        return
     st.session_state.pop(USERNAME_KEY, None)
-    _remember(actor, METHOD_PASSWORD)
+    st.session_state.pop(CLEAR_COOKIE_KEY, None)
+    _remember(actor, METHOD_PASSWORD, started.session_id, started.handoff_code)
+
+
+def _session_script(action: str, code: str = "") -> None:
+    """Ask the browser to call the session route (same origin): `set` exchanges the single-use code for the
+    HttpOnly cookie, `end` clears the cookie. The cookie itself is never visible to the page."""
+    path = f"{SESSION_PATH}/{action}"  # dashboard/server.py mounts the routes at the root, as st.App does
+    st.html(
+        "<script>fetch("
+        + json.dumps(path)
+        + ', {method: "POST", credentials: "same-origin", cache: "no-store", body: '
+        + json.dumps(code)
+        + "});</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def _page(settings: OidcSettings | None) -> None:
@@ -176,6 +270,8 @@ def _page(settings: OidcSettings | None) -> None:
             else:
                 st.login()
         st.caption("Or sign in with a username and password:")
+    if st.session_state.pop(CLEAR_COOKIE_KEY, None):
+        _session_script("end")
     with st.form("signin", enter_to_submit=True):
         st.text_input("Username", key=USERNAME_KEY, autocomplete="username")
         st.text_input("Password", key=PASSWORD_KEY, type="password", autocomplete="current-password")
@@ -186,6 +282,9 @@ def _page(settings: OidcSettings | None) -> None:
 def sidebar(actor: Actor) -> None:
     with st.sidebar:
         st.markdown(f"**{actor.label}**  \n{role_label(actor)}")
+        code = (st.session_state.get(USER_KEY) or {}).get("handoff")
+        if code:  # until the browser has exchanged it for its cookie (then _resume forgets it)
+            _session_script("set", str(code))
         if st.button("Sign out", key="signout"):
             if sign_out("You have signed out."):
                 # A rerun would drop st.logout's redirect before the browser follows it.

@@ -3,7 +3,9 @@ and OIDC sign-in (for example Microsoft Entra ID) mapped to access roles through
 
 No Streamlit here: the dashboard's sign-in form and the `rota users` command both call these functions.
 Every change to an account is written to the audit log (entity `user_account`, never a password hash);
-sign-in bookkeeping (failed-attempt counter, last sign-in time) is not.
+sign-in bookkeeping (failed-attempt counter, last sign-in time) is not. A change to what an account may do
+(switched on or off, role, agency, password) moves its security stamp on, which ends its live dashboard
+sessions (rota/services/sessions.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, NoReturn
 import polars as pl
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, case, func, insert, literal, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -196,13 +198,19 @@ class _UnknownNameFailures:
             count, last = self._seen.get(name, (0, None))
             return count, last
 
-    def fail(self, name: str, now: datetime) -> int:
+    def claim(self, name: str, now: datetime) -> int | None:
+        """Count one more failure unless sign-in for `name` is paused (then None), as one step, like the
+        database's claim for real accounts."""
         with self._lock:
-            count = self._seen.pop(name, (0, now))[0] + 1
-            self._seen[name] = (count, now)
+            count, last = self._seen.get(name, (0, None))
+            until = locked_until(count, last)
+            if until is not None and now < until:
+                return None
+            self._seen.pop(name, None)
+            self._seen[name] = (count + 1, now)
             while len(self._seen) > self._capacity:
                 self._seen.popitem(last=False)
-            return count
+            return count + 1
 
     def clear(self) -> None:
         with self._lock:
@@ -267,8 +275,13 @@ def _other_active_admins(conn: Connection, username: str) -> int:
     return int(conn.execute(stmt).scalar_one())
 
 
-def _update(conn: Connection, username: str, **values: Any) -> None:
+def _update(conn: Connection, username: str, *, revoke: bool = False, **values: Any) -> None:
+    """Change an account row. `revoke`: the change touches what a signed-in session may do (switched on or
+    off, role, agency, password), so the security stamp moves on and the account's live sessions end at
+    their next interaction."""
     t = USER_ACCOUNT
+    if revoke:
+        values["security_stamp"] = t.c.security_stamp + 1
     conn.execute(update(t).where(t.c.username == username).values(version=t.c.version + 1, **values))
 
 
@@ -368,7 +381,7 @@ def ensure_user(
             "failed_attempts": 0,
             "last_failed_at": None,
         }
-        _update(conn, name, **new)
+        _update(conn, name, revoke=True, **new)
         before = {**_public(old), "password": "(previous)"}
         after = {**_public({**old._mapping, **new}), "password": "(reset)"}
         record_audit(conn, by, "update", ENTITY, name, before, after)
@@ -385,7 +398,7 @@ def set_password(
     password_hash = hash_password(password)
     with write_transaction(engine) as conn:
         old = _require_row(conn, name)
-        _update(conn, name, password_hash=password_hash, failed_attempts=0, last_failed_at=None)
+        _update(conn, name, revoke=True, password_hash=password_hash, failed_attempts=0, last_failed_at=None)
         had = "(set)" if old.password_hash else "(none: OIDC only)"
         record_audit(
             conn, _who(actor, by), "update", ENTITY, name, {"password": had}, {"password": "(changed)"}
@@ -407,7 +420,7 @@ def set_active(
                 raise InputError(Problem("username", None, None, "you cannot switch off your own account"))
             if old.role == ADMIN and not _other_active_admins(conn, name):
                 raise InputError(Problem("username", None, None, f"{name} is the last active administrator"))
-        _update(conn, name, active=active)
+        _update(conn, name, revoke=True, active=active)
         after = {**_public(old), "active": active}
         record_audit(conn, _who(actor, by), "update", ENTITY, name, _public(old), after)
 
@@ -431,7 +444,7 @@ def set_role(
             return
         if old.role == ADMIN and role != ADMIN and old.active and not _other_active_admins(conn, name):
             raise InputError(Problem("role", None, None, f"{name} is the last active administrator"))
-        _update(conn, name, role=role, agency=agency)
+        _update(conn, name, revoke=True, role=role, agency=agency)
         after = {**_public(old), "role": role, "agency": agency}
         record_audit(conn, _who(actor, by), "update", ENTITY, name, _public(old), after)
 
@@ -482,12 +495,23 @@ def list_users(engine: Engine, actor: Actor | None = None, *, now: datetime | No
 
 
 def authenticate(engine: Engine, username: str, password: str, *, now: datetime | None = None) -> Actor:
-    """The actor for a username and password, or AuthError with a message for the person.
+    """The actor for a username and password, or AuthError with a message for the person (see
+    `check_sign_in`)."""
+    return check_sign_in(engine, username, password, now=now)[0]
 
-    Unknown usernames and wrong passwords get the same message and take the same time (a dummy hash is
-    checked). After MAX_FAILURES consecutive failures for a username, attempts are refused without looking
-    at the password until a window has passed (30 s, doubling with each further failure, at most 15 min).
-    A success clears the count; a hash with outdated parameters is upgraded.
+
+def check_sign_in(
+    engine: Engine, username: str, password: str, *, now: datetime | None = None
+) -> tuple[Actor, int]:
+    """The actor for a username and password and the account's security stamp at that moment, or AuthError
+    with a message for the person.
+
+    Unknown usernames, wrong passwords and switched-off accounts get the same message and take the same
+    time (a hash is always checked). Each attempt is claimed in the database before its password is
+    checked, by one conditional UPDATE that counts it as a failure unless sign-in is paused: so however
+    many attempts arrive at once, at most MAX_FAILURES passwords are checked before the pause (30 s,
+    doubling with each further failure, at most 15 min), and none while it lasts. A success clears the
+    count; a hash with outdated parameters is upgraded.
     """
     now = now or utc_now()
     if not (username or "").strip() or not password:
@@ -496,34 +520,65 @@ def authenticate(engine: Engine, username: str, password: str, *, now: datetime 
         name = normalise_username(username)
     except InputError:
         name = None
-    row = None
+    claimed = None
     if name is not None:
-        with engine.connect() as conn:
-            row = _row(conn, name)
-    if row is None:
-        _refuse_unknown(name or username.strip().lower(), password, now)
-    until = locked_until(row.failed_attempts, row.last_failed_at)
-    if until is not None and now < until:
-        raise AuthError(_slow_down_message(until, now))
-    if not _verify(row.password_hash, password):
-        t = USER_ACCOUNT
         with write_transaction(engine) as conn:
-            conn.execute(
-                update(t)
-                .where(t.c.username == row.username)
-                .values(failed_attempts=t.c.failed_attempts + 1, last_failed_at=now)
-            )
-        raise AuthError(_failure_message(row.failed_attempts + 1, now))
-    if not row.active:
-        raise AuthError(DISABLED)
+            claimed = conn.execute(_claim_attempt(name, now)).first()
+    if claimed is None:
+        row = None
+        if name is not None:
+            with engine.connect() as conn:
+                row = _row(conn, name)
+        if row is None:
+            _refuse_unknown(name or username.strip().lower(), password, now)
+        until = locked_until(row.failed_attempts, row.last_failed_at) or now
+        raise AuthError(_slow_down_message(until, now))
+    right = _verify(claimed.password_hash, password)
+    if not (right and claimed.active):  # a switched-off account answers exactly as a wrong password
+        raise AuthError(_failure_message(claimed.failed_attempts, now))
     values: dict[str, Any] = {"failed_attempts": 0, "last_failed_at": None, "last_login_at": now}
-    assert row.password_hash is not None  # _verify is False without one
-    if HASHER.check_needs_rehash(row.password_hash):
+    assert claimed.password_hash is not None  # _verify is False without one
+    if HASHER.check_needs_rehash(claimed.password_hash):
         values["password_hash"] = hash_password(password)
     t = USER_ACCOUNT
     with write_transaction(engine) as conn:
-        conn.execute(update(t).where(t.c.username == row.username).values(**values))
-    return _actor_of(row)
+        conn.execute(update(t).where(t.c.username == claimed.username).values(**values))
+    return _actor_of(claimed), int(claimed.security_stamp)
+
+
+def _claim_attempt(name: str, now: datetime) -> Any:
+    """UPDATE ... RETURNING that counts one more failure for `name` unless sign-in is paused now (the
+    pause is worked out from the stored count in SQL, so concurrent attempts cannot all pass the check)."""
+    t = USER_ACCOUNT
+    stamp_type = t.c.last_failed_at.type
+    opens: list[tuple[Any, Any]] = []
+    failures = MAX_FAILURES
+    while lockout_window(failures) < MAX_LOCKOUT:
+        opens.append((t.c.failed_attempts == failures, literal(now - lockout_window(failures), stamp_type)))
+        failures += 1
+    open_from = case(*opens, else_=literal(now - MAX_LOCKOUT, stamp_type))
+    return (
+        update(t)
+        .where(
+            t.c.username == name,
+            or_(
+                t.c.failed_attempts < MAX_FAILURES,
+                t.c.last_failed_at.is_(None),
+                t.c.last_failed_at <= open_from,
+            ),
+        )
+        .values(failed_attempts=t.c.failed_attempts + 1, last_failed_at=now)
+        .returning(
+            t.c.username,
+            t.c.role,
+            t.c.agency,
+            t.c.display_name,
+            t.c.password_hash,
+            t.c.active,
+            t.c.failed_attempts,
+            t.c.security_stamp,
+        )
+    )
 
 
 def _failure_message(failures: int, now: datetime) -> str:
@@ -534,12 +589,12 @@ def _failure_message(failures: int, now: datetime) -> str:
 
 
 def _refuse_unknown(name: str, password: str, now: datetime) -> NoReturn:
-    count, last = _UNKNOWN.get(name)
-    until = locked_until(count, last)
-    if until is not None and now < until:
-        raise AuthError(_slow_down_message(until, now))
+    failures = _UNKNOWN.claim(name, now)
+    if failures is None:
+        count, last = _UNKNOWN.get(name)
+        raise AuthError(_slow_down_message(locked_until(count, last) or now, now))
     _verify(None, password)
-    raise AuthError(_failure_message(_UNKNOWN.fail(name, now), now))
+    raise AuthError(_failure_message(failures, now))
 
 
 # ---------------------------------------------------------------------------------------------- OIDC
@@ -675,7 +730,8 @@ def oidc_actor(
                     raise AuthError(DISABLED)
                 changed = {k: v for k, v in wanted.items() if old._mapping[k] != v}
                 if changed:
-                    _update(conn, name, last_login_at=now, **changed)
+                    revoke = "role" in changed or "agency" in changed
+                    _update(conn, name, revoke=revoke, last_login_at=now, **changed)
                     after = _public({**old._mapping, **changed})
                     record_audit(conn, "oidc", "update", ENTITY, name, _public(old), after)
                 else:

@@ -4,7 +4,8 @@ sign-in accounts, CDOP cases and product settings.
 Instants are stored in UTC (SQLModel's UTCDateTime: naive values are refused, reads come back as UTC).
 Every editable row carries a `version` that goes up by one on each update, for optimistic locking.
 The migrations in `migrations/versions/` create exactly these tables (0001: the rota and the audit log, with
-triggers that make `audit_log` append-only; 0002: accounts; 0003: cases and settings).
+triggers that make `audit_log` append-only; 0002: accounts; 0003: cases and settings; 0004: alerts and job
+runs; 0005: sign-in sessions and the accounts' security stamp).
 """
 
 from __future__ import annotations
@@ -152,7 +153,8 @@ AUDIT_LOG = table_of(AuditLog)
 class UserAccount(SQLModel, table=True):
     """A sign-in account (SPEC section 9). Usernames are lower-case; `password_hash` (argon2id) is empty
     for accounts that sign in only through OIDC. `failed_attempts` and `last_failed_at` drive the slow-down
-    after repeated wrong passwords."""
+    after repeated wrong passwords. `security_stamp` goes up whenever the account is switched on or off or
+    its role, agency or password changes; a sign-in session made under another stamp is over."""
 
     __tablename__ = "user_account"
     __table_args__ = (
@@ -175,9 +177,37 @@ class UserAccount(SQLModel, table=True):
     last_login_at: datetime | None = None
     created_at: datetime = Field(default_factory=_now)
     version: int = 1
+    security_stamp: int = Field(default=1, sa_column_kwargs={"server_default": text("1")})
 
 
 USER_ACCOUNT = table_of(UserAccount)
+
+
+class UserSession(SQLModel, table=True):
+    """One signed-in dashboard session. `session_id` is the row's name inside the server (never sent to the
+    browser); the browser holds a random token in an HttpOnly cookie, of which only the SHA-256 is stored
+    (`token_hash`), set once a single-use hand-over code (`handoff_hash`, valid until `handoff_until`) is
+    exchanged for it. `stamp` is the account's security stamp when the session began."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (
+        Index("ix_user_session_username", "username"),
+        Index("ix_user_session_last_seen_at", "last_seen_at"),
+        CheckConstraint("method IN ('password', 'oidc')", name="ck_user_session_method"),
+    )
+
+    session_id: str = Field(primary_key=True)
+    username: str = Field(foreign_key="user_account.username", ondelete="CASCADE")
+    stamp: int
+    method: str
+    token_hash: str | None = Field(default=None, unique=True)
+    handoff_hash: str | None = Field(default=None, unique=True)
+    handoff_until: datetime | None = None
+    created_at: datetime = Field(default_factory=_now)
+    last_seen_at: datetime = Field(default_factory=_now)
+
+
+USER_SESSION = table_of(UserSession)
 
 
 class CaseRecord(SQLModel, table=True):

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import streamlit as st
+from sqlalchemy import insert, select, update
 from streamlit.testing.v1 import AppTest
 
 from rota.demo import build_demo
 from rota.demo_cases import CHILD_POPULATION, build_demo_cases
+from rota.services import sessions
+from rota.services.access import Actor
 from rota.storage.db import init_db
+from rota.storage.models import USER_ACCOUNT
 from rota.storage.repository import import_cases, import_rota, write_setting
 from rota.timeutil import SERVICE_TZ, utc_now
 
@@ -50,12 +55,36 @@ def demo_db_url(demo_db_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def signed_in(role: str, agency: str | None = None, username: str | None = None) -> dict[str, object]:
+    """What the sign-in gate keeps in session state for a signed-in person: the account (created, or put to
+    this role and agency, in the database ROTA_DATABASE_URL names) with a live server-side session."""
+    name = username or f"test-{role}"
+    actor = Actor(name, role, agency, f"Test {role}")
+    engine = init_db(os.environ["ROTA_DATABASE_URL"])
+    try:
+        with engine.begin() as conn:
+            values = {"role": role, "agency": agency, "display_name": actor.display_name, "active": True}
+            t = USER_ACCOUNT
+            if conn.execute(select(t.c.username).where(t.c.username == name)).first() is None:
+                conn.execute(
+                    insert(t).values(
+                        username=name, failed_attempts=0, created_at=utc_now(), version=1, **values
+                    )
+                )
+            else:
+                conn.execute(update(t).where(t.c.username == name).values(**values))
+        started = sessions.start_session(
+            engine, actor, sessions.PASSWORD, idle=timedelta(days=1), handoff=False
+        )
+    finally:
+        engine.dispose()
     return {
-        "username": username or f"test-{role}",
+        "username": name,
         "role": role,
         "agency": agency,
-        "display_name": f"Test {role}",
+        "display_name": actor.display_name,
         "last_seen": time.time(),
+        "method": sessions.PASSWORD,
+        "session": started.session_id,
     }
 
 

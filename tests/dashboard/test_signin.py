@@ -3,19 +3,24 @@ inactivity, sign-out, and OIDC sign-in (st.user claims mapped through the group 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import streamlit as st
 from argon2 import PasswordHasher
+from sqlalchemy import select, update
 from streamlit.proto.TextInput_pb2 import TextInput as TextInputProto
 from streamlit.testing.v1 import AppTest
 
-from rota.services import auth
+from rota.services import auth, sessions
 from rota.services.access import pages_for
 from rota.storage.db import init_db
+from rota.storage.models import USER_SESSION
+from rota.timeutil import utc_now
 from tests.dashboard.conftest import APP, signed_in
 
 PASSWORD = "correct horse battery"
@@ -124,33 +129,141 @@ def test_repeated_failures_slow_sign_in_down(accounts: str) -> None:
     assert shows_form(at)
 
 
+def idle_for(user: dict[str, Any], minutes: float) -> dict[str, Any]:
+    """The session as if its last interaction was `minutes` ago (in this tab and on the server)."""
+    engine = init_db(os.environ["ROTA_DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.execute(
+            update(USER_SESSION)
+            .where(USER_SESSION.c.session_id == user["session"])
+            .values(last_seen_at=utc_now() - timedelta(minutes=minutes))
+        )
+    engine.dispose()
+    return {**user, "last_seen": time.time() - minutes * 60}
+
+
+def live_sessions(username: str) -> list[Any]:
+    engine = init_db(os.environ["ROTA_DATABASE_URL"])
+    with engine.connect() as conn:
+        rows = conn.execute(select(USER_SESSION).where(USER_SESSION.c.username == username)).all()
+    engine.dispose()
+    return list(rows)
+
+
 def test_a_session_expires_after_inactivity(accounts: str, monkeypatch: pytest.MonkeyPatch) -> None:
     at = AppTest.from_file(APP, default_timeout=30)
-    stale = signed_in("coordinator", "Vale Police")
-    stale["last_seen"] = time.time() - 31 * 60
-    at.session_state["user"] = stale
+    at.session_state["user"] = idle_for(signed_in("coordinator", "Vale Police"), 31)
     at.run()
     assert shows_form(at)
     assert [i.value for i in at.info] == [
         "You were signed out after 30 minutes without activity. Please sign in again."
     ]
     assert "user" not in at.session_state
+    assert live_sessions("test-coordinator") == []
 
     monkeypatch.setenv("ROTA_SESSION_MINUTES", "45")
     at = AppTest.from_file(APP, default_timeout=30)
-    at.session_state["user"] = stale  # 31 minutes idle is fine with 45
+    at.session_state["user"] = idle_for(signed_in("coordinator", "Vale Police"), 31)  # fine with 45
     at.run()
     assert not shows_form(at)
     assert at.session_state["user"]["last_seen"] > time.time() - 60  # activity moves the clock on
+    (row,) = live_sessions("test-coordinator")
+    assert row.last_seen_at > utc_now() - timedelta(minutes=1)  # on the server too
+
+
+def test_the_server_keeps_the_idle_clock_for_every_tab(accounts: str) -> None:
+    # This tab was busy a moment ago, but the session (shared with other tabs) has been idle on the server.
+    at = AppTest.from_file(APP, default_timeout=30)
+    user = idle_for(signed_in("coordinator", "Vale Police"), 31)
+    at.session_state["user"] = {**user, "last_seen": time.time()}
+    at.run()
+    assert shows_form(at)
+    assert "minutes without activity" in at.info[0].value
+
+
+def test_a_session_the_server_does_not_know_is_refused(accounts: str) -> None:
+    at = AppTest.from_file(APP, default_timeout=30)
+    forged = {**signed_in("admin"), "session": "0" * 32}
+    at.session_state["user"] = forged
+    at.run()
+    assert shows_form(at)
+    assert [i.value for i in at.info] == ["Your session has ended. Please sign in again."]
+
+
+def on_admin_page(at: AppTest) -> bool:
+    return [t.value for t in at.title] == ["Admin"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda e: auth.set_active(e, None, "ada", False), id="switched-off"),
+        pytest.param(lambda e: auth.set_role(e, None, "ada", "commissioner"), id="demoted"),
+        pytest.param(lambda e: auth.set_role(e, None, "ada", "coordinator", "Vale Police"), id="agency"),
+        pytest.param(lambda e: auth.set_password(e, None, "ada", "a brand new passphrase"), id="password"),
+    ],
+)
+def test_an_admin_whose_account_changes_is_signed_out_at_the_next_interaction(
+    accounts: str, change: Any
+) -> None:
+    engine = init_db(accounts)
+    auth.create_user(engine, None, "ada", "admin", PASSWORD)
+    auth.create_user(engine, None, "boss", "admin", PASSWORD)
+    at = sign_in(fresh(), "ada", PASSWORD)
+    at.switch_page("views/admin_page.py").run()
+    assert on_admin_page(at)
+    other = sign_in(fresh(), "ada", PASSWORD)  # a second tab of the same account
+    change(engine)
+    engine.dispose()
+    at.run()
+    assert shows_form(at)
+    assert not on_admin_page(at)
+    assert "user" not in at.session_state
+    assert [i.value for i in at.info] == [sessions.CHANGED_MESSAGE]
+    other.run()
+    assert shows_form(other)
+    assert live_sessions("ada") == []
+
+
+def test_an_admin_change_that_leaves_rights_alone_keeps_the_session(accounts: str) -> None:
+    engine = init_db(accounts)
+    auth.create_user(engine, None, "ada", "admin", PASSWORD)
+    at = sign_in(fresh(), "ada", PASSWORD)
+    for _ in range(3):
+        refused = sign_in(fresh(), "ada", "not the password")  # failures elsewhere are not a change
+        assert refused.error
+    auth.unlock(engine, None, "ada")
+    engine.dispose()
+    at.switch_page("views/admin_page.py").run()
+    assert on_admin_page(at)
+
+
+def test_signing_in_hands_the_browser_a_single_use_code_for_its_cookie(accounts: str) -> None:
+    at = sign_in(fresh(), "kim", PASSWORD)
+    code = at.session_state["user"]["handoff"]
+    scripts = [h.proto.body for h in at.sidebar.get("html")]
+    assert any("/api/session/set" in body and code in body for body in scripts)
+    engine = init_db(accounts)
+    token = sessions.claim_handoff(engine, code)
+    assert token is not None and sessions.claim_handoff(engine, code) is None  # once only
+    (row,) = live_sessions("kim")
+    assert row.token_hash == sessions.digest(token) and row.handoff_hash is None
+    engine.dispose()
+    at.run()  # the exchange is seen: the code is forgotten and no longer sent
+    assert "handoff" not in at.session_state["user"]
+    assert not at.sidebar.get("html")
 
 
 def test_signing_out(accounts: str) -> None:
     at = sign_in(fresh(), "kim", PASSWORD)
+    assert len(live_sessions("kim")) == 1
     at.sidebar.button(key="signout").click()
     at.run()
     assert shows_form(at)
     assert [i.value for i in at.info] == ["You have signed out."]
     assert "user" not in at.session_state
+    assert live_sessions("kim") == []  # the browser's cookie names nothing any more
+    assert any("/api/session/end" in h.proto.body for h in at.get("html"))  # and is cleared
 
 
 # ---------------------------------------------------------------------------------------------- OIDC
@@ -226,4 +339,37 @@ def test_an_oidc_session_expires_too(accounts: str) -> None:
     at.run()
     assert shows_form(at)
     assert "minutes without activity" in at.info[0].value
+    assert at.user == {"is_logged_in": False}
+
+
+OIDC_MANAGER = {
+    "is_logged_in": True,
+    "provider": "microsoft",
+    "preferred_username": "sam.manager@vale.example",
+    "groups": ["g-manager"],
+}
+
+
+def test_an_oidc_session_ends_when_its_account_is_switched_off(accounts: str) -> None:
+    at = oidc_app(dict(OIDC_MANAGER)).run()
+    assert at.session_state["user"]["role"] == "cdop_manager"
+    engine = init_db(accounts)
+    auth.set_active(engine, None, "sam.manager@vale.example", False)
+    engine.dispose()
+    at.run()
+    assert "user" not in at.session_state
+    assert at.user == {"is_logged_in": False}  # st.logout: the identity cookie cannot sign straight back in
+    assert live_sessions("sam.manager@vale.example") == []
+
+
+def test_an_oidc_session_ends_when_the_group_map_no_longer_gives_its_role(accounts: str) -> None:
+    at = oidc_app(dict(OIDC_MANAGER)).run()
+    at.switch_page("views/admin_page.py").run()
+    assert on_admin_page(at)
+    secrets = {k: dict(v) for k, v in OIDC_SECRETS.items()}
+    secrets["rota_oidc"]["group_roles"] = {"g-manager": "commissioner"}
+    at.secrets = secrets
+    at.run()
+    assert not on_admin_page(at)
+    assert "user" not in at.session_state
     assert at.user == {"is_logged_in": False}

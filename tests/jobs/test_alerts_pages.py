@@ -20,6 +20,7 @@ from rota.services.alerts import list_alerts
 from rota.storage.db import init_db, make_engine
 from rota.storage.repository import audit_entries, import_rota
 from rota.timeutil import SERVICE_TZ, uk_local, utc_now
+from tests.dashboard.conftest import signed_in
 from tests.jobs.conftest import settings_for, small_rota
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
@@ -48,13 +49,7 @@ def alerted_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
 
 def app_as(role: str, page: str, agency: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=30)
-    at.session_state["user"] = {
-        "username": f"test-{role}",
-        "role": role,
-        "agency": agency,
-        "display_name": f"Test {role}",
-        "last_seen": __import__("time").time(),
-    }
+    at.session_state["user"] = signed_in(role, agency)
     at.run()
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]

@@ -4,7 +4,10 @@ switched-off accounts, who may manage accounts, the audit trail, and OIDC claims
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,9 +48,11 @@ class CountingHasher(PasswordHasher):
     def __init__(self) -> None:
         super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
         self.verified: list[str] = []
+        self.delay = 0.0  # seconds added to each check, so that attempts made at once overlap
 
     def verify(self, hash: str | bytes, password: str | bytes) -> bool:
         self.verified.append(str(hash))
+        time.sleep(self.delay)
         return super().verify(hash, password)
 
 
@@ -230,17 +235,71 @@ def test_an_administrator_can_lift_the_pause(engine: Engine) -> None:
     assert auth.authenticate(engine, "ada", PASSWORD, now=T0).username == "ada"
 
 
+def attempts_at_once(engine: Engine, passwords: list[str], username: str = "ada") -> list[str]:
+    """Every password tried at the same moment from its own thread; the answers (an empty string for a
+    successful sign-in)."""
+    start = threading.Barrier(len(passwords))
+
+    def attempt(password: str) -> str:
+        start.wait()
+        try:
+            auth.authenticate(engine, username, password, now=T0)
+        except AuthError as exc:
+            return exc.message
+        return ""
+
+    with ThreadPoolExecutor(max_workers=len(passwords)) as pool:
+        return list(pool.map(attempt, passwords))
+
+
+def test_forty_wrong_passwords_at_once_check_only_five_then_the_right_one_is_paused(
+    engine: Engine, counting: CountingHasher
+) -> None:
+    auth.create_user(engine, None, "ada", ADMIN, PASSWORD)
+    counting.verified.clear()
+    counting.delay = 0.02
+    answers = attempts_at_once(engine, [f"wrong guess {i}" for i in range(40)])
+    assert len(counting.verified) == auth.MAX_FAILURES  # only the claimed attempts reached the hash
+    assert stored(engine, "ada").failed_attempts == auth.MAX_FAILURES
+    checked = [a for a in answers if a.startswith("Wrong username or password.")]
+    assert len(checked) == auth.MAX_FAILURES
+    assert sum("Try again in 30 seconds." in a for a in checked) == 1  # the fifth one
+    paused = [a for a in answers if a.startswith("Too many wrong passwords")]
+    assert len(paused) == 40 - auth.MAX_FAILURES
+    counting.verified.clear()
+    during = refused(lambda: auth.authenticate(engine, "ada", PASSWORD, now=T0 + timedelta(seconds=10)))
+    assert during.startswith("Too many wrong passwords")
+    assert counting.verified == []
+
+
+def test_unknown_usernames_at_once_are_checked_as_often_as_real_ones(
+    engine: Engine, counting: CountingHasher
+) -> None:
+    counting.delay = 0.02
+    answers = attempts_at_once(engine, [f"guess {i}" for i in range(40)], username="nobody")
+    assert len(counting.verified) == auth.MAX_FAILURES
+    assert sum(a.startswith("Too many wrong passwords") for a in answers) == 40 - auth.MAX_FAILURES
+
+
 # ---------------------------------------------------------------------------------------------- accounts
 
 
-def test_a_switched_off_account_is_refused_after_the_right_password_only(engine: Engine) -> None:
+def test_a_switched_off_account_answers_the_right_password_as_a_wrong_one(
+    engine: Engine, counting: CountingHasher
+) -> None:
     auth.create_user(engine, None, "ada", CDOP_MANAGER, PASSWORD)
     auth.create_user(engine, None, "boss", ADMIN, PASSWORD)
     auth.set_active(engine, ADMIN_ACTOR, "ada", False)
-    assert refused(lambda: auth.authenticate(engine, "ada", "wrong")) == "Wrong username or password."
-    assert refused(lambda: auth.authenticate(engine, "ada", PASSWORD)) == auth.DISABLED
+    counting.verified.clear()
+    wrong = refused(lambda: auth.authenticate(engine, "ada", "wrong", now=T0))
+    right = refused(lambda: auth.authenticate(engine, "ada", PASSWORD, now=T0))
+    unknown = refused(lambda: auth.authenticate(engine, "nobody", PASSWORD, now=T0))
+    assert wrong == right == unknown == "Wrong username or password."
+    # The hash is checked every time (the same work, so the same time), and both count as failures.
+    assert len(counting.verified) == 3
+    assert stored(engine, "ada").failed_attempts == 2
     auth.set_active(engine, ADMIN_ACTOR, "ada", True)
-    assert auth.authenticate(engine, "ada", PASSWORD).role == CDOP_MANAGER
+    assert auth.authenticate(engine, "ada", PASSWORD, now=T0).role == CDOP_MANAGER
 
 
 def test_a_coordinator_needs_an_agency_and_roles_are_checked(engine: Engine) -> None:

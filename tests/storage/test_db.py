@@ -32,6 +32,7 @@ TABLES = {
     "role",
     "audit_log",
     "user_account",
+    "user_session",
     "alembic_version",
 }
 
