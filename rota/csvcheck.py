@@ -7,6 +7,7 @@ to word their messages. Rows carry their line number in the column `LINE`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timezone, tzinfo
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ import polars as pl
 
 from rota.errors import InputError, Problem
 from rota.model import UTC_US
+from rota.output import FORMULA_GUARD, FORMULA_TRIGGERS
 from rota.timeutil import (
     DATE_FORMS,
     INSTANT_FORMS,
@@ -50,6 +52,16 @@ UK_RE = (
 )
 ISO_DATE_RE = r"^(?<y>[0-9]{4})-(?<m>[0-9]{2})-(?<d>[0-9]{2})$"
 UK_DATE_RE = r"^(?<d>[0-9]{2})/(?<m>[0-9]{2})/(?<y>[0-9]{4})$"
+
+
+_UNGUARD = "^" + FORMULA_GUARD + "+[" + re.escape(FORMULA_TRIGGERS) + "]"
+
+
+def unguard_formula(e: pl.Expr) -> pl.Expr:
+    """Take off the ' that the product's CSV writers put before a cell starting with = + - @, tab or
+    carriage return (rota.output.neutralise), so that an export reads back as it was: "'=Bob" -> "=Bob",
+    "''=x" -> "'=x". Exactly one ' goes, and only when apostrophes lead to one of those characters."""
+    return pl.when(e.str.contains(_UNGUARD)).then(e.str.slice(1)).otherwise(e)
 
 
 class Problems:
