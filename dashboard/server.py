@@ -17,6 +17,7 @@ from typing import Any
 
 import streamlit as st
 
+from rota.redact import install_log_redaction
 from rota.storage.db import database_url, init_db
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
+    install_log_redaction()  # no log line of this process shows a password
     url = database_url()
     engine = init_db(url)  # create or migrate once, before the first page is served
     scheduler = None
