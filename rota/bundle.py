@@ -41,6 +41,7 @@ from rota.csvcheck import (
     unguard_formula,
 )
 from rota.errors import InputError, Problem
+from rota.files import create_private, make_private
 from rota.model import SHIFT_KINDS, Rota, conform, empty
 from rota.output import write_csv
 from rota.rules import DEFAULT_ROLES, Rule, RuleError, make_rule
@@ -1065,7 +1066,9 @@ def _export_frame(kind: str, frame: pl.DataFrame, tz: tzinfo, dates_as_text: boo
 def _atomic_write(target: Path, write: Callable[[Path], object]) -> None:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
+        create_private(tmp)  # 0600 from the start: the writers open it as it is
         write(tmp)
+        make_private(tmp)  # in case a writer replaced the file instead
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from rota.errors import InputError, PermissionDenied, Problem
+from rota.files import write_private
 from rota.output import FORMATS, duration_text, render
 from rota.redact import install_log_redaction, mask_url, redact, url_secrets
 from rota.rules import RuleError
@@ -871,7 +872,7 @@ def cmd_ics(args: argparse.Namespace) -> int:
         raise UsageError(f"--end ({uk_local(end, tz)}) must be after --start ({uk_local(start, tz)})")
     data = responder_calendar(_engine(args), args.responder, start, end, tz)
     if args.output is not None:
-        args.output.write_bytes(data)
+        write_private(args.output, data)
         print(f"Wrote {data.count(b'BEGIN:VEVENT')} shifts of {args.responder} to {args.output}")
     else:
         sys.stdout.write(data.decode("utf-8"))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 
+from rota.files import create_private
 from rota.redact import mask_url
 from rota.storage.db import alembic_config, parse_url
 from rota.timeutil import SERVICE_TZ, utc_now
@@ -109,7 +110,9 @@ def check_rota_file(path: Path) -> str:
 
 
 def _copy(source: Path, target: Path) -> None:
-    """A consistent copy of `source` into `target` (SQLite's online backup; writers may go on)."""
+    """A consistent copy of `source` into `target` (SQLite's online backup; writers may go on), made as a
+    0600 file like the database itself."""
+    create_private(target)
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
     try:
         dst = sqlite3.connect(target, timeout=30)
@@ -169,6 +172,7 @@ def restore(url: str, source: Path) -> RestoreInfo:
         _copy(path, previous)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
+    create_private(path)
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
     try:
         dst = sqlite3.connect(path, timeout=30)

@@ -5,6 +5,7 @@ SQLite (the default, a file under `data/`) and PostgreSQL (`postgresql+psycopg:/
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
+from rota.files import create_private, make_sqlite_private
 from rota.redact import mask_url, redact, url_secrets
 
 ENV_DATABASE_URL = "ROTA_DATABASE_URL"
@@ -102,6 +104,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         except (ArgumentError, ValueError) as exc:  # an unknown dialect or driver, a bad option
             raise _url_error(url, exc) from None
     memory = _is_memory_sqlite(url)
+    if not memory:
+        _create_sqlite_file(url)
     connect_args: dict[str, Any] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     if memory:
         connect_args["check_same_thread"] = False
@@ -158,11 +162,37 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+def sqlite_path(url: str | URL) -> Path | None:
+    """The file of an SQLite database URL; None for another database, an in-memory one, or a URI filename
+    (`?uri=true`, `?mode=...`), which SQLite opens its own way."""
+    u = parse_url(url) if isinstance(url, str) else url
+    if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
+        return None
+    if {"uri", "mode"} & set(u.query) or (u.database or "").startswith("file:"):
+        return None
+    return Path(u.database or "")
+
+
+def _create_sqlite_file(url: str) -> None:
+    """Create a new SQLite database file as 0600 before SQLite does (it would follow the umask); its
+    -wal, -shm and -journal files take the database file's mode."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists() and path.parent.is_dir():
+        with contextlib.suppress(OSError):  # SQLite reports a file it cannot create in its own words
+            create_private(path)
+
+
 def init_db(url: str | Engine) -> Engine:
-    """Create or migrate the database to the newest schema (idempotent). Returns the engine used."""
+    """Create or migrate the database to the newest schema (idempotent). Returns the engine used.
+
+    An SQLite database file (and its side files) made readable by others, for instance by an older
+    version, is narrowed to 0600 here."""
     engine = url if isinstance(url, Engine) else make_engine(url)
     with write_transaction(engine) as conn:
         command.upgrade(alembic_config(conn), "head")
+    path = sqlite_path(engine.url)
+    if path is not None:
+        make_sqlite_private(path)
     return engine
 
 
