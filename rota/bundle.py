@@ -671,7 +671,9 @@ def _finish_raw(
             e = pl.when(e == "").then(None).otherwise(e)
         if excel:
             e = _excel_cleanup(e, spec[col].type)
-        exprs.append(unguard_formula(e).alias(col))
+        if spec[col].type in ("text", "ref", "role"):  # the cells a writer may have guarded with a '
+            e = unguard_formula(e)
+        exprs.append(e.alias(col))
     for i in unnamed:
         e = pl.col(f"c{i}").str.strip_chars()
         exprs.append((e.is_not_null() & (e != "")).alias(f"__unnamed{i}"))
