@@ -28,6 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from dashboard.components.signin import SESSION_COOKIE, SESSION_PATH
+from rota.redact import install_log_redaction
 from rota.services import sessions
 from rota.storage.db import database_url, init_db
 
@@ -38,6 +39,7 @@ MAX_BODY = 256  # a hand-over code is 43 characters
 
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
+    install_log_redaction()  # no log line of this process shows a password
     url = database_url()
     engine = init_db(url)  # create or migrate once, before the first page is served
     _ENGINES.append(engine)

@@ -38,9 +38,12 @@ from rota.csvcheck import (
     instant_reason,
     polars_zone,
     typed_lookup,
+    unguard_formula,
 )
 from rota.errors import InputError, Problem
+from rota.files import create_private, make_private
 from rota.model import SHIFT_KINDS, Rota, conform, empty
+from rota.output import write_csv
 from rota.rules import DEFAULT_ROLES, Rule, RuleError, make_rule
 from rota.timeutil import (
     SERVICE_TZ,
@@ -292,15 +295,16 @@ def write_bundle(rota: Rota, directory: Path, tz: tzinfo = SERVICE_TZ) -> None:
     """Write the rota as a bundle folder: four CSV files, and rules.toml when rules or extra roles exist.
 
     Times are local ISO 8601 with their offset (2026-10-25T01:30:00+01:00), dates YYYY-MM-DD, booleans
-    true/false. Each file is written beside its final name and then renamed over it. A rules.toml left
-    from an earlier export is removed when the rota has no rules, so the folder reads back as `rota`.
+    true/false; a text cell a spreadsheet would take for a formula gets a leading ' (rota.output). Each
+    file is written beside its final name and then renamed over it. A rules.toml left from an earlier
+    export is removed when the rota has no rules, so the folder reads back as `rota`.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     rota = rota.conformed()
     for kind in KINDS:
         frame = _export_frame(kind, getattr(rota, kind), tz)
-        _atomic_write(directory / f"{kind}.csv", frame.write_csv)
+        _atomic_write(directory / f"{kind}.csv", functools.partial(write_csv, frame))
     text = rules_toml(rota.rules, rota.roles)
     target = directory / RULES_FILE
     if text is None:
@@ -673,6 +677,8 @@ def _finish_raw(
             e = pl.when(e == "").then(None).otherwise(e)
         if excel:
             e = _excel_cleanup(e, spec[col].type)
+        if spec[col].type in ("text", "ref", "role"):  # the cells a writer may have guarded with a '
+            e = unguard_formula(e)
         exprs.append(e.alias(col))
     for i in unnamed:
         e = pl.col(f"c{i}").str.strip_chars()
@@ -1078,7 +1084,9 @@ def _export_frame(kind: str, frame: pl.DataFrame, tz: tzinfo, dates_as_text: boo
 def _atomic_write(target: Path, write: Callable[[Path], object]) -> None:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
+        create_private(tmp)  # 0600 from the start: the writers open it as it is
         write(tmp)
+        make_private(tmp)  # in case a writer replaced the file instead
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):

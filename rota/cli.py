@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from rota.errors import InputError, PermissionDenied
+from rota.files import write_private
 from rota.output import FORMATS, duration_text, render
+from rota.redact import install_log_redaction, mask_url, redact, url_secrets
 from rota.rules import RuleError
 from rota.services.access import ROLES
 from rota.timeutil import DEFAULT_TZ_NAME, TimeParseError, day_start, parse_bound, uk_local, utc_now, zone
@@ -308,31 +310,39 @@ def _range(args: argparse.Namespace, tz: tzinfo) -> tuple[datetime, datetime]:
 def _engine(args: argparse.Namespace, *, must_exist: bool = True):  # type: ignore[no-untyped-def]
     from sqlalchemy.exc import SQLAlchemyError
 
-    from rota.storage.db import current_revision, database_url, make_engine
+    from rota.storage.db import DatabaseURLError, current_revision, database_url, make_engine
 
     url = database_url(getattr(args, "db", None))
     try:
         engine = make_engine(url)
-        if must_exist and current_revision(engine) is None:
-            raise UsageError(
-                f"the database {_safe_url(url)} is not set up yet: run `rota init` (or `rota demo`)"
-            )
+        if must_exist:
+            if current_revision(engine) is None:
+                raise UsageError(
+                    f"the database {_safe_url(url)} is not set up yet: run `rota init` (or `rota demo`)"
+                )
+        else:
+            with engine.connect():  # reach it now: a clear message rather than a failure half-way
+                pass
+    except DatabaseURLError as exc:  # a malformed URL; the message masks the password
+        raise UsageError(str(exc)) from None
     except SQLAlchemyError as exc:
-        raise UsageError(
-            f"cannot open the database {_safe_url(url)}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
-        ) from exc
-    except ValueError as exc:  # a malformed URL
-        raise UsageError(f"cannot use the database URL {url!r}: {exc}") from exc
+        raise UsageError(f"cannot open the database {_safe_url(url)}: {_database_reason(exc, url)}") from None
     return engine
 
 
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
+def _database_reason(exc: BaseException, url: str) -> str:
+    """The first line of a database error, with the driver's own error class, and never a password."""
+    orig = getattr(exc, "orig", None)
+    source = orig if orig is not None else exc
+    lines = str(source).strip().splitlines()
+    text = f"{source.__class__.__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    if "unable to open database file" in text:
+        text += " (does its folder exist, and may rota write there?)"
+    return redact(text, url_secrets(url))
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "(unreadable URL)"
+
+def _safe_url(url: str) -> str:
+    return mask_url(url)
 
 
 def _load(args: argparse.Namespace, tz: tzinfo, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
@@ -817,7 +827,7 @@ def cmd_ics(args: argparse.Namespace) -> int:
         raise UsageError(f"--end ({uk_local(end, tz)}) must be after --start ({uk_local(start, tz)})")
     data = responder_calendar(_engine(args), args.responder, start, end, tz)
     if args.output is not None:
-        args.output.write_bytes(data)
+        write_private(args.output, data)
         print(f"Wrote {data.count(b'BEGIN:VEVENT')} shifts of {args.responder} to {args.output}")
     else:
         sys.stdout.write(data.decode("utf-8"))
@@ -984,7 +994,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(
-        f"Scheduler on {_safe_url(str(engine.url.render_as_string(hide_password=False)))}; alerts: "
+        f"Scheduler on {_safe_url(engine.url.render_as_string(hide_password=False))}; alerts: "
         f"{settings.channels_text()}. Ctrl+C or SIGTERM stops it.",
         flush=True,
     )
@@ -1023,7 +1033,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             print(render(table, fmt, tz))
         return 0
     outcome = run_job(args.name, engine, settings)
-    print(f"{outcome.job}: {outcome.status}: {outcome.message}")
+    print(f"{outcome.job}: {outcome.status}: {redact(outcome.message)}")
     return 0 if outcome.ok else 1
 
 
@@ -1125,23 +1135,29 @@ def _missing_table(exc: BaseException) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    install_log_redaction()  # no log line of any library shows a password either
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except InputError as exc:
-        print(f"rota: error: {exc.message()}", file=sys.stderr)
+        print(f"rota: error: {redact(exc.message())}", file=sys.stderr)
         return EXIT_INPUT
     except (UsageError, TimeParseError, RuleError) as exc:
-        print(f"rota: error: {exc}", file=sys.stderr)
+        print(f"rota: error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_INPUT
     except PermissionDenied as exc:
-        print(f"rota: not allowed: {exc}", file=sys.stderr)
+        print(f"rota: not allowed: {redact(str(exc))}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
     except Exception as exc:  # last line of defence: a short message, the traceback only on request
+        from rota.storage.db import DatabaseURLError
+
+        if isinstance(exc, DatabaseURLError):  # from a command that does not open the database itself
+            print(f"rota: error: {redact(str(exc))}", file=sys.stderr)
+            return EXIT_INPUT
         if _missing_table(exc):
             print(
                 "rota: error: the database is older than this version of rota (a table is missing): "
@@ -1151,8 +1167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_INPUT
         if os.environ.get("ROTA_DEBUG"):
             raise
+        reason = redact(str(exc))
         print(
-            f"rota: internal error: {exc.__class__.__name__}: {exc} (set ROTA_DEBUG=1 for details)",
+            f"rota: internal error: {exc.__class__.__name__}: {reason} (set ROTA_DEBUG=1 for details)",
             file=sys.stderr,
         )
         return 1

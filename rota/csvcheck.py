@@ -8,6 +8,7 @@ to word their messages. Rows carry their line number in the column `LINE`.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timezone, tzinfo
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ import polars as pl
 
 from rota.errors import InputError, Problem
 from rota.model import UTC_US
+from rota.output import FORMULA_GUARD, FORMULA_TRIGGERS
 from rota.timeutil import (
     DATE_FORMS,
     INSTANT_FORMS,
@@ -55,6 +57,14 @@ UK_DATE_RE = r"^(?<d>[0-9]{2})/(?<m>[0-9]{2})/(?<y>[0-9]{4})$"
 
 MAX_KEPT_PROBLEMS = 2_000
 """Problems kept per read; the rest are only counted, so a huge bad file costs no more than a small one."""
+_UNGUARD = "^" + FORMULA_GUARD + "+[" + re.escape(FORMULA_TRIGGERS) + "]"
+
+
+def unguard_formula(e: pl.Expr) -> pl.Expr:
+    """Take off the ' that the product's CSV writers put before a cell starting with = + - @, tab or
+    carriage return (rota.output.neutralise), so that an export reads back as it was: "'=Bob" -> "=Bob",
+    "''=x" -> "'=x". Exactly one ' goes, and only when apostrophes lead to one of those characters."""
+    return pl.when(e.str.contains(_UNGUARD)).then(e.str.slice(1)).otherwise(e)
 
 
 class Problems:

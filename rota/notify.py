@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rota.errors import InputError, Problem
+from rota.redact import remember_secret
 from rota.timeutil import DEFAULT_TZ_NAME, zone
 
 ENV_SMTP_HOST = "ROTA_SMTP_HOST"
@@ -71,7 +72,7 @@ class Settings:
     smtp_port: int = DEFAULT_SMTP_PORT
     smtp_from: str = DEFAULT_FROM
     alert_email: tuple[str, ...] = ()
-    alert_webhook: str | None = None
+    alert_webhook: str | None = field(default=None, repr=False)
     smtp_user: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = False
@@ -98,8 +99,12 @@ class Settings:
                 raise _bad(ENV_SMTP_PORT, f"{port_text!r} is not a port number")
             port = int(port_text)
         webhook = get(ENV_ALERT_WEBHOOK)
+        # A webhook URL is a credential (whoever has it may post alerts), like the SMTP password: neither
+        # is ever printed or logged.
+        remember_secret(webhook)
+        remember_secret(get(ENV_SMTP_PASSWORD))
         if webhook is not None and not webhook.lower().startswith(("http://", "https://")):
-            raise _bad(ENV_ALERT_WEBHOOK, f"{webhook!r} is not an http:// or https:// URL")
+            raise _bad(ENV_ALERT_WEBHOOK, "not an http:// or https:// URL (the value is secret: not shown)")
         sender = get(ENV_SMTP_FROM) or DEFAULT_FROM
         _addresses(ENV_SMTP_FROM, sender)
         starttls_text = (get(ENV_SMTP_STARTTLS) or "").lower()

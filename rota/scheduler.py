@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 
 from rota import jobs
 from rota.notify import Settings
+from rota.redact import mask_url
 from rota.storage.models import JOBSTORE_TABLE
 from rota.timeutil import utc_now
 
@@ -152,7 +153,7 @@ def stop(scheduler: BackgroundScheduler, *, wait: bool = True) -> None:
 
 
 def _where(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
+    return mask_url(engine.url.render_as_string(hide_password=False))
 
 
 def embedded(url: str, environ: Mapping[str, str] | None = None) -> bool:

@@ -8,7 +8,7 @@ from datetime import date, datetime, tzinfo
 
 import polars as pl
 
-from rota.output import duration_text
+from rota.output import csv_text, duration_text
 from rota.timeutil import SERVICE_TZ, uk_local
 
 UK_DATE = "%d/%m/%Y"
@@ -95,8 +95,9 @@ def for_people(df: pl.DataFrame, tz: tzinfo = SERVICE_TZ) -> pl.DataFrame:
 
 
 def csv_bytes(df: pl.DataFrame, tz: tzinfo = SERVICE_TZ) -> bytes:
-    """UTF-8 CSV with a byte-order mark, so Excel opens names with accents correctly."""
-    return for_people(df, tz).write_csv().encode("utf-8-sig")
+    """UTF-8 CSV with a byte-order mark, so Excel opens names with accents correctly; text cells that a
+    spreadsheet would run as a formula get a leading ' (rota.output.csv_text)."""
+    return csv_text(for_people(df, tz)).encode("utf-8-sig")
 
 
 def xlsx_bytes(df: pl.DataFrame, tz: tzinfo = SERVICE_TZ, sheet: str = "data") -> bytes:

@@ -15,9 +15,10 @@ from datetime import datetime
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import make_url
 
-from rota.storage.db import alembic_config
+from rota.files import create_private
+from rota.redact import mask_url
+from rota.storage.db import alembic_config, parse_url
 from rota.timeutil import SERVICE_TZ, utc_now
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -37,7 +38,7 @@ class BackupInfo:
 
 def sqlite_file(url: str) -> Path | None:
     """The file of an SQLite URL; None for another database (or an in-memory one)."""
-    u = make_url(url)
+    u = parse_url(url)
     if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
         return None
     return Path(u.database or "").resolve()
@@ -46,7 +47,7 @@ def sqlite_file(url: str) -> Path | None:
 def libpq_url(url: str) -> str:
     """The URL as pg_dump and psql take it: no SQLAlchemy driver name, no password (use PGPASSWORD or
     ~/.pgpass)."""
-    u = make_url(url)._replace(drivername="postgresql", password=None)
+    u = parse_url(url)._replace(drivername="postgresql", password=None)
     return u.render_as_string(hide_password=False)
 
 
@@ -70,12 +71,12 @@ def _require_sqlite(url: str, what: str, hint: str) -> Path:
     path = sqlite_file(url)
     if path is not None:
         return path
-    if make_url(url).get_backend_name() == "postgresql":
+    if parse_url(url).get_backend_name() == "postgresql":
         raise BackupError(
             f"rota {what} works on the embedded SQLite database; this one is PostgreSQL. Use its own tool:\n"
             f"  {hint}\n(see docs/operations.md, 'Backups')"
         )
-    raise BackupError(f"rota {what} needs an SQLite database file, not {make_url(url).render_as_string()}")
+    raise BackupError(f"rota {what} needs an SQLite database file, not {mask_url(url)}")
 
 
 def check_rota_file(path: Path) -> str:
@@ -109,7 +110,9 @@ def check_rota_file(path: Path) -> str:
 
 
 def _copy(source: Path, target: Path) -> None:
-    """A consistent copy of `source` into `target` (SQLite's online backup; writers may go on)."""
+    """A consistent copy of `source` into `target` (SQLite's online backup; writers may go on), made as a
+    0600 file like the database itself."""
+    create_private(target)
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
     try:
         dst = sqlite3.connect(target, timeout=30)
@@ -169,6 +172,7 @@ def restore(url: str, source: Path) -> RestoreInfo:
         _copy(path, previous)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
+    create_private(path)
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
     try:
         dst = sqlite3.connect(path, timeout=30)

@@ -5,6 +5,7 @@ SQLite (the default, a file under `data/`) and PostgreSQL (`postgresql+psycopg:/
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,14 +15,28 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
+
+from rota.files import create_private, make_sqlite_private
+from rota.redact import mask_url, redact, url_secrets
 
 ENV_DATABASE_URL = "ROTA_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 _WRITE_OPTION = "rota_write"
+
+
+_URL_FORMS = (
+    "give a URL like sqlite:///path/to/file.db or postgresql://host:5432/database "
+    "(with user and password before the host: user:password@host)"
+)
+
+
+class DatabaseURLError(ValueError):
+    """A database URL that cannot be used as written; the message shows it with its password masked."""
 
 
 def default_database_url() -> str:
@@ -46,25 +61,60 @@ def database_url(cli_value: str | None = None) -> str:
     return default_database_url()
 
 
+def parse_url(url: str) -> URL:
+    """`url` parsed; DatabaseURLError (password masked, SQLAlchemy's own message dropped as it may quote
+    the URL) when it cannot be."""
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise _url_error(url, exc) from None
+
+
+def _url_error(url: str, exc: BaseException) -> DatabaseURLError:
+    if "://" not in url:  # not a URL at all: nothing tells which part is secret, so show none of it
+        return DatabaseURLError(f"cannot use the database URL (not shown): {_URL_FORMS}")
+    return DatabaseURLError(f"cannot use the database URL {mask_url(url)}: {_reason(exc, url)}")
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    if text.startswith("Could not parse SQLAlchemy URL"):
+        return _URL_FORMS
+    if "invalid literal for int()" in text:
+        return "the port is not a number"
+    if text.startswith("Can't load plugin: sqlalchemy.dialects:"):
+        return f"unknown kind of database {text.rpartition(':')[2]!r} (use sqlite:/// or postgresql://)"
+    return redact(text, url_secrets(url))
+
+
 def _is_memory_sqlite(url: str) -> bool:
-    u = make_url(url)
+    u = parse_url(url)
     return u.get_backend_name() == "sqlite" and u.database in (None, "", ":memory:")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`. SQLite gets foreign keys, WAL, a busy timeout and real transactions."""
+    """An engine for `url`. SQLite gets foreign keys, WAL, a busy timeout and real transactions.
+    A malformed URL raises DatabaseURLError, whose message never holds the password."""
     url = normalise_url(url)
-    backend = make_url(url).get_backend_name()
+    backend = parse_url(url).get_backend_name()
     if backend != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(url, **kwargs)
+        try:
+            return create_engine(url, **kwargs)
+        except (ArgumentError, ValueError) as exc:  # an unknown dialect or driver, a bad option
+            raise _url_error(url, exc) from None
     memory = _is_memory_sqlite(url)
+    if not memory:
+        _create_sqlite_file(url)
     connect_args: dict[str, Any] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     if memory:
         connect_args["check_same_thread"] = False
         kwargs.setdefault("poolclass", StaticPool)
     connect_args.update(kwargs.pop("connect_args", {}))
-    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    try:
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
+    except (ArgumentError, ValueError) as exc:
+        raise _url_error(url, exc) from None
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -112,11 +162,37 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+def sqlite_path(url: str | URL) -> Path | None:
+    """The file of an SQLite database URL; None for another database, an in-memory one, or a URI filename
+    (`?uri=true`, `?mode=...`), which SQLite opens its own way."""
+    u = parse_url(url) if isinstance(url, str) else url
+    if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
+        return None
+    if {"uri", "mode"} & set(u.query) or (u.database or "").startswith("file:"):
+        return None
+    return Path(u.database or "")
+
+
+def _create_sqlite_file(url: str) -> None:
+    """Create a new SQLite database file as 0600 before SQLite does (it would follow the umask); its
+    -wal, -shm and -journal files take the database file's mode."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists() and path.parent.is_dir():
+        with contextlib.suppress(OSError):  # SQLite reports a file it cannot create in its own words
+            create_private(path)
+
+
 def init_db(url: str | Engine) -> Engine:
-    """Create or migrate the database to the newest schema (idempotent). Returns the engine used."""
+    """Create or migrate the database to the newest schema (idempotent). Returns the engine used.
+
+    An SQLite database file (and its side files) made readable by others, for instance by an older
+    version, is narrowed to 0600 here."""
     engine = url if isinstance(url, Engine) else make_engine(url)
     with write_transaction(engine) as conn:
         command.upgrade(alembic_config(conn), "head")
+    path = sqlite_path(engine.url)
+    if path is not None:
+        make_sqlite_private(path)
     return engine
 
 

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import ast
+import csv
 import io
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 
+import dashboard
+from dashboard.components import charts
 from dashboard.components.charts import (
     NA_COLOUR,
     SEQUENTIAL,
     HeatmapPanel,
+    download_buttons,
     heatmap,
     hours_amount,
     hours_text,
@@ -66,6 +74,57 @@ def test_csv_download_opens_in_excel_with_accents() -> None:
     text = data.decode("utf-8-sig")
     assert text.splitlines()[0] == "rule_id,start,day,bank_holiday,minutes,who"
     assert "sio,25/10/2026 01:30 BST,25/10/2026,no,60.0,Dr Émile Ñúñez" in text
+
+
+HOSTILE = ['=HYPERLINK("http://x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "\tfoo", "\rbar"]
+
+
+def test_csv_download_neutralises_formula_cells_and_keeps_numbers() -> None:
+    frame = pl.DataFrame({"who": HOSTILE, "change": [-2, 1, -3, 4, 5, -6], "day": [date(2026, 1, 1)] * 6})
+    rows = list(csv.reader(io.StringIO(csv_bytes(frame).decode("utf-8-sig"), newline="")))
+    assert [r[0] for r in rows[1:]] == ["'" + v for v in HOSTILE]
+    assert [r[1] for r in rows[1:]] == ["-2", "1", "-3", "4", "5", "-6"]
+
+
+def test_every_download_button_neutralises_its_csv(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: dict[str, bytes] = {}
+
+    def fake_button(label: str, data: Callable[[], bytes], **kwargs: object) -> None:
+        made[str(kwargs["file_name"])] = data()
+
+    monkeypatch.setattr(charts.st, "download_button", fake_button)
+    download_buttons(pl.DataFrame({"who": HOSTILE}), "gaps")
+    rows = list(csv.reader(io.StringIO(made["gaps.csv"].decode("utf-8-sig"), newline="")))
+    assert [r[0] for r in rows[1:]] == ["'" + v for v in HOSTILE]
+
+
+def test_every_csv_download_in_the_dashboard_goes_through_the_safe_writers() -> None:
+    """Each st.download_button offering text/csv sits in a function that makes its file with csv_bytes
+    (dashboard.components.format) or week_csv (rota.services.editing), both of which neutralise."""
+    root = Path(dashboard.__file__).parent
+    found = 0
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for func in ast.walk(tree):
+            if not isinstance(func, ast.FunctionDef):
+                continue
+            for node in ast.walk(func):
+                if not (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "download_button"
+                ):
+                    continue
+                mime = {k.arg: k.value for k in node.keywords}.get("mime")
+                if not (isinstance(mime, ast.Constant) and mime.value == "text/csv"):
+                    continue
+                found += 1
+                data = ast.unparse(node.args[1]) if len(node.args) > 1 else ""
+                source = ast.unparse(func)
+                assert "week_csv(" in data or ("csv_bytes(" in source and data == "as_csv"), (
+                    f"{path.name}:{node.lineno}: a CSV download not made by csv_bytes or week_csv"
+                )
+    assert found >= 3  # download_buttons and the rota editor's two
 
 
 def test_excel_download_has_the_same_text() -> None:

@@ -4,6 +4,8 @@ Every test runs on SQLite and, when ROTA_TEST_POSTGRES_URL is set, on PostgreSQL
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import io
 import json
 import zipfile
@@ -611,6 +613,21 @@ def test_week_exports_import_back(engine: Engine, tmp_path: Path) -> None:
     rota = read_bundle(book)
     assert rota.shifts.sort("shift_id").equals(back.sort("shift_id"))
     assert rota.absences.height == 1 and rota.responders.height == view.responders.height
+
+
+def test_week_csv_neutralises_formula_cells_and_imports_back(engine: Engine, tmp_path: Path) -> None:
+    view = week_rota(engine, POLICE_COORD, WEEK)
+    hostile = ['=HYPERLINK("http://x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)"]
+    absences = pl.concat([view.absences] * len(hostile)).with_columns(
+        reason=pl.Series(hostile), end=pl.col("end") + pl.duration(days=pl.int_range(pl.len()))
+    )
+    view = dataclasses.replace(view, absences=absences)
+    text = week_csv(view, ABSENCE).decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert [r["reason"] for r in rows] == [f"'{v}" for v in hostile]
+    path = tmp_path / "absences.csv"
+    path.write_text(text, encoding="utf-8")
+    assert read_table(path, "absences")["reason"].to_list() == hostile
 
 
 # ------------------------------------------------------------------------------------------- import
