@@ -16,7 +16,7 @@ from datetime import tzinfo
 from pathlib import Path, PurePosixPath
 
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from rota.analytics.cases import read_cases
 from rota.bundle import KINDS, RULES_FILE, WORKBOOK_SUFFIXES, read_bundle, read_table
@@ -32,8 +32,8 @@ from rota.services.access import (
 from rota.storage.repository import (
     ImportSummary,
     KindCounts,
-    import_cases,
-    import_rota,
+    connected,
+    import_rota_and_cases,
     responder_agencies,
     stored_responders,
     stored_rules,
@@ -310,7 +310,7 @@ def _unzip_bundle(data: bytes, folder: Path, name: str) -> None:
 # ------------------------------------------------------------------------------------------------ scope
 
 
-def scope_problems(engine: Engine, actor: Actor, preview: ImportPreview) -> list[Problem]:
+def scope_problems(engine: Engine | Connection, actor: Actor, preview: ImportPreview) -> list[Problem]:
     """What in the file the actor may not change (docs/bundle.md, "Who may import what").
 
     Administrators may import anything. Cases are for the CDOP manager and administrators; rules and new
@@ -364,7 +364,7 @@ def scope_problems(engine: Engine, actor: Actor, preview: ImportPreview) -> list
         if kind in kinds:
             ids |= set(getattr(rota, kind).get_column("responder_id").drop_nulls().to_list())
     shift_ids = rota.shifts.get_column("shift_id").drop_nulls().to_list() if "shifts" in kinds else []
-    with engine.connect() as conn:
+    with connected(engine) as conn:
         stored_shifts = (
             versioned_rows(conn, "shift", keys=shift_ids).select("shift_id", "responder_id")
             if shift_ids
@@ -452,31 +452,33 @@ def apply_import(
     step = progress or (lambda _f, _m: None)
     if not preview.ok:
         raise preview.error()
-    step(0.2, "Checking permissions again")
-    problems = scope_problems(engine, actor, preview)
-    if problems:
-        raise PermissionDenied("; ".join(str(p) for p in problems[:5]))
     source = f"{via} {preview.source}"
-    summary: ImportSummary | None = None
-    counts: KindCounts | None = None
-    if preview.rota is not None and preview.rota_kinds:
-        kinds = set(preview.rota_kinds)
-        if preview.bundle and actor.role == ADMIN:
-            kinds |= {"roles", "rules"}
-        rows = sum(getattr(preview.rota, k).height for k in preview.rota_kinds)
-        step(0.4, f"Storing {rows:,} rows in one transaction")
-        summary = import_rota(
-            engine, preview.rota, actor=actor.username, replace=replace, kinds=kinds, source=source
-        )
-    if preview.cases is not None:
-        step(0.8, f"Storing {preview.cases.height:,} cases")
-        counts = import_cases(
-            engine,
-            preview.cases,
-            actor=actor.username,
-            source=f"{source}/{CASES_FILE}" if preview.bundle else source,
-            replace=replace,
-        )
+
+    def check_again(conn: Connection) -> None:
+        # Inside the write transaction, so nothing can change between this check and the write.
+        step(0.2, "Checking permissions again")
+        problems = scope_problems(conn, actor, preview)
+        if problems:
+            raise PermissionDenied("; ".join(str(p) for p in problems[:5]))
+
+    rota = preview.rota if preview.rota is not None and preview.rota_kinds else None
+    kinds = set(preview.rota_kinds)
+    if preview.bundle and actor.role == ADMIN:
+        kinds |= {"roles", "rules"}
+    rows = sum(getattr(rota, k).height for k in preview.rota_kinds) if rota is not None else 0
+    cases = preview.cases.height if preview.cases is not None else 0
+    step(0.4, f"Storing {rows + cases:,} rows in one transaction")
+    summary, counts = import_rota_and_cases(
+        engine,
+        rota,
+        preview.cases,
+        actor=actor.username,
+        replace=replace,
+        kinds=kinds,
+        source=source,
+        cases_source=f"{source}/{CASES_FILE}" if preview.bundle else source,
+        check=check_again,
+    )
     result = ImportResult(preview.source, summary, counts)
     step(1.0, f"Stored: {result}")
     return result

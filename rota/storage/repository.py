@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -396,6 +396,16 @@ def _overlap(table: Table, start: datetime | None, end: datetime | None) -> list
     if end is not None:
         conds.append(table.c.start < end)
     return conds
+
+
+@contextmanager
+def connected(source: Engine | Connection) -> Iterator[Connection]:
+    """A connection: the caller's own (inside its transaction), or a new one from the engine."""
+    if isinstance(source, Connection):
+        yield source
+    else:
+        with source.connect() as conn:
+            yield conn
 
 
 @contextmanager
@@ -993,50 +1003,93 @@ def import_rota(
     roles, responders, training, shifts, absences and rules (default: all).
     Raises InputError (nothing stored) for duplicate keys, unknown responders or a row the database refuses.
     """
+    summary, _ = import_rota_and_cases(
+        engine, rota, None, actor=actor, replace=replace, kinds=kinds, source=source
+    )
+    assert summary is not None
+    return summary
+
+
+def import_rota_and_cases(
+    engine: Engine,
+    rota: Rota | None,
+    cases: pl.DataFrame | None,
+    *,
+    actor: str,
+    replace: bool = False,
+    kinds: set[str] | None = None,
+    source: str = "import",
+    cases_source: str | None = None,
+    check: Callable[[Connection], None] | None = None,
+) -> tuple[ImportSummary | None, KindCounts | None]:
+    """Store a rota (as `import_rota`) and cases (as `import_cases`) in ONE transaction: both or neither.
+
+    `check(conn)` runs first inside the write transaction (on SQLite it holds the write lock): the import
+    service re-checks permissions there, so nothing can change between the check and the write; it raises
+    to store nothing."""
     if not actor or not actor.strip():
-        raise ValueError("import_rota needs the actor (who is importing) for the audit log")
+        raise ValueError("an import needs the actor (who is importing) for the audit log")
     wanted = set(IMPORT_KINDS) if kinds is None else set(kinds)
     unknown_kinds = sorted(wanted - set(IMPORT_KINDS))
     if unknown_kinds:
         raise InputError(f"unknown kind(s) {', '.join(unknown_kinds)}; use {', '.join(IMPORT_KINDS)}")
-    frames = _prepare(rota)
-    summary = ImportSummary()
+    frames = _prepare(rota) if rota is not None else None
+    case_frame = _prepare_cases(cases) if cases is not None else None
+    summary = ImportSummary() if rota is not None else None
+    counts = KindCounts() if cases is not None else None
     audit = _AuditBuffer()
     now = utc_now()
     try:
         with write_transaction(engine) as conn:
-            known = set(conn.execute(select(RESPONDER.c.responder_id)).scalars().all())
-            if "responders" in wanted:
-                known.update(frames["responders"].get_column("responder_id").drop_nulls().to_list())
-            _check_input(frames, wanted, known)
-            if "roles" in wanted:
-                _import_roles(conn, rota, audit, summary["roles"])
-            if "responders" in wanted and frames["responders"].height:
-                _import_responders(conn, frames["responders"], audit, summary["responders"], now)
-            if "training" in wanted and frames["training"].height:
-                _import_training(conn, frames["training"], audit, summary["training"])
-            replaced = [frames[k] for k in ("shifts", "absences") if k in wanted]
-            span = _span(replaced) if replace else None
-            if "shifts" in wanted and (frames["shifts"].height or span is not None):
-                _import_shifts(conn, frames["shifts"], audit, summary["shifts"], span)
-            if "absences" in wanted and (frames["absences"].height or span is not None):
-                _import_absences(conn, frames["absences"], audit, summary["absences"], span)
-            if "rules" in wanted and rota.rules:
-                _import_rules(conn, rota.rules, audit, summary["rules"])
-            if summary.changes:
-                audit.add_one(
-                    "rota",
-                    "import",
-                    source,
-                    None,
-                    to_audit_json(
-                        {"replace": replace, "kinds": sorted(wanted), "summary": summary.as_dict()}
-                    ),
-                )
+            if check is not None:
+                check(conn)
+            if rota is not None and frames is not None and summary is not None:
+                _store_rota(conn, rota, frames, wanted, replace, source, audit, summary, now)
+            if case_frame is not None and counts is not None:
+                _store_cases(conn, case_frame, replace, cases_source or source, audit, counts, now)
             audit.write(conn, actor.strip(), now)
     except IntegrityError as exc:
         raise InputError(_integrity_message(exc)) from exc
-    return summary
+    return summary, counts
+
+
+def _store_rota(
+    conn: Connection,
+    rota: Rota,
+    frames: dict[str, pl.DataFrame],
+    wanted: set[str],
+    replace: bool,
+    source: str,
+    audit: _AuditBuffer,
+    summary: ImportSummary,
+    now: datetime,
+) -> None:
+    known = set(conn.execute(select(RESPONDER.c.responder_id)).scalars().all())
+    if "responders" in wanted:
+        known.update(frames["responders"].get_column("responder_id").drop_nulls().to_list())
+    _check_input(frames, wanted, known)
+    if "roles" in wanted:
+        _import_roles(conn, rota, audit, summary["roles"])
+    if "responders" in wanted and frames["responders"].height:
+        _import_responders(conn, frames["responders"], audit, summary["responders"], now)
+    if "training" in wanted and frames["training"].height:
+        _import_training(conn, frames["training"], audit, summary["training"])
+    replaced = [frames[k] for k in ("shifts", "absences") if k in wanted]
+    span = _span(replaced) if replace else None
+    if "shifts" in wanted and (frames["shifts"].height or span is not None):
+        _import_shifts(conn, frames["shifts"], audit, summary["shifts"], span)
+    if "absences" in wanted and (frames["absences"].height or span is not None):
+        _import_absences(conn, frames["absences"], audit, summary["absences"], span)
+    if "rules" in wanted and rota.rules:
+        _import_rules(conn, rota.rules, audit, summary["rules"])
+    if summary.changes:
+        audit.add_one(
+            "rota",
+            "import",
+            source,
+            None,
+            to_audit_json({"replace": replace, "kinds": sorted(wanted), "summary": summary.as_dict()}),
+        )
 
 
 def reset_rota(engine: Engine, *, actor: str) -> ImportSummary:
@@ -1182,67 +1235,71 @@ def import_cases(
     is written to the audit log (entity "case"), with one summary entry (entity "cases", action "import").
     Raises InputError (nothing stored) for blank required values, ages out of range or duplicate ids.
     """
-    if not actor or not actor.strip():
-        raise ValueError("import_cases needs the actor (who is importing) for the audit log")
-    df = _prepare_cases(cases)
-    counts = KindCounts()
-    audit = _AuditBuffer()
-    now = utc_now()
-    columns = list(CASES_SCHEMA)
-    try:
-        with write_transaction(engine) as conn:
-            if replace:
-                stored = _select_frame(conn, CASE_RECORD, CASES_SCHEMA)
-                doomed = stored.join(df.select(CASE_KEY), on=CASE_KEY, how="anti")
-                _delete_audited(
-                    conn,
-                    audit,
-                    counts,
-                    table=CASE_RECORD,
-                    entity="case",
-                    doomed=doomed,
-                    columns=columns,
-                    pk=CASE_KEY,
-                    entity_id=pl.col(CASE_KEY),
-                )
-                stored = stored.join(doomed.select(CASE_KEY), on=CASE_KEY, how="anti")
-            else:
-                stored = _select_frame_in(
-                    conn, CASE_RECORD, CASES_SCHEMA, CASE_KEY, df.get_column(CASE_KEY).to_list()
-                )
-            _upsert(
-                conn,
-                audit,
-                counts,
-                table=CASE_RECORD,
-                entity="case",
-                incoming=df,
-                stored=stored,
-                key=[CASE_KEY],
-                compare=list(_CASE_COMPARE),
-                pk=CASE_KEY,
-                entity_id=pl.col(CASE_KEY),
-                insert_constants={"version": 1, "updated_at": now},
-                update_constants={"updated_at": now},
-            )
-            if counts.changes:
-                summary = {
-                    "created": counts.created,
-                    "updated": counts.updated,
-                    "deleted": counts.deleted,
-                    "unchanged": counts.unchanged,
-                }
-                audit.add_one(
-                    "cases",
-                    "import",
-                    source or "import",
-                    None,
-                    to_audit_json({"replace": replace, "summary": summary}),
-                )
-            audit.write(conn, actor.strip(), now)
-    except IntegrityError as exc:
-        raise InputError(_integrity_message(exc)) from exc
+    _, counts = import_rota_and_cases(
+        engine, None, cases, actor=actor, replace=replace, cases_source=source or "import"
+    )
+    assert counts is not None
     return counts
+
+
+def _store_cases(
+    conn: Connection,
+    df: pl.DataFrame,
+    replace: bool,
+    source: str,
+    audit: _AuditBuffer,
+    counts: KindCounts,
+    now: datetime,
+) -> None:
+    columns = list(CASES_SCHEMA)
+    if replace:
+        stored = _select_frame(conn, CASE_RECORD, CASES_SCHEMA)
+        doomed = stored.join(df.select(CASE_KEY), on=CASE_KEY, how="anti")
+        _delete_audited(
+            conn,
+            audit,
+            counts,
+            table=CASE_RECORD,
+            entity="case",
+            doomed=doomed,
+            columns=columns,
+            pk=CASE_KEY,
+            entity_id=pl.col(CASE_KEY),
+        )
+        stored = stored.join(doomed.select(CASE_KEY), on=CASE_KEY, how="anti")
+    else:
+        stored = _select_frame_in(
+            conn, CASE_RECORD, CASES_SCHEMA, CASE_KEY, df.get_column(CASE_KEY).to_list()
+        )
+    _upsert(
+        conn,
+        audit,
+        counts,
+        table=CASE_RECORD,
+        entity="case",
+        incoming=df,
+        stored=stored,
+        key=[CASE_KEY],
+        compare=list(_CASE_COMPARE),
+        pk=CASE_KEY,
+        entity_id=pl.col(CASE_KEY),
+        insert_constants={"version": 1, "updated_at": now},
+        update_constants={"updated_at": now},
+    )
+    if counts.changes:
+        summary = {
+            "created": counts.created,
+            "updated": counts.updated,
+            "deleted": counts.deleted,
+            "unchanged": counts.unchanged,
+        }
+        audit.add_one(
+            "cases",
+            "import",
+            source or "import",
+            None,
+            to_audit_json({"replace": replace, "summary": summary}),
+        )
 
 
 def reset_cases(engine: Engine, *, actor: str) -> KindCounts:
@@ -1545,9 +1602,10 @@ def delete_versioned(conn: Connection, entity: str, key: Any, version: int) -> b
     return conn.execute(delete(table).where(table.c[pk] == key, table.c.version == version)).rowcount == 1
 
 
-def stored_rules(engine: Engine) -> tuple[tuple[Rule, ...], tuple[str, ...]]:
-    """The stored coverage rules in order (empty: the defaults apply) and the roles (defaults first)."""
-    with engine.connect() as conn:
+def stored_rules(source: Engine | Connection) -> tuple[tuple[Rule, ...], tuple[str, ...]]:
+    """The stored coverage rules in order (empty: the defaults apply) and the roles (defaults first);
+    from an engine, or inside a caller's transaction."""
+    with connected(source) as conn:
         rule_rows = conn.execute(select(COVERAGE_RULE).order_by(COVERAGE_RULE.c.position)).all()
         extra_roles = conn.execute(select(ROLE.c.name).order_by(ROLE.c.name)).scalars().all()
     roles = DEFAULT_ROLES + tuple(r for r in extra_roles if r not in DEFAULT_ROLES)

@@ -171,3 +171,55 @@ def test_cases_are_for_the_manager_and_administrators_and_rules_for_administrato
     assert str(import_file(engine, ADMIN_ACTOR, cases)) == "cases: 1 created"
     with pytest.raises(PermissionDenied):
         read_import(engine, Actor("icb", "commissioner"), cases)
+
+
+def test_a_bundle_and_its_cases_are_stored_in_one_transaction(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rota files and cases.csv of a folder are stored together or not at all: a failure while storing
+    the cases (here a database fault injected after the rota rows were written) leaves the rota as it
+    was, and the permission check runs inside the same write transaction."""
+    import rota.storage.repository as repository
+    from rota.bundle import write_bundle
+    from rota.storage.repository import load_cases
+
+    folder = tmp_path / "bundle"
+    changed = small_rota()
+    changed = Rota(
+        responders=changed.responders.with_columns(pl.lit("Renamed Person").alias("name")),
+        training=changed.training,
+        shifts=changed.shifts,
+        absences=changed.absences,
+    )
+    write_bundle(changed, folder, NOW.tzinfo)  # type: ignore[arg-type]
+    _write(
+        folder,
+        "cases.csv",
+        "case_id,notified_at,age_years,jar_criteria_met,jar_triggered\nC1,2026-11-01 09:00,4,yes,yes\n",
+    )
+    before = load_rota(engine)
+    preview = read_import(engine, ADMIN_ACTOR, folder)
+    assert preview.ok and preview.cases is not None
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("disk full while storing the cases")
+
+    monkeypatch.setattr(repository, "_store_cases", broken)
+    with pytest.raises(RuntimeError):
+        apply_import(engine, ADMIN_ACTOR, preview)
+    assert load_rota(engine).responders.equals(before.responders)
+    assert load_cases(engine).height == 0
+    monkeypatch.undo()
+
+    seen: list[str] = []
+    real = repository.write_transaction
+
+    def watched(eng: Engine):  # type: ignore[no-untyped-def]
+        seen.append("transaction")
+        return real(eng)
+
+    monkeypatch.setattr(repository, "write_transaction", watched)
+    result = apply_import(engine, ADMIN_ACTOR, preview)
+    assert seen == ["transaction"]  # rota, cases and the re-check: one transaction
+    assert result.cases is not None and result.cases.created == 1
+    assert set(load_rota(engine).responders["name"]) == {"Renamed Person"}
