@@ -453,6 +453,9 @@ def _demo_accounts(engine: Engine, password: str) -> None:
 
 
 def _kind_of(path: Path, kind: str | None) -> str:
+    from rota.bundle import refuse_unread_workbook
+
+    refuse_unread_workbook(path)  # .xlsm, .xls...: say that only .xlsx is read, not "what CSV is this"
     if kind:
         return kind
     stem = path.stem.lower()
