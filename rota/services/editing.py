@@ -313,7 +313,8 @@ def _is_blank(value: Any) -> bool:
 
 
 def _wall_text(value: datetime) -> str:
-    text = f"{value:%d/%m/%Y %H:%M}"
+    # Four-digit years whatever strftime does with year 1, so that the date-range check words the refusal.
+    text = f"{value.day:02d}/{value.month:02d}/{value.year:04d} {value:%H:%M}"
     return text + f":{value:%S}" if value.second else text
 
 
@@ -333,7 +334,7 @@ def _cell_text(value: Any, wall: datetime | None, instant: datetime | None) -> s
             return instant.isoformat()
         return _wall_text(value)
     if isinstance(value, date):
-        return f"{value:%d/%m/%Y} 00:00"
+        return f"{value.day:02d}/{value.month:02d}/{value.year:04d} 00:00"
     return str(value).strip()
 
 
