@@ -164,3 +164,11 @@ def test_rota_ics_writes_any_stored_text_on_one_line(run: Run, loaded: str, tmp_
     assert code == 0, err
     assert "SUMMARY:JAR paed iatrician on call: Dr Ada Testwood [31m" in out
     assert "\x1b" not in out
+
+
+@pytest.mark.parametrize("today", ["1900-06-01", "2100-06-01", "0000-01-01"])
+def test_demo_keeps_its_data_within_the_accepted_dates(run: Run, tmp_path: Path, today: str) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    code, _, err = run("--db", url, "demo", "--today", today)
+    assert code == 2 and err.startswith("rota: error: --today") and "internal error" not in err
+    assert not (tmp_path / "demo.db").exists()
