@@ -522,7 +522,19 @@ def _parse_csv(data: bytes, name: str, kind: str, problems: Problems) -> _Raw | 
     if not header_text.strip():
         problems.add(Problem(name, 1, None, "line 1 is blank; the first line must name the columns"))
         return None
-    header = next(csv.reader([header_text]))
+    try:
+        header = next(csv.reader([header_text]))
+    except csv.Error as exc:  # a quoted line break or other damage in the header line
+        problems.add(
+            Problem(
+                name,
+                1,
+                None,
+                f"cannot read the header line as CSV ({exc}); check its quotes and line ends, "
+                "and save it as CSV UTF-8",
+            )
+        )
+        return None
     n_fields = len(header)
     names = [f"c{i}" for i in range(n_fields)]
 
