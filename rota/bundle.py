@@ -42,6 +42,7 @@ from rota.csvcheck import (
 )
 from rota.errors import InputError, Problem
 from rota.files import create_private, make_private
+from rota.limits import ID_MAX, TextClass, bad_text_mask, excerpt, text_reason
 from rota.model import SHIFT_KINDS, Rota, conform, empty
 from rota.output import write_csv
 from rota.rules import DEFAULT_ROLES, Rule, RuleError, make_rule
@@ -54,8 +55,12 @@ KINDS: tuple[str, ...] = ("responders", "training", "shifts", "absences")
 RULES_FILE = "rules.toml"
 MAX_SHIFT = timedelta(days=7)
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+"""Suffixes routed to the workbook reader; of these only .xlsx is read (see `refuse_unread_workbook`)."""
+UNREAD_WORKBOOK_SUFFIXES = (".xlsm", ".xls", ".xlsb", ".ods", ".numbers")
+TOML_MAX_DEPTH = 20
 
 _BOM = b"\xef\xbb\xbf"
+_RULE_HEADER = re.compile(r"^\s*\[\[\s*rule\s*\]\]")
 _LINE = LINE
 # Other modules imported this under its old private name; kept so that they keep working.
 _polars_zone = polars_zone
@@ -66,15 +71,16 @@ class _Col:
     name: str
     required: bool = False
     type: str = "text"  # text | ref | role | bool | date | instant | kind
+    limit: TextClass = "id"  # the length and characters allowed (rota.limits; docs/bundle.md "Limits")
 
 
 COLUMNS: dict[str, tuple[_Col, ...]] = {
     "responders": (
         _Col("responder_id", True),
-        _Col("name", True),
+        _Col("name", True, limit="name"),
         _Col("role", True, "role"),
-        _Col("agency"),
-        _Col("email"),
+        _Col("agency", limit="name"),
+        _Col("email", limit="name"),
         _Col("active", False, "bool"),
     ),
     "training": (
@@ -94,7 +100,7 @@ COLUMNS: dict[str, tuple[_Col, ...]] = {
         _Col("responder_id", True, "ref"),
         _Col("start", True, "instant"),
         _Col("end", True, "instant"),
-        _Col("reason"),
+        _Col("reason", limit="text"),
     ),
 }
 
@@ -144,6 +150,7 @@ def read_bundle(
     problems = Problems(_COLUMN_ORDER)
     if not path.exists():
         raise InputError(Problem(path.name or str(path), None, None, f"no such file or folder: {path}"))
+    refuse_unread_workbook(path)
     if path.is_dir():
         sources: dict[str, Callable[[Problems], _Raw | None] | None] = _folder_sources(path, problems)
         rules_path = path / RULES_FILE
@@ -221,6 +228,7 @@ def read_table(
     problems = Problems(_COLUMN_ORDER)
     if not path.exists():
         raise InputError(Problem(path.name or str(path), None, None, f"no such file: {path}"))
+    refuse_unread_workbook(path)
     if path.suffix.lower() in WORKBOOK_SUFFIXES:
         sources = _workbook_sources(path, problems, single=kind)
         loader = sources.get(kind)
@@ -276,6 +284,22 @@ def check_rows(
     out = _validate(_Raw(name, kind, frame, frozenset(rows.columns), 0), ctx, problems)
     problems.raise_if_any()
     return out
+
+
+def refuse_unread_workbook(path: Path) -> None:
+    """Raise InputError for a spreadsheet file other than an .xlsx workbook (.xlsm, .xls, .ods...): only
+    .xlsx workbooks are read, and a macro-enabled or older file is refused with what to do about it."""
+    suffix = Path(path).suffix.lower()
+    if suffix in UNREAD_WORKBOOK_SUFFIXES and not Path(path).is_dir():
+        raise InputError(
+            Problem(
+                Path(path).name,
+                None,
+                None,
+                f"only .xlsx workbooks are read, not {suffix} files: open it in Excel (or LibreOffice) and "
+                "save it as an Excel Workbook (.xlsx), or save each sheet as CSV UTF-8",
+            )
+        )
 
 
 def read_rules(
@@ -476,6 +500,17 @@ def _parse_csv(data: bytes, name: str, kind: str, problems: Problems) -> _Raw | 
     if b"\x00" in data:
         problems.add(Problem(name, None, None, "not a UTF-8 CSV file: it holds binary data"))
         return None
+    if b"\n" not in data and b"\r" in data.rstrip(b"\r"):
+        problems.add(
+            Problem(
+                name,
+                None,
+                None,
+                "its lines end in a carriage return only (an old Mac format), so its rows cannot be told "
+                "apart: save it as 'CSV UTF-8' (Windows or Unix line ends)",
+            )
+        )
+        return None
     try:
         if not data.isascii():
             data.decode("utf-8")
@@ -497,7 +532,19 @@ def _parse_csv(data: bytes, name: str, kind: str, problems: Problems) -> _Raw | 
     if not header_text.strip():
         problems.add(Problem(name, 1, None, "line 1 is blank; the first line must name the columns"))
         return None
-    header = next(csv.reader([header_text]))
+    try:
+        header = next(csv.reader([header_text]))
+    except csv.Error as exc:  # a quoted line break or other damage in the header line
+        problems.add(
+            Problem(
+                name,
+                1,
+                None,
+                f"cannot read the header line as CSV ({exc}); check its quotes and line ends, "
+                "and save it as CSV UTF-8",
+            )
+        )
+        return None
     n_fields = len(header)
     names = [f"c{i}" for i in range(n_fields)]
 
@@ -814,6 +861,16 @@ def _validate(raw: _Raw, ctx: _Context, problems: Problems) -> pl.DataFrame:
             if values.null_count():
                 report(values.is_null(), c.name, functools.partial(blank_reason, c.name))
 
+    # Lengths and control characters first (docs/bundle.md, "Limits"); a value refused here is left out
+    # of the later checks, so that it is reported once and never copied whole into another message.
+    for c in spec:
+        if c.name not in raw.present:
+            continue
+        bad = bad_text_mask(df.get_column(c.name), c.limit)
+        if bad.any():
+            report(bad, c.name, functools.partial(_limit_reason, c))
+            df = df.with_columns(pl.when(bad).then(None).otherwise(pl.col(c.name)).alias(c.name))
+
     typed: dict[str, pl.Series] = {}
     for c in spec:
         values = df.get_column(c.name)
@@ -885,6 +942,13 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+def _limit_reason(col: _Col, value: str | None) -> str:
+    text = value or ""
+    if col.type in ("role", "bool", "date", "instant", "kind") and len(text) > ID_MAX:
+        return f"{excerpt(text)} is {len(text)} characters long: too long to be a {col.name}"
+    return text_reason(col.name, text, col.limit) or f"{col.name} {excerpt(text)} is not allowed"
+
+
 def _cross_checks(kind: str, out: pl.DataFrame, raw: pl.DataFrame, file: str, problems: Problems) -> None:
     def duplicates(column: str) -> None:
         values = out.get_column(column)
@@ -902,10 +966,45 @@ def _cross_checks(kind: str, out: pl.DataFrame, raw: pl.DataFrame, file: str, pr
             else:
                 firsts[value] = line
 
+    def duplicate_keys(
+        columns: list[str], column: str, reason: Callable[[tuple[Any, ...], int], str]
+    ) -> None:
+        # The database's key of a training record or an absence: twice in one file is an error here, with
+        # its line, rather than a refusal by the database with none.
+        keyed = out.hstack(raw.select(pl.col(c).alias(f"{c}_text") for c in columns))
+        keyed = keyed.filter(pl.all_horizontal(pl.col(columns).is_not_null()))
+        if not keyed.select(pl.struct(columns).is_duplicated().any()).item():
+            return
+        firsts: dict[tuple[Any, ...], int] = {}
+        texts = [f"{c}_text" for c in columns]
+        for row in keyed.select(_LINE, *columns, *texts).iter_rows():
+            line, key, shown = row[0], row[1 : 1 + len(columns)], row[1 + len(columns) :]
+            if key in firsts:
+                problems.add(Problem(file, line, column, reason(shown, firsts[key])))
+            else:
+                firsts[key] = line
+
     if kind == "responders":
         duplicates("responder_id")
     elif kind == "shifts":
         duplicates("shift_id")
+    elif kind == "training":
+        duplicate_keys(
+            ["responder_id", "competency", "valid_from"],
+            "valid_from",
+            lambda k, first: (
+                f"{k[0]}'s {k[1]} training from {k[2]} is already on line {first}; "
+                "give each certificate once (a renewal starts on a later valid_from)"
+            ),
+        )
+    elif kind == "absences":
+        duplicate_keys(
+            ["responder_id", "start", "end"],
+            "start",
+            lambda k, first: (
+                f"{k[0]}'s absence from {k[1]} to {k[2]} is already on line {first}; give each absence once"
+            ),
+        )
     if kind == "training":
         bad = out.filter(pl.col("valid_until") < pl.col("valid_from"))
         problems.report_rows(
@@ -981,6 +1080,17 @@ def _read_rules(
             reason += f" (column {m[2]})"
         problems.add(Problem(name, line, None, f"not valid TOML: {reason}"))
         return (), known_roles
+    except RecursionError:
+        problems.add(
+            Problem(
+                name,
+                None,
+                None,
+                "not valid rules: values are nested too deeply; rules.toml holds `roles = [...]` and "
+                "[[rule]] tables of plain values",
+            )
+        )
+        return (), known_roles
 
     roles = list(known_roles)
     for key in doc:
@@ -993,6 +1103,11 @@ def _read_rules(
         problems.add(
             Problem(name, None, "roles", 'roles must be a list of role names, like roles = ["nurse"]')
         )
+    elif any(text_reason("role", r.strip(), "id") for r in extra):
+        for r in extra:
+            why = text_reason("role", r.strip(), "id")
+            if why:
+                problems.add(Problem(name, None, "roles", why))
     else:
         for r in extra:
             if r.strip() not in roles:
@@ -1007,19 +1122,22 @@ def _read_rules(
         return (), role_tuple
     rules: list[Rule] = []
     seen: dict[str, int] = {}
+    # The line of each [[rule]] header, for the messages (none when the rules are written inline).
+    headers = [n for n, text_line in enumerate(text.splitlines(), start=1) if _RULE_HEADER.match(text_line)]
     for i, table in enumerate(tables, start=1):
         where = f"rule {i}"
+        line = headers[i - 1] if len(headers) == len(tables) else None
         if not isinstance(table, dict):
-            problems.add(Problem(name, None, where, "each rule must be a [[rule]] table"))
+            problems.add(Problem(name, line, where, "each rule must be a [[rule]] table"))
             continue
         try:
             rule = make_rule(table, role_tuple)
         except RuleError as exc:
-            problems.add(Problem(name, None, where, str(exc)))
+            problems.add(Problem(name, line, where, str(exc)))
             continue
         if rule.id in seen:
             problems.add(
-                Problem(name, None, where, f"duplicate rule id {rule.id!r} (also rule {seen[rule.id]})")
+                Problem(name, line, where, f"duplicate rule id {rule.id!r} (also rule {seen[rule.id]})")
             )
             continue
         seen[rule.id] = i

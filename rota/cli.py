@@ -383,6 +383,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     except TimeParseError as exc:
         raise UsageError(f"--today: {exc}") from exc
+    if not 1910 <= today.year <= 2090:
+        # The demo reaches about six years back (cases) and three ahead (training): keep it in the
+        # accepted dates (docs/bundle.md, "Limits").
+        raise UsageError(f"--today {today:%Y-%m-%d}: give a day from 1910 to 2090 for the demo")
     url = database_url(args.db)
     password = _demo_password()
     _engine(args, must_exist=False)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from rota.errors import InputError, Problem
+from rota.limits import EARLIEST_DATE, LATEST_DATE
 from rota.model import UTC_US
 from rota.output import FORMULA_GUARD, FORMULA_TRIGGERS
 from rota.timeutil import (
@@ -196,7 +197,12 @@ def date_lookup(texts: pl.Series) -> pl.Series:
     uk = pl.col("t").str.extract_groups(UK_DATE_RE)
     parts = [pl.coalesce(iso.struct.field(k), uk.struct.field(k)) for k in ("y", "m", "d")]
     text = pl.concat_str([parts[0], pl.lit("-"), parts[1], pl.lit("-"), parts[2]])
-    return f.select(text.str.strptime(pl.Date(), "%Y-%m-%d", strict=False)).to_series()
+    parsed = text.str.strptime(pl.Date(), "%Y-%m-%d", strict=False)
+    # Dates outside the accepted range are bad input (docs/bundle.md, "Limits"): left null here, and
+    # date_reason says why.
+    return f.select(
+        pl.when(parsed.is_between(EARLIEST_DATE, LATEST_DATE)).then(parsed).otherwise(None)
+    ).to_series()
 
 
 def date_reason(text: str) -> str:
@@ -241,8 +247,11 @@ def instant_lookup(texts: pl.Series, tz: tzinfo) -> pl.Series:
             pl.col("S"),
         ]
     )
+    wall = wall_text.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
+    # A wall time whose date is outside the accepted range is bad input (docs/bundle.md, "Limits").
+    in_range = wall.dt.date().is_between(EARLIEST_DATE, LATEST_DATE)
     frame = parts.select(
-        wall_text.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False).alias("wall"),
+        pl.when(in_range).then(wall).otherwise(None).alias("wall"),
         pl.col("off"),
         pl.col("off")
         .replace_strict(list(minutes), list(minutes.values()), default=None, return_dtype=pl.Int64)

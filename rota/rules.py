@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from rota.limits import ID_MAX, MIN_COUNT_MAX, NAME_MAX, text_reason
 from rota.timeutil import wall_to_instant_forward
 
 DEFAULT_ROLES: tuple[str, ...] = ("paediatrician", "sio", "ambulance")
@@ -146,21 +147,35 @@ def make_rule(table: dict[str, object], known_roles: tuple[str, ...] | None = No
     if unknown:
         raise RuleError(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
     rid = table.get("id")
-    if not isinstance(rid, str) or not _RULE_ID.match(rid):
-        raise RuleError("id must be a short name of letters, digits, '-', '_' or '.'")
+    if not isinstance(rid, str) or not _RULE_ID.match(rid) or len(rid) > ID_MAX:
+        raise RuleError(
+            f"id must be a short name (at most {ID_MAX} characters) of letters, digits, '-', '_' or '.'"
+        )
     role = table.get("role")
     if not isinstance(role, str) or not role:
         raise RuleError(f"rule {rid}: role is required")
+    why = text_reason("role", role, "id")
+    if why:
+        raise RuleError(f"rule {rid}: {why}")
     if known_roles is not None and role not in known_roles:
         raise RuleError(f"rule {rid}: unknown role {role!r} (known: {', '.join(known_roles)})")
     min_count = table.get("min_count", 1)
-    if not isinstance(min_count, int) or isinstance(min_count, bool) or min_count < 1:
-        raise RuleError(f"rule {rid}: min_count must be a whole number of at least 1")
+    if not isinstance(min_count, int) or isinstance(min_count, bool) or not 1 <= min_count <= MIN_COUNT_MAX:
+        raise RuleError(f"rule {rid}: min_count must be a whole number from 1 to {MIN_COUNT_MAX}")
     comps = table.get("competencies", ["jar"])
     if isinstance(comps, str):
         comps = [c.strip() for c in comps.split(",") if c.strip()]
     if not isinstance(comps, list) or not all(isinstance(c, str) and c for c in comps):
         raise RuleError(f"rule {rid}: competencies must be a list of names")
+    for c in comps:
+        why = text_reason("competency", c, "id")
+        if why:
+            raise RuleError(f"rule {rid}: {why}")
+    description = table.get("description")
+    if description is not None:
+        why = text_reason("description", description, "text") if isinstance(description, str) else None
+        if not isinstance(description, str) or why:
+            raise RuleError(f"rule {rid}: {why or 'description must be text'}")
     band = table.get("age_band", "0-17")
     if not isinstance(band, str):
         raise RuleError(f"rule {rid}: age_band must be text like 0-15")
@@ -171,7 +186,7 @@ def make_rule(table: dict[str, object], known_roles: tuple[str, ...] | None = No
     wins = table.get("windows", [])
     if isinstance(wins, str):
         wins = [wins]
-    if not isinstance(wins, list) or not all(isinstance(w, str) for w in wins):
+    if not isinstance(wins, list) or not all(isinstance(w, str) and len(w) <= NAME_MAX for w in wins):
         raise RuleError(f"rule {rid}: windows must be a list like ['Mon-Fri 09:00-17:00']")
     try:
         windows = tuple(parse_window(w) for w in wins)

@@ -10,6 +10,8 @@ import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rota.limits import out_of_range_reason, year_in_range
+
 DEFAULT_TZ_NAME = "Europe/London"
 SERVICE_TZ = ZoneInfo(DEFAULT_TZ_NAME)
 
@@ -96,6 +98,8 @@ def parse_instant(text: str, tz: tzinfo = SERVICE_TZ) -> datetime:
     if m is None:
         raise TimeParseError(f"cannot read {raw!r} as a date and time; use {INSTANT_FORMS}")
     g = m.groupdict()
+    if not year_in_range(int(g["y"])):
+        raise TimeParseError(out_of_range_reason(raw))
     try:
         wall = datetime(  # noqa: DTZ001 - a naive wall time, given its zone by localize() below
             int(g["y"]), int(g["m"]), int(g["d"]), int(g["H"]), int(g["M"]), int(g["S"] or 0)
@@ -113,6 +117,8 @@ def parse_date(text: str) -> date:
     m = _ISO_DATE.match(raw) or _UK_DATE.match(raw)
     if m is None:
         raise TimeParseError(f"cannot read {raw!r} as a date; use {DATE_FORMS}")
+    if not year_in_range(int(m["y"])):
+        raise TimeParseError(out_of_range_reason(raw))
     try:
         return date(int(m["y"]), int(m["m"]), int(m["d"]))
     except ValueError as exc:

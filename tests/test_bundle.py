@@ -641,7 +641,7 @@ def test_many_bad_rows_across_files_are_all_reported(tmp_path: Path) -> None:
     with pytest.raises(InputError) as exc:
         read_bundle(folder)
     assert where(exc) == {
-        ("rules.toml", None, "rule 1"),
+        ("rules.toml", 1, "rule 1"),
         ("responders.csv", 5, "responder_id"),
         ("responders.csv", 6, "role"),
         ("training.csv", 2, "responder_id"),

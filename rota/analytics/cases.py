@@ -30,6 +30,7 @@ from rota.csvcheck import (
     typed_lookup,
 )
 from rota.errors import InputError, Problem
+from rota.limits import ID_MAX, TextClass, bad_text_mask, excerpt, text_reason
 from rota.model import UTC_US
 from rota.timeutil import SERVICE_TZ
 
@@ -97,6 +98,10 @@ _IDENTIFYING = frozenset(
     }
 )
 _ORDER = {c: i for i, c in enumerate(CASE_COLUMNS)}
+# The length and characters each column may hold (rota.limits; docs/cases.md): an id, a name, free text;
+# the other columns hold short typed values (times, numbers, true/false) and are held to an id's length.
+_LIMITS: dict[str, TextClass] = {"category": "name", "reason_incomplete": "text"}
+_STEPS: tuple[str, ...] = TIME_COLUMNS[1:]
 
 
 def empty_cases() -> pl.DataFrame:
@@ -201,6 +206,13 @@ def _check_header(header: list[str], name: str, problems: Problems) -> dict[str,
     return chosen
 
 
+def _limit_reason(column: str, cls: TextClass, value: str | None) -> str:
+    text = value or ""
+    if column not in ("case_id", *_LIMITS) and len(text) > ID_MAX:
+        return f"{excerpt(text)} is {len(text)} characters long: too long to be a {column}"
+    return text_reason(column, text, cls) or f"{column} {excerpt(text)} is not allowed"
+
+
 def _validate(df: pl.DataFrame, present: set[str], file: str, tz: tzinfo, problems: Problems) -> pl.DataFrame:
     missing = [c for c in CASE_COLUMNS if c not in df.columns]
     df = df.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in missing])
@@ -219,6 +231,14 @@ def _validate(df: pl.DataFrame, present: set[str], file: str, tz: tzinfo, proble
         if c in present:
             values = df.get_column(c)
             report(values.is_null(), c, functools.partial(blank_reason, c))
+
+    # Lengths and control characters first; a value refused here is left out of the later checks.
+    for c in (c for c in CASE_COLUMNS if c in present):
+        cls = _LIMITS.get(c, "id")
+        bad = bad_text_mask(df.get_column(c), cls)
+        if bad.any():
+            report(bad, c, functools.partial(_limit_reason, c, cls))
+            df = df.with_columns(pl.when(bad).then(None).otherwise(pl.col(c)).alias(c))
 
     typed: dict[str, pl.Series] = {}
     for c in ("jar_criteria_met", "jar_triggered"):
@@ -258,6 +278,23 @@ def _validate(df: pl.DataFrame, present: set[str], file: str, tz: tzinfo, proble
             problems,
         )
     )
+
+    # A step cannot come before the notification that starts the JAR clock: such a time is mistyped.
+    notified = typed["notified_at"]
+    for c in _STEPS:
+        before = (typed[c] < notified).fill_null(False)
+        if before.any():
+            rows = df.select(_LINE, pl.col(c).alias("step"), pl.col("notified_at").alias("notified"))
+            for line, step, when in rows.filter(before).iter_rows():
+                problems.add(
+                    Problem(
+                        file,
+                        line,
+                        c,
+                        f"{c} {step} is before notified_at {when}; a step of the response cannot come "
+                        "before the notification: check the date and time (and its UTC offset)",
+                    )
+                )
 
     ids = df.get_column("case_id")
     if ids.drop_nulls().n_unique() != ids.drop_nulls().len():

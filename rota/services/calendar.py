@@ -1,11 +1,12 @@
 """iCalendar feeds of shifts, for responders' own calendars: one event per shift with a stable UID
 (`<shift_id>@cdop-rota`), so that a re-exported or re-fetched feed updates events instead of doubling them;
 SEQUENCE follows the row's version. Times carry the service zone's TZID (with its VTIMEZONE) or are UTC.
+Stored text goes into the feed on one line, without control characters, whatever the database holds.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -13,6 +14,7 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from rota.errors import InputError
+from rota.limits import DATE_RANGE_TEXT, EARLIEST_DATE, ID_MAX, LATEST_DATE, NAME_MAX, printable
 from rota.storage.models import RESPONDER
 from rota.storage.repository import versioned_rows
 from rota.timeutil import SERVICE_TZ, utc_now
@@ -25,6 +27,27 @@ KIND_LABELS = {"oncall": "on call", "onsite": "on site"}
 def shift_uid(shift_id: str) -> str:
     """The event UID of a shift: the same in every export, whatever else changes about the shift."""
     return f"{shift_id}@{UID_DOMAIN}"
+
+
+def _one_line(value: object, limit: int) -> str:
+    # Imports refuse control characters in ids and names (docs/bundle.md, "Limits"), but a database
+    # written by an older version, or by hand, may hold them: a line break would end the content line.
+    return printable(str(value), limit) if value is not None else ""
+
+
+def _refuse_unreadable_times(shifts: pl.DataFrame) -> None:
+    # Imports and edits refuse dates outside 1900-2100; one written to the database another way (year 0,
+    # say) cannot be turned into a calendar time at all, so say which shift it is rather than fail.
+    lo = datetime.combine(EARLIEST_DATE - timedelta(days=1), datetime.min.time(), UTC)
+    hi = datetime.combine(LATEST_DATE + timedelta(days=2), datetime.min.time(), UTC)
+    ok = pl.col("start").is_between(lo, hi) & pl.col("end").is_between(lo, hi)
+    bad = shifts.filter(~ok.fill_null(False)).get_column("shift_id").head(5).to_list()
+    if bad:
+        ids = ", ".join(_one_line(b, ID_MAX) for b in bad)
+        raise InputError(
+            f"stored shift(s) {ids} hold a start or end outside the accepted dates ({DATE_RANGE_TEXT}); "
+            "import each again with the same shift_id and the right times, then make the calendar"
+        )
 
 
 def _event_time(t: datetime, tz: tzinfo) -> datetime:
@@ -46,21 +69,26 @@ def shifts_calendar(
         r["responder_id"]: r for r in responders.select("responder_id", "name", "role").iter_rows(named=True)
     }
     # The calendar's own UID is stable too (by name), so a re-imported feed is recognised as the same one.
-    slug = "-".join("".join(c if c.isalnum() else " " for c in name.lower()).split()) or "rota"
+    name = _one_line(name, NAME_MAX) or "JAR rota"
+    slug = "-".join("".join(c if c.isalnum() else " " for c in name.lower()).split())[:ID_MAX] or "rota"
     cal = icalendar.Calendar.new(name=name, prodid=PRODID, uid=f"calendar-{slug}@{UID_DOMAIN}")
     now = (stamp or utc_now()).astimezone(UTC).replace(microsecond=0)
     has_version = "version" in shifts.columns
+    _refuse_unreadable_times(shifts)
     for row in shifts.sort("start", "shift_id").iter_rows(named=True):
+        if row["start"] is None or row["end"] is None:
+            continue
         person = people.get(row["responder_id"], {})
-        who = person.get("name") or row["responder_id"]
-        role = person.get("role") or ""
-        kind = KIND_LABELS.get(row["kind"] or "oncall", row["kind"] or "on call")
+        rid = _one_line(row["responder_id"], ID_MAX)
+        shift_id = _one_line(row["shift_id"], ID_MAX)
+        who = _one_line(person.get("name"), NAME_MAX) or rid
+        role = _one_line(person.get("role"), ID_MAX)
+        kind = KIND_LABELS.get(row["kind"] or "oncall") or _one_line(row["kind"], ID_MAX) or "on call"
         event = icalendar.Event.new(
-            uid=shift_uid(row["shift_id"]),
+            uid=shift_uid(shift_id),
             summary=f"JAR {role} {kind}: {who}".replace("  ", " "),
             description=(
-                f"Joint Agency Response rota: {who} ({row['responder_id']}), {role or 'responder'}, {kind}. "
-                f"Shift {row['shift_id']}."
+                f"Joint Agency Response rota: {who} ({rid}), {role or 'responder'}, {kind}. Shift {shift_id}."
             ),
             start=_event_time(row["start"], tz),
             end=_event_time(row["end"], tz),

@@ -28,6 +28,7 @@ from rota.bundle import (
 from rota.engine import gaps
 from rota.engine.sweep import qualified_intervals
 from rota.errors import ConflictError, InputError, PermissionDenied, Problem
+from rota.limits import DATE_RANGE_TEXT, EARLIEST_DATE, LATEST_DATE, TextClass, check_text
 from rota.model import Rota, conform
 from rota.output import to_csv
 from rota.rules import Rule
@@ -303,7 +304,8 @@ def _is_blank(value: Any) -> bool:
 
 
 def _wall_text(value: datetime) -> str:
-    text = f"{value:%d/%m/%Y %H:%M}"
+    # Four-digit years whatever strftime does with year 1, so that the date-range check words the refusal.
+    text = f"{value.day:02d}/{value.month:02d}/{value.year:04d} {value:%H:%M}"
     return text + f":{value:%S}" if value.second else text
 
 
@@ -323,7 +325,7 @@ def _cell_text(value: Any, wall: datetime | None, instant: datetime | None) -> s
             return instant.isoformat()
         return _wall_text(value)
     if isinstance(value, date):
-        return f"{value:%d/%m/%Y} 00:00"
+        return f"{value.day:02d}/{value.month:02d}/{value.year:04d} 00:00"
     return str(value).strip()
 
 
@@ -781,6 +783,7 @@ def save_changes(engine: Engine, actor: Actor, changes: Sequence[Change]) -> Sav
     require_can_edit(actor)
     if not changes:
         return SaveResult()
+    _check_limits(changes)
     created = updated = deleted = 0
     new_keys: dict[int, str | int] = {}
     try:
@@ -862,6 +865,40 @@ def save_changes(engine: Engine, actor: Actor, changes: Sequence[Change]) -> Sav
     except IntegrityError as exc:
         raise InputError(_integrity_reason(exc)) from exc
     return SaveResult(created, updated, deleted, new_keys)
+
+
+_CHANGE_LIMITS: dict[str, TextClass] = {"responder_id": "id", "kind": "id", "reason": "text"}
+
+
+def _check_limits(changes: Sequence[Change]) -> None:
+    """The input limits (docs/bundle.md, "Limits") once more on the rows about to be stored, whoever made
+    them: grid edits are checked by `validate_changes`, but fills and other callers build changes too."""
+    problems: list[Problem] = []
+    # Local dates are checked when the rows are read; in UTC a day either side is within the limits.
+    lo = datetime.combine(EARLIEST_DATE - timedelta(days=1), datetime.min.time(), UTC)
+    hi = datetime.combine(LATEST_DATE + timedelta(days=2), datetime.min.time(), UTC)
+    for c in changes:
+        if c.after is None:
+            continue
+        name = TABLE_NAMES[c.entity]
+        for column in ("start", "end"):
+            t = c.after.get(column)
+            if not isinstance(t, datetime) or t.tzinfo is None or not lo <= t < hi:
+                problems.append(
+                    Problem(
+                        name,
+                        c.row,
+                        column,
+                        f"{t} is not a time within the accepted dates ({DATE_RANGE_TEXT})",
+                    )
+                )
+        for column, cls in _CHANGE_LIMITS.items():
+            value = c.after.get(column)
+            why = check_text(column, value, cls) if isinstance(value, str | None) else f"{column} is not text"
+            if why:
+                problems.append(Problem(name, c.row, column, why))
+    if problems:
+        raise InputError(problems)
 
 
 def _integrity_reason(exc: IntegrityError) -> str:

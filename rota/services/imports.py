@@ -19,7 +19,14 @@ import polars as pl
 from sqlalchemy import Connection, Engine
 
 from rota.analytics.cases import read_cases
-from rota.bundle import KINDS, RULES_FILE, WORKBOOK_SUFFIXES, read_bundle, read_table
+from rota.bundle import (
+    KINDS,
+    RULES_FILE,
+    WORKBOOK_SUFFIXES,
+    read_bundle,
+    read_table,
+    refuse_unread_workbook,
+)
 from rota.errors import InputError, PermissionDenied, Problem
 from rota.model import Rota
 from rota.services.access import (
@@ -167,6 +174,10 @@ def read_import(
     cases: pl.DataFrame | None = None
     kinds: tuple[str, ...] = ()
     bundle = path.is_dir() or path.suffix.lower() in WORKBOOK_SUFFIXES
+    try:
+        refuse_unread_workbook(path)  # .xlsm, .xls, .ods...: say that only .xlsx is read, and how to save
+    except InputError as exc:
+        return ImportPreview(name, None, (), tuple(exc.problems), cases=None, bundle=False)
     if bundle:
         if kind is not None:
             problems.append(
@@ -275,6 +286,10 @@ def preview_upload(
                 return ImportPreview(name, None, (), tuple(exc.problems), bundle=True)
             return read_import(engine, actor, bundle, tz, source=name)
         if suffix not in (*WORKBOOK_SUFFIXES, ".csv"):
+            try:
+                refuse_unread_workbook(PurePosixPath(name))  # the same words as the other entry points
+            except InputError as exc:
+                return ImportPreview(name, None, (), tuple(exc.problems))
             problem = Problem(name, None, None, "upload a bundle (.zip), a workbook (.xlsx) or one CSV file")
             return ImportPreview(name, None, (), (problem,))
         path = folder / name

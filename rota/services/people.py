@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from rota.engine.sweep import gaps
 from rota.errors import ConflictError, InputError
+from rota.limits import DATE_RANGE_TEXT, ID_MAX, date_in_range, excerpt
 from rota.model import UTC_US, Rota
 from rota.rules import Rule
 from rota.services.access import Actor, can_edit_agency, require_edit_agency, require_read_people
@@ -536,6 +537,13 @@ def _training_key(row: dict[str, Any]) -> str:
 
 
 def _check_dates(valid_from: date, valid_until: date | None) -> None:
+    # The same limits as an imported training.csv (docs/bundle.md, "Limits"): a date the engine, the
+    # exports and PostgreSQL can all hold, and nothing a typing slip (year 0 or 9999) would put there.
+    for label, value in (("valid from", valid_from), ("valid until", valid_until)):
+        if value is not None and (not isinstance(value, date) or not date_in_range(value)):
+            raise InputError(
+                f"{label} ({value}) is outside the accepted dates ({DATE_RANGE_TEXT}); check the year"
+            )
     if valid_until is not None and valid_until < valid_from:
         raise InputError(
             f"valid until ({valid_until:%d/%m/%Y}) is before valid from ({valid_from:%d/%m/%Y}); "
@@ -545,9 +553,10 @@ def _check_dates(valid_from: date, valid_until: date | None) -> None:
 
 def _check_competency(competency: str) -> str:
     name = (competency or "").strip()
-    if not _COMPETENCY.match(name):
+    if not _COMPETENCY.match(name) or len(name) > ID_MAX:
         raise InputError(
-            f"competency {competency!r} is not a short name like jar or jar-16-17 (letters, digits, '-', '_')"
+            f"competency {excerpt(competency or '')} is not a short name like jar or jar-16-17 "
+            f"(letters, digits, '-', '_'; at most {ID_MAX} characters)"
         )
     return name
 
