@@ -287,7 +287,7 @@ def preview_upload(
             return read_import(engine, actor, bundle, tz, source=name)
         if suffix not in (*WORKBOOK_SUFFIXES, ".csv"):
             try:
-                refuse_unread_workbook(PurePosixPath(name))  # the same words as the other entry points
+                refuse_unread_workbook(Path(name))  # the same words as the other entry points
             except InputError as exc:
                 return ImportPreview(name, None, (), tuple(exc.problems))
             problem = Problem(name, None, None, "upload a bundle (.zip), a workbook (.xlsx) or one CSV file")
