@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -211,7 +211,11 @@ def workdir() -> Iterator[Callable[[], Path]]:
 
 def _fresh_db(template: Path, folder: Path) -> str:
     db = folder / "rota.db"
-    shutil.copy(template, db)
+    # SQLite's online backup, not a file copy: the template may still hold pages in its write-ahead log.
+    with sqlite3.connect(template) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
     return f"sqlite:///{db}"
 
 
