@@ -134,7 +134,7 @@ def test_backup_and_restore_of_the_sqlite_database(run: Run, tmp_path: Path) -> 
     code, out, err = run("backup", str(tmp_path), "--db", db)
     assert code == 0, err
     copy = Path(out.split("Backed up to ")[1].split(" (")[0])
-    assert copy.parent == tmp_path and copy.name.startswith("rota-") and "schema revision 0004" in out
+    assert copy.parent == tmp_path and copy.name.startswith("rota-") and "schema revision 0005" in out
     with sqlite3.connect(copy) as conn:
         assert conn.execute("SELECT count(*) FROM shift").fetchone() == (shifts,)
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
