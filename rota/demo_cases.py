@@ -49,6 +49,7 @@ import polars as pl
 
 from rota.analytics.cases import CASE_COLUMNS, CASES_SCHEMA
 from rota.analytics.completion import covered, is_bank_holiday, is_working_day, nth_working_day_after
+from rota.analytics.reasons import reason_category
 from rota.model import Rota
 from rota.timeutil import SERVICE_TZ, day_start, wall_to_instant_forward
 
@@ -502,6 +503,7 @@ def build_demo_cases(today: date, rota: Rota, seed: int = 7, tz: tzinfo = SERVIC
         "ncmd_notified_at": [c.ncmd_notified_at for c in cases],
         "category": [c.category for c in cases],
         "reason_incomplete": [c.reason for c in cases],
+        "reason_category": [reason_category(c.reason) for c in cases],
     }
     return pl.DataFrame(data, schema=CASES_SCHEMA).select(list(CASE_COLUMNS))
 

@@ -629,7 +629,7 @@ def _deliver_expiries(engine: Engine, settings: Settings, now: datetime) -> tupl
 def _forecast_refresh(engine: Engine, settings: Settings, now: datetime) -> tuple[bool, str]:
     from rota.analytics.demand import Prior
     from rota.analytics.forecast import forecast
-    from rota.services.forecasting import forecast_settings
+    from rota.services.forecasting import forecast_settings, history_window
     from rota.storage.repository import load_cases, load_rota
 
     tz = settings.tz
@@ -646,7 +646,9 @@ def _forecast_refresh(engine: Engine, settings: Settings, now: datetime) -> tupl
         tz,
         Prior(child_population=figures.child_population),
         figures.commitment_hours,
-        history_end=min(start, now),
+        # whole quarters, as on the Capacity & forecast page: the stored outlook (shown to commissioners
+        # on Coverage) changes with the rota and once a quarter, not with each newly notified case
+        *history_window(cases, min(start, now), tz),
     )
     payload = json.loads(json.dumps(result.as_json(), default=str))
     store.store_forecast(engine, now, start, end, payload)

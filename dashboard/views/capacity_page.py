@@ -34,9 +34,8 @@ from dashboard.components.context import engine, require_page
 from dashboard.components.context import tz as service_tz
 from dashboard.components.format import cases_amount, chance, count_range
 from rota.analytics.scenarios import AddResponders, LapseTraining, RemoveResponder, Scenario
-from rota.analytics.suppression import DEFAULT_THRESHOLD, primary_mark
 from rota.errors import InputError, PermissionDenied
-from rota.services.access import CAPACITY, Actor, can_read_people
+from rota.services.access import CAPACITY, Actor, can_read_case_level, can_read_people
 from rota.services.coverage import data_version, role_label, zone_name
 from rota.services.forecasting import CapacityForecast, capacity_forecast, default_forecast_period
 from rota.services.people import ResponderFilters, responder_list
@@ -1089,23 +1088,27 @@ the project's repository.
         )
         history = pl.DataFrame(cf.history)
         if history.height:
-            counts = history.get_column("cases_in_history")
-            if not can_read_people(actor):
-                # commissioners: small counts suppressed as everywhere else (docs/methods.md); the bands
-                # have no total on the page, so no count can be worked out from the others
-                shown = [primary_mark() if 0 < int(c) < DEFAULT_THRESHOLD else str(c) for c in counts]
-            else:
-                shown = [str(c) for c in counts]
+            # display-ready from the service: commissioners never get the count of cases (docs/methods.md)
             st.dataframe(
                 history.select(
                     pl.col("age_band").alias("Age band"),
-                    pl.Series("Cases in the history", shown),
+                    pl.col("cases_in_history_shown").alias("Cases in the history"),
                     pl.col("history_years").alias("Years of history"),
                     pl.col("fitted_cases_per_year").alias("Fitted cases a year"),
                     pl.col("prior_cases_per_year").alias("National rate, cases a year"),
                 ),
                 hide_index=True,
                 key="capacity_model_table",
+            )
+            st.caption(
+                "The model learns from whole calendar quarters of past cases, up to the start of the quarter "
+                "the forecast starts in."
+                + (
+                    ""
+                    if can_read_case_level(actor)
+                    else " The number of past cases is not shown here: counts of cases are published on "
+                    "the Completion page, by whole quarter or year, with small numbers hidden."
+                )
             )
 
 

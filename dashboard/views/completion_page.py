@@ -7,6 +7,7 @@ only; the numbers, and the small-number suppression commissioners see, come from
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import NamedTuple
 
 import plotly.graph_objects as go
@@ -38,6 +39,7 @@ from rota.services.completion import (
     CompletionView,
     MeasureSpc,
     by_label,
+    case_list,
     completion_view,
     periods_for,
     require_read_completion,
@@ -71,6 +73,7 @@ SIGNAL_TEXT = {
     "shift_above": "run above the mean",
     "shift_below": "run below the mean",
 }
+READ_SESSION = "completion_read_session"  # one id per browser session, for the audited case reads
 HIGHLIGHT = "background-color: #FFF4D6; font-weight: 600"  # warm yellow tint, dark text stays readable
 
 
@@ -125,8 +128,7 @@ def _headline(view: CompletionView) -> None:
             f"to {uk_date(view.last_notified.astimezone(tz).date())}"
         )
     else:
-        periods = view.at("year").periods
-        span = f"notified in {periods[0]} to {periods[-1]}" if periods else ""
+        span = f"notified in {view.overall_label}"
     st.caption(
         f"{view.cases_shown} cases meeting the JAR criteria, {span}. Each measure is the share of those "
         f"cases where the step was done in time. Times are local ({view.tz_name}), 24-hour clock."
@@ -136,8 +138,9 @@ def _headline(view: CompletionView) -> None:
             f"Small numbers are hidden to protect the children and families concerned: counts from 1 to "
             f'{view.threshold - 1} are shown as "{view.primary_mark}", and "{view.secondary_mark}" marks '
             f'a count hidden so that a "{view.primary_mark}" cannot be worked out from the totals (it may '
-            "be any number). Rates are not shown where either count is hidden. Figures are by quarter or "
-            "year.",
+            "be any number). Rates are not shown where either count is hidden. Figures are for whole "
+            "calendar quarters and years that have ended; the summary tables are for the latest whole "
+            f"year ({view.overall_label}).",
             icon=":material/visibility_off:",
         )
 
@@ -344,11 +347,12 @@ def _hours_section(view: CompletionView) -> None:
     )
     show_chart(
         fig,
-        alt=f"Bar chart of each measure in hours against out of hours, all stored cases. {summary}.",
+        alt=f"Bar chart of each measure in hours against out of hours, {view.overall_label}. {summary}.",
         key="completion_hours_chart",
     )
     st.caption(
-        "All stored cases. A missing bar is a rate not shown (a count is hidden, or there are no cases)."
+        f"{view.overall_label[:1].upper()}{view.overall_label[1:]}. A missing bar is a rate not shown "
+        "(a count is hidden, or there are no cases)."
     )
     st.dataframe(table, hide_index=True, key="completion_hours_table")
 
@@ -368,7 +372,8 @@ def _age_section(view: CompletionView) -> None:
     )
     st.dataframe(styled, hide_index=True, key="completion_age_table")
     st.caption(
-        "All stored cases, by the national (NCMD) age bands. The highlighted row counts 16- and "
+        f"{view.overall_label[:1].upper()}{view.overall_label[1:]}, by the national (NCMD) age bands. "
+        "The highlighted row counts 16- and "
         "17-year-olds again, inside 15-17: the group the protocol most easily misses."
     )
 
@@ -422,20 +427,28 @@ def _reasons_section(view: CompletionView) -> None:
         hide_index=True,
         key="completion_reasons",
     )
-    st.caption("The main reason recorded for each case that missed any step, all stored cases.")
+    st.caption(
+        "The main reason recorded for each case that missed any step, by category (docs/cases.md lists "
+        f"them), {view.overall_label}."
+    )
 
 
-def _case_section(view: CompletionView) -> None:
+@st.cache_data(show_spinner=False, max_entries=32)
+def _served_cases(
+    q: Query, reader: str, session: str, only: bool, _view: CompletionView, _actor: Actor
+) -> pl.DataFrame:
+    """The case list as served by the service (which checks and audits the read), once per reader, session,
+    data version and filter: reruns of the page show the rows already served without a new audit entry."""
+    return case_list(engine(), _actor, _view, only_incomplete=only, via="case list")
+
+
+def _case_section(q: Query, actor: Actor, view: CompletionView) -> None:
     st.subheader("Cases")
-    cases = view.case_rows
-    if cases is None:
+    if view.case_rows is None:
         return
     only = st.toggle("Only responses not fully completed", key="completion_cases_incomplete")
-    shown = (
-        cases.filter(pl.col("fully_completed").not_() | pl.col("fully_completed").is_null())
-        if only
-        else cases
-    )
+    session = st.session_state.setdefault(READ_SESSION, uuid.uuid4().hex)
+    shown = _served_cases(q, actor.username, session, bool(only), view, actor)
     st.caption(
         f"{shown.height} case{'s' if shown.height != 1 else ''}, newest first. References are pseudonymised; "
         f"times are local ({view.tz_name}). Measures are blank for cases not meeting the JAR criteria."
@@ -462,7 +475,13 @@ def _case_section(view: CompletionView) -> None:
         },
         key="completion_cases_table",
     )
-    download_buttons(shown, "completion-cases", key="cases", sheet="cases")
+    eng = engine()
+
+    def fetch(via: str) -> pl.DataFrame:
+        # runs when the file is asked for (a deferred download), not at each rerun: one audited read each
+        return case_list(eng, actor, view, only_incomplete=bool(only), via=via)
+
+    download_buttons(shown, "completion-cases", key="cases", sheet="cases", fetch=fetch)
     picked = st.selectbox(
         "See cover on the day of a case",
         shown["case_id"].to_list(),
@@ -528,4 +547,4 @@ _crosstab_section(view)
 _reasons_section(view)
 _downloads(view)
 if can_read_case_level(actor):
-    _case_section(view)
+    _case_section(query, actor, view)

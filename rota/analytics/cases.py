@@ -20,6 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
+from rota.analytics.reasons import REASON_CATEGORIES, category_code, identifying_text, with_reason_category
 from rota.csvcheck import (
     LINE,
     TRUE_WORDS,
@@ -60,6 +61,7 @@ CASE_COLUMNS: tuple[str, ...] = (
     "ncmd_notified_at",
     "category",
     "reason_incomplete",
+    "reason_category",  # optional, not in SPEC's list: a code of rota.analytics.reasons (derived if blank)
 )
 CASES_SCHEMA: dict[str, pl.DataType] = {
     "case_id": pl.String(),
@@ -71,6 +73,7 @@ CASES_SCHEMA: dict[str, pl.DataType] = {
     **{c: UTC_US for c in TIME_COLUMNS[1:]},
     "category": pl.String(),
     "reason_incomplete": pl.String(),
+    "reason_category": pl.String(),
 }
 
 # Column names that identify a child, compared lower case without spaces, underscores, hyphens or dots.
@@ -309,6 +312,45 @@ def _validate(df: pl.DataFrame, present: set[str], file: str, tz: tzinfo, proble
             else:
                 firsts[value] = line
 
+    check_free_text(df, file, problems)
     for c in CASE_COLUMNS:
         typed.setdefault(c, df.get_column(c))
-    return pl.DataFrame([typed[c].alias(c).cast(CASES_SCHEMA[c]) for c in CASE_COLUMNS])
+    cases = pl.DataFrame([typed[c].alias(c).cast(CASES_SCHEMA[c]) for c in CASE_COLUMNS])
+    return with_reason_category(cases)
+
+
+# Free-text columns checked for identifying details (a case_id is checked too: it must be a pseudonym).
+FREE_TEXT_COLUMNS: tuple[str, ...] = ("case_id", "category", "reason_incomplete", "reason_category")
+
+
+def check_free_text(df: pl.DataFrame, file: str, problems: Problems) -> None:
+    """Refuse free text that looks like it identifies a child (a title and name, a date of birth or other
+    date, a postcode, an NHS number: `rota.analytics.reasons.identifying_text`) and unknown reason
+    categories. The message names the file, line and column and what was seen, never the text itself."""
+    for c in FREE_TEXT_COLUMNS:
+        if c not in df.columns:
+            continue
+        for line, value in df.select(_LINE, c).iter_rows():
+            found = identifying_text(value)
+            if found is not None:
+                problems.add(
+                    Problem(
+                        file,
+                        line,
+                        c,
+                        f"looks like it holds {found}; cases.csv holds pseudonymised data only, so remove "
+                        "names, dates of birth, postcodes and NHS numbers from the text",
+                    )
+                )
+    if "reason_category" in df.columns:
+        for line, value in df.select(_LINE, "reason_category").iter_rows():
+            if value is not None and category_code(value) is None and identifying_text(value) is None:
+                problems.add(
+                    Problem(
+                        file,
+                        line,
+                        "reason_category",
+                        f"{value!r} is not a reason category; use one of {', '.join(REASON_CATEGORIES)} "
+                        "(or leave it blank to have it worked out from reason_incomplete)",
+                    )
+                )

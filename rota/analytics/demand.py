@@ -210,7 +210,7 @@ class BandModel:
     band: tuple[int, int]
     coef: np.ndarray
     cov: np.ndarray
-    cases: int
+    cases: int | None  # None: withheld (rota.services.forecasting, for commissioners)
     exposure_hours: float
     prior_yearly: float | None
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from rota.analytics.cases import read_cases
 from rota.services.access import Actor, require_case_level, require_import_cases
-from rota.storage.repository import KindCounts, import_cases, load_cases
+from rota.storage.repository import KindCounts, import_cases, load_cases, record_read
 from rota.timeutil import SERVICE_TZ
 
 
@@ -33,8 +33,34 @@ def import_cases_file(
 
 
 def case_rows(
-    engine: Engine, actor: Actor, start: datetime | None = None, end: datetime | None = None
+    engine: Engine,
+    actor: Actor,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    via: str = "case rows",
 ) -> pl.DataFrame:
-    """The stored cases notified in [start, end), case by case (CASES_SCHEMA, UTC): case-level access only."""
+    """The stored cases notified in [start, end), case by case (CASES_SCHEMA, UTC): case-level access only.
+    Every read is audited (action "read", entity "cases": `via`, the period and the number of rows)."""
     require_case_level(actor)
-    return load_cases(engine, start, end)
+    rows = load_cases(engine, start, end)
+    audit_case_read(engine, actor, via, rows.height, period=_period_text(start, end))
+    return rows
+
+
+def audit_case_read(
+    engine: Engine, actor: Actor, via: str, rows: int, *, period: str = "all", filter: str | None = None
+) -> None:
+    """Write one audit entry for case-level data served to `actor` (action "read", entity "cases"): how
+    (`via`: "case list", "download csv"...), the period and filter, and how many rows. No case data."""
+    require_case_level(actor)
+    what: dict[str, object] = {"via": via, "period": period, "rows": rows}
+    if filter:
+        what["filter"] = filter
+    record_read(engine, actor.username, "cases", via, what)
+
+
+def _period_text(start: datetime | None, end: datetime | None) -> str:
+    if start is None and end is None:
+        return "all"
+    return f"{start.isoformat() if start else ''}/{end.isoformat() if end else ''}"

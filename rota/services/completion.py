@@ -57,6 +57,7 @@ from rota.analytics.completion import (
     ncmd_age_band,
     period_bounds,
 )
+from rota.analytics.reasons import REASON_CATEGORIES, with_reason_category
 from rota.analytics.spc import SpcResult, p_chart
 from rota.analytics.suppression import (
     DEFAULT_THRESHOLD,
@@ -70,15 +71,16 @@ from rota.analytics.suppression import (
 from rota.errors import PermissionDenied
 from rota.model import Rota
 from rota.services.access import COMPLETION, Actor, can_read_case_level, pages_for, require_case_level
+from rota.services.cases import audit_case_read
 from rota.storage import repository
-from rota.timeutil import SERVICE_TZ, uk_local
+from rota.timeutil import SERVICE_TZ, uk_local, utc_now
 
 BY: tuple[str, ...] = ("month", "quarter", "year")
 BY_SUPPRESSED: tuple[str, ...] = ("quarter", "year")  # months are too small to publish
 DEFAULT_BY = "quarter"
 TOTAL = "all periods"  # the period label of every stored case together
 REASON_PREFIX = "reason: "
-NOT_RECORDED = "Not recorded"
+NOT_RECORDED = REASON_CATEGORIES["not_recorded"]
 DEFAULT_TARGET = 0.9
 
 BY_LABELS: dict[str, str] = {"month": "Month", "quarter": "Quarter", "year": "Year"}
@@ -172,6 +174,7 @@ CASE_TABLE_SCHEMA: dict[str, pl.DataType] = {
     **{m: pl.Boolean() for m in MEASURES},
     "category": pl.String(),
     "reason_incomplete": pl.String(),
+    "reason_category": pl.String(),
 }
 
 _SPLITS = ("none", "hours", "age_band", "coverage")
@@ -307,6 +310,8 @@ class CompletionView:
     any_stored: bool = False
     rota_starts_late: bool = False  # some cases come before the first stored shift (counted uncovered)
     case_rows: pl.DataFrame | None = None  # `case_table`, when asked for (CDOP manager and admin only)
+    overall_level: str = "total"  # the window of `overall`, `crosstab`, `reasons` and `cases`
+    overall_period: str = TOTAL
 
     def at(self, by: str) -> CompletionView:
         """The same view by another granularity (month only with exact figures)."""
@@ -329,9 +334,18 @@ class CompletionView:
 
     @property
     def overall(self) -> pl.DataFrame:
+        """Every split over `overall_period`: all stored cases (exact figures), or for commissioners the
+        latest whole calendar year published (else the latest whole quarter)."""
         return self.levels.filter(
-            (pl.col("level") == "total") & ~pl.col("split").str.starts_with(REASON_PREFIX)
+            (pl.col("level") == self.overall_level)
+            & (pl.col("period") == self.overall_period)
+            & ~pl.col("split").str.starts_with(REASON_PREFIX)
         )
+
+    @property
+    def overall_label(self) -> str:
+        """How the page names the window of `overall`: "all stored cases", "2025", "2026-Q1"."""
+        return "all stored cases" if self.overall_level == "total" else self.overall_period
 
     @property
     def spc(self) -> tuple[MeasureSpc, ...]:
@@ -369,10 +383,12 @@ def completion_view(
     tz: tzinfo = SERVICE_TZ,
     *,
     include_cases: bool = False,
+    now: datetime | None = None,
 ) -> CompletionView:
-    """The completion view of the stored cases, by month, quarter or year, for this actor.
-    `include_cases` also fills `case_rows` (as `case_table` gives them, without reading and working out
-    everything twice): case-level data, so refused unless the actor may read it."""
+    """The completion view of the stored cases, by month, quarter or year, for this actor (commissioners:
+    whole quarters and years ended by `now`, suppressed). `include_cases` also fills `case_rows` (as
+    `case_table` gives them, without reading and working out everything twice): case-level data, so
+    refused unless the actor may read it; hand them to people through `case_list`, which audits."""
     require_read_completion(actor)
     if include_cases:
         require_case_level(actor)
@@ -392,6 +408,7 @@ def completion_view(
         settings=settings,
         tz=tz,
         include_cases=include_cases,
+        now=now,
     )
 
 
@@ -532,17 +549,49 @@ def _all_levels(per_case: pl.DataFrame) -> pl.DataFrame:
 
 
 def _reasons(cases: pl.DataFrame, per_case: pl.DataFrame) -> pl.DataFrame:
-    incomplete = per_case.filter(~pl.col("fully_completed")).select("case_id")
-    reasons = (
-        cases.join(incomplete, on="case_id", how="semi")
-        .select(pl.col("reason_incomplete").str.strip_chars().replace("", None).fill_null(NOT_RECORDED))
-        .group_by("reason_incomplete")
+    """Responses not fully completed by reason category (never the free text), per period at every level."""
+    wanted = [c for c in ("case_id", "reason_incomplete", "reason_category") if c in cases.columns]
+    given = cases.select(wanted) if cases.height else None
+    incomplete = per_case.filter(~pl.col("fully_completed")).select("case_id", "_month")
+    if given is not None:
+        incomplete = incomplete.join(given, on="case_id", how="left")
+        codes = with_reason_category(incomplete).get_column("reason_category")
+    else:
+        codes = pl.Series([], dtype=pl.String)
+    monthly = (
+        incomplete.with_columns(
+            codes.replace_strict(dict(REASON_CATEGORIES), return_dtype=pl.String).alias("reason"),
+            pl.format(
+                "{}-{}",
+                (pl.col("_month") // 12).cast(pl.String).str.zfill(4),
+                (pl.col("_month") % 12 + 1).cast(pl.String).str.zfill(2),
+            ).alias("month"),
+        )
+        .group_by("month", "reason")
         .agg(pl.len().cast(pl.Int64).alias("not_met"))
     )
+    labels = {m: _labels(m) for m in monthly["month"].unique().to_list()}
+    frames = []
+    for i, level in enumerate(("month", "quarter", "year", "total")):
+        mapped = monthly.with_columns(
+            (
+                pl.col("month")
+                if level == "month"
+                else pl.col("month").replace_strict(
+                    {m: v[i - 1] for m, v in labels.items()}, return_dtype=pl.String
+                )
+            ).alias("period")
+        )
+        frames.append(
+            mapped.group_by("period", "reason")
+            .agg(pl.col("not_met").sum())
+            .with_columns(pl.lit(level).alias("level"))
+        )
+    reasons = pl.concat(frames) if frames else pl.DataFrame()
     return reasons.select(
-        pl.lit("total").alias("level"),
-        pl.lit(TOTAL).alias("period"),
-        (pl.lit(REASON_PREFIX) + pl.col("reason_incomplete")).alias("split"),
+        "level",
+        "period",
+        (pl.lit(REASON_PREFIX) + pl.col("reason")).alias("split"),
         pl.lit("fully_completed").alias("measure"),
         pl.lit(None, dtype=pl.Int64).alias("numerator"),
         pl.lit(None, dtype=pl.Int64).alias("denominator"),
@@ -588,9 +637,11 @@ def build_view(
     settings: CompletionSettings | None = None,
     tz: tzinfo = SERVICE_TZ,
     include_cases: bool = False,
+    now: datetime | None = None,
 ) -> CompletionView:
     """The view from frames (no database, no permission check: callers have done both). `exact` gives
-    the exact counts (CDOP manager); otherwise small numbers are suppressed (commissioners).
+    the exact counts (CDOP manager); otherwise small numbers are suppressed (commissioners) and only
+    whole calendar quarters and years that have ended by `now` (default: the present) are published.
     `include_cases` fills `case_rows` (only with `exact`)."""
     if include_cases and not exact:
         raise ValueError("case-level rows go with exact figures only")
@@ -619,12 +670,8 @@ def build_view(
         )
 
     full = _all_levels(per_case)
-    if suppressed:
-        full = full.filter(pl.col("level") != "month")
-    crosstab_rows = (
-        (pl.col("level") == "total")
-        & (pl.col("measure") == "fully_completed")
-        & pl.col("split").is_in(["all", "covered", "uncovered"])
+    crosstab_rows = (pl.col("measure") == "fully_completed") & pl.col("split").is_in(
+        ["all", "covered", "uncovered"]
     )
     full = full.with_columns(
         pl.when(crosstab_rows)
@@ -634,6 +681,13 @@ def build_view(
     )
     reasons = _reasons(cases, per_case)
     full = pl.concat([full, reasons.select(full.columns)])
+    if suppressed:
+        # Commissioners: whole calendar quarters and years that have ended, nothing else (no months, no
+        # running total, no quarter or year still under way), so no two windows they can read differ by
+        # less than a whole quarter whose own count is published under the same suppression.
+        full = full.filter(pl.col("level").is_in(list(BY_SUPPRESSED)) & _ended(now or utc_now(), tz))
+        if full.is_empty():
+            return _empty_view(by, tz_name, suppressed, settings, cases.height > 0)
     counts = ("numerator", "denominator", "not_met")
     # A fixed row order: the cells suppression hides depend on it, and two renders of the same data must
     # hide the same cells (otherwise comparing them would give hidden counts away).
@@ -664,9 +718,11 @@ def build_view(
         full = _shown(full, counts)
     full = full.select(list(TABLE_SCHEMA))
 
-    everyone = full.filter(
-        (pl.col("level") == "total") & (pl.col("split") == "all") & (pl.col("measure") == "jar_triggered")
-    ).row(0, named=True)
+    overall_level, overall_period = _overall_of(full, suppressed)
+    overall_rows = full.filter((pl.col("level") == overall_level) & (pl.col("period") == overall_period))
+    everyone = overall_rows.filter((pl.col("split") == "all") & (pl.col("measure") == "jar_triggered")).row(
+        0, named=True
+    )
     times = per_case.get_column("notified_at")
     return CompletionView(
         by=by,
@@ -676,8 +732,10 @@ def build_view(
         cases=everyone["denominator"],
         cases_shown=everyone["denominator_shown"],
         levels=full,
-        crosstab=_crosstab(full),
-        reasons=_reason_table(full),
+        crosstab=_crosstab(overall_rows),
+        reasons=_reason_table(overall_rows),
+        overall_level=overall_level,
+        overall_period=overall_period,
         first_notified=None if suppressed else times.min(),  # type: ignore[arg-type]
         last_notified=None if suppressed else times.max(),  # type: ignore[arg-type]
         rota_start=rota.shifts["start"].min() if rota.shifts.height else None,  # type: ignore[arg-type]
@@ -686,6 +744,47 @@ def build_view(
         any_stored=True,
         rota_starts_late=_starts_late(rota, times),
         case_rows=_case_rows(cases, per_case, tz) if include_cases else None,
+    )
+
+
+def _overall_of(full: pl.DataFrame, suppressed: bool) -> tuple[str, str]:
+    """The window of the headline, the splits, the cross-tab and the reasons: every stored case (exact
+    figures), or for commissioners the latest whole year published, else the latest whole quarter."""
+    if not suppressed:
+        return "total", TOTAL
+    for level in ("year", "quarter"):
+        periods = full.filter(pl.col("level") == level).get_column("period")
+        if periods.len():
+            return level, str(periods.max())
+    raise ValueError("no published period")  # callers return the empty view first
+
+
+def _ended(now: datetime, tz: tzinfo) -> pl.Expr:
+    """Whether a quarter ("2026-Q3") or year ("2026") period had ended by `now` (local calendar)."""
+    today = now.astimezone(tz).date()
+    this_quarter = f"{today.year:04d}-Q{(today.month - 1) // 3 + 1}"
+    return (
+        pl.when(pl.col("level") == "quarter")
+        .then(pl.col("period") < this_quarter)
+        .otherwise(pl.col("period") < f"{today.year:04d}")
+    )
+
+
+def _empty_view(
+    by: str, tz_name: str, suppressed: bool, settings: CompletionSettings, stored: bool
+) -> CompletionView:
+    return CompletionView(
+        by=by,
+        tz_name=tz_name,
+        suppressed=suppressed,
+        settings=settings,
+        cases=0,
+        cases_shown="0",
+        levels=pl.DataFrame(schema=TABLE_SCHEMA),
+        crosstab=pl.DataFrame(schema=CROSSTAB_SCHEMA),
+        reasons=pl.DataFrame(schema=REASON_SCHEMA),
+        stored_cases=None,
+        any_stored=stored,
     )
 
 
@@ -738,9 +837,7 @@ def _spc(table: pl.DataFrame, measure: str, target: float) -> MeasureSpc:
 
 def _crosstab(full: pl.DataFrame) -> pl.DataFrame:
     rows = full.filter(
-        (pl.col("level") == "total")
-        & (pl.col("measure") == "fully_completed")
-        & pl.col("split").is_in(["covered", "uncovered", "all"])
+        (pl.col("measure") == "fully_completed") & pl.col("split").is_in(["covered", "uncovered", "all"])
     )
     order = {"covered": 0, "uncovered": 1, "all": 2}
     return (
@@ -787,10 +884,37 @@ def _reason_table(full: pl.DataFrame) -> pl.DataFrame:
 
 def case_table(engine: Engine, actor: Actor, tz: tzinfo = SERVICE_TZ) -> pl.DataFrame:
     """Every stored case with how its response went (CASE_TABLE_SCHEMA), newest first: case-level data,
-    for the CDOP manager and administrators only. Measures are null for cases not meeting the JAR criteria."""
+    for the CDOP manager and administrators only. Measures are null for cases not meeting the JAR criteria.
+    The read is audited (see `case_list`)."""
+    return case_list(engine, actor, tz=tz)
+
+
+def case_list(
+    engine: Engine,
+    actor: Actor,
+    view: CompletionView | None = None,
+    *,
+    only_incomplete: bool = False,
+    via: str = "case list",
+    tz: tzinfo = SERVICE_TZ,
+) -> pl.DataFrame:
+    """The case-level list as served to a person (CASE_TABLE_SCHEMA), newest first: from `view` when it
+    was worked out with its cases (`completion_view(..., include_cases=True)`), else from storage;
+    `only_incomplete` keeps the responses not fully completed. For the CDOP manager and administrators
+    only (PermissionDenied, nothing read, for anyone else). Every call writes one audit entry (action
+    "read", entity "cases": `via`, the filter and the number of rows; no case data)."""
     require_case_level(actor)
-    cases = repository.load_cases(engine)
-    return build_case_table(cases, _rota_for(engine, cases), tz)
+    if view is not None and view.case_rows is not None:
+        rows = view.case_rows
+    else:
+        cases = repository.load_cases(engine)
+        rows = build_case_table(cases, _rota_for(engine, cases), tz)
+    if only_incomplete:
+        rows = rows.filter(pl.col("fully_completed").not_() | pl.col("fully_completed").is_null())
+    audit_case_read(
+        engine, actor, via, rows.height, filter="responses not fully completed" if only_incomplete else None
+    )
+    return rows
 
 
 def build_case_table(cases: pl.DataFrame, rota: Rota, tz: tzinfo = SERVICE_TZ) -> pl.DataFrame:
@@ -801,6 +925,7 @@ def build_case_table(cases: pl.DataFrame, rota: Rota, tz: tzinfo = SERVICE_TZ) -
 def _case_rows(cases: pl.DataFrame, per_case: pl.DataFrame, tz: tzinfo) -> pl.DataFrame:
     if cases.height == 0:
         return pl.DataFrame(schema=CASE_TABLE_SCHEMA)
+    cases = with_reason_category(cases)
     zone = _zone(tz)
     flags = per_case.select("case_id", "in_hours", "covered", *MEASURES)
     local = pl.col("notified_at").dt.convert_time_zone(zone)
@@ -836,6 +961,7 @@ __all__ = [
     "build_view",
     "by_label",
     "can_read_completion",
+    "case_list",
     "case_table",
     "completion_settings",
     "completion_table",

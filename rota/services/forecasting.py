@@ -3,13 +3,21 @@ capacity, expected cases meeting no trained responder per rule, and what-if scen
 
 Aggregates only: commissioners may read it all except scenarios that name a responder (letting one
 person's training lapse, removing a person), which need the right to read people.
+
+No differencing of case counts (docs/methods.md, "Suppression"): the demand model learns from whole
+calendar quarters only, from the start of the quarter of the first case to the start of the quarter
+holding the forecast's start (or today, if earlier), so moving the start within a quarter changes nothing
+learnt from cases. The number of cases in that history is a running total over a window that grows by a
+quarter at a time (two of them differ by one quarter's count), so commissioners are not given it (only
+when it is 0); what they get is display-ready (`history` rows with `cases_in_history_shown`), and the
+`Forecast` they receive carries no case count either.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import polars as pl
@@ -26,11 +34,11 @@ from rota.analytics.forecast import (
 from rota.analytics.scenarios import AddResponders, Scenario
 from rota.errors import InputError, Problem
 from rota.model import Rota
-from rota.services.access import Actor, can_read_people, require_read_forecast
+from rota.services.access import Actor, can_read_case_level, can_read_people, require_read_forecast
 from rota.services.coverage import Period, make_period, rule_label, zone_name
 from rota.storage import repository
 from rota.storage.repository import load_rota
-from rota.timeutil import SERVICE_TZ, utc_now
+from rota.timeutil import SERVICE_TZ, day_start, utc_now
 
 MAX_FORECAST_DAYS = 366
 DEFAULT_FORECAST_DAYS = 91
@@ -56,6 +64,30 @@ def forecast_settings(engine: Engine) -> ForecastSettings:
     except ValueError:
         commitment = DEFAULT_COMMITMENT_HOURS
     return ForecastSettings(population, commitment if commitment > 0 else DEFAULT_COMMITMENT_HOURS)
+
+
+WITHHELD = "not shown"  # how a history count withheld from commissioners reads
+
+
+def quarter_start(t: datetime, tz: tzinfo = SERVICE_TZ) -> datetime:
+    """The start (UTC) of the local calendar quarter holding `t`."""
+    local = t.astimezone(tz).date()
+    return day_start(date(local.year, 3 * ((local.month - 1) // 3) + 1, 1), tz)
+
+
+def history_window(
+    cases: pl.DataFrame, until: datetime, tz: tzinfo = SERVICE_TZ
+) -> tuple[datetime, datetime]:
+    """Whole calendar quarters of history for the demand model: from the start of the quarter of the first
+    JAR-eligible case to the start of the quarter holding `until` (empty when no case comes before)."""
+    end = quarter_start(until, tz)
+    times = cases.filter(
+        pl.col("jar_criteria_met").fill_null(False) & (pl.col("notified_at") < end)
+    ).get_column("notified_at")
+    if times.len() == 0:
+        return end, end
+    first: datetime = times.min()  # type: ignore[assignment]
+    return quarter_start(first, tz), end
 
 
 def default_forecast_period(today: date, tz: tzinfo = SERVICE_TZ) -> Period:
@@ -168,16 +200,21 @@ def capacity_forecast(
         settings, result = base.settings, base.forecast
     else:
         settings = forecast_settings(engine)
+        cases = repository.load_cases(engine)
+        history_start, history_end = history_window(cases, min(period.start, now or utc_now()), tz)
         result = forecast(
             rota,
-            repository.load_cases(engine),
+            cases,
             period.start,
             period.end,
             tz,
             Prior(child_population=settings.child_population),
             settings.commitment_hours,
-            history_end=min(period.start, now or utc_now()),
+            history_start=history_start,
+            history_end=history_end,
         )
+        if not can_read_case_level(actor):
+            result = _without_case_counts(result)
     scenario = with_scenarios(rota, result, scenarios) if scenarios else None
     tz_name = zone_name(tz)
     labels = {r.id: rule_label(r) for r in rota.effective_rules()}
@@ -204,11 +241,30 @@ def capacity_forecast(
         rules=rules,
         hour_of_week=_hour_of_week(result, tz_name, scenario),
         weekly=_weekly(result, tz_name, scenario),
-        history=result.demand.summary(),
+        history=_history_rows(result, exact=can_read_case_level(actor)),
         settings=settings,
         agency_roles=agency_roles(engine, actor.agency) if actor.agency else (),
         last_shift_end=_last_shift_end(rota),
     )
+
+
+def _without_case_counts(result: Forecast) -> Forecast:
+    """`result` with the case counts of its demand model withheld (None) unless they are 0."""
+    models = tuple(replace(m, cases=None if m.cases else 0) for m in result.demand.models)
+    return replace(result, demand=replace(result.demand, models=models))
+
+
+def _history_rows(result: Forecast, *, exact: bool) -> list[dict[str, object]]:
+    """The demand model's summary per age band, display-ready: `cases_in_history_shown` is the count (exact
+    roles), or for commissioners "0" when there are none and `WITHHELD` otherwise (see the module
+    docstring)."""
+    rows = result.demand.summary()
+    for row in rows:
+        count = row["cases_in_history"]
+        if not exact and count:
+            row["cases_in_history"] = None
+        row["cases_in_history_shown"] = WITHHELD if row["cases_in_history"] is None else str(count)
+    return rows
 
 
 def _last_shift_end(rota: Rota) -> datetime | None:
@@ -333,5 +389,7 @@ __all__ = [
     "capacity_forecast",
     "default_forecast_period",
     "forecast_settings",
+    "history_window",
     "nightly_outlook",
+    "quarter_start",
 ]

@@ -111,7 +111,7 @@ class RoleName(SQLModel, table=True):
     name: str = Field(primary_key=True)
 
 
-AUDIT_ACTIONS = ("create", "update", "delete", "import")
+AUDIT_ACTIONS = ("create", "update", "delete", "import", "read")
 
 
 class AuditLog(SQLModel, table=True):
@@ -121,7 +121,9 @@ class AuditLog(SQLModel, table=True):
     __table_args__ = (
         Index("ix_audit_log_at", "at"),
         Index("ix_audit_log_entity", "entity", "entity_id"),
-        CheckConstraint("action IN ('create', 'update', 'delete', 'import')", name="ck_audit_log_action"),
+        CheckConstraint(
+            "action IN ('create', 'update', 'delete', 'import', 'read')", name="ck_audit_log_action"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -238,6 +240,7 @@ class CaseRecord(SQLModel, table=True):
     ncmd_notified_at: datetime | None = None
     category: str | None = None
     reason_incomplete: str | None = Field(default=None, sa_type=Text)
+    reason_category: str | None = None  # a code of rota.analytics.reasons, derived at import
     version: int = 1
     updated_at: datetime = Field(default_factory=_now)
 

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from rota.analytics.cases import CASES_SCHEMA
+from rota.analytics.reasons import with_reason_category
 from rota.errors import InputError, Problem
 from rota.model import (
     ABSENCES_SCHEMA,
@@ -302,6 +303,15 @@ def record_audit(
         session_or_conn.add(AuditLog(**values))
     else:
         session_or_conn.execute(insert(AUDIT_LOG).values(**values))
+
+
+def record_read(engine: Engine, actor: str, entity: str, entity_id: str, what: Mapping[str, Any]) -> None:
+    """Audit a read of case-level data (action "read"): who, when (the entry's time), and `what` was read
+    (how, the filter or period, the number of rows). `what` must hold no case data itself."""
+    if not actor or not actor.strip():
+        raise ValueError("record_read needs the actor (who is reading) for the audit log")
+    with write_transaction(engine) as conn:
+        record_audit(conn, actor, "read", entity, entity_id, None, what)
 
 
 class _AuditBuffer:
@@ -1216,7 +1226,7 @@ def _prepare_cases(cases: pl.DataFrame) -> pl.DataFrame:
     problems += _duplicates(df, [CASE_KEY], "cases")
     if problems:
         raise InputError(problems)
-    return df
+    return with_reason_category(df)  # always stored, so commissioners' counts never need the free text
 
 
 def import_cases(

@@ -59,8 +59,11 @@ def test_manager_and_admin_import_and_read_cases(engine: Engine, cases_csv: Path
     assert february["case_id"].to_list() == ["JAR-2026-0002"]
     audit = audit_entries(engine, limit=None, entity="case")
     assert set(audit["actor"]) == {actor.username}
-    summary = audit_entries(engine, limit=None, entity="cases")
+    summary = audit_entries(engine, limit=None, entity="cases").filter(pl.col("action") == "import")
     assert summary["entity_id"].to_list() == ["cases.csv"]
+    # both reads are audited too (entity "cases", action "read"), with the period and number of rows
+    reads = audit_entries(engine, limit=None, entity="cases").filter(pl.col("action") == "read")
+    assert reads.height == 2 and set(reads["actor"]) == {actor.username}
 
 
 @pytest.mark.parametrize("actor", [COORD, COMMISSIONER])

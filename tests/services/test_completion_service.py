@@ -103,6 +103,7 @@ ROWS = [
     _row("C-14", "2026-04-11 22:00", 4, full=False, reason="no paediatrician on call"),
     _row("C-15", "2026-04-18 22:00", 11, full=False, reason="no paediatrician on call"),
 ]
+AFTER_2026 = datetime(2027, 2, 1, tzinfo=UTC)  # "now" once every case's quarter and year has ended
 CASES = parse_cases(("\n".join([HEADER, *ROWS]) + "\n").encode())
 
 
@@ -219,10 +220,11 @@ def test_the_cross_tab_puts_the_incomplete_responses_in_the_rotas_gaps(engine: E
 
 
 def test_reasons_most_frequent_first_and_not_recorded_last(engine: Engine) -> None:
+    # Reasons are counted by category (docs/cases.md), never by their free text, for every role.
     reasons = completion_view(engine, MANAGER).reasons
     assert reasons.select("reason", "cases").rows() == [
-        ("no paediatrician on call", 6),
-        ("home visit not done", 1),
+        ("No trained responder available (gap in the rota)", 6),  # "no paediatrician on call"
+        ("Other", 1),  # "home visit not done"
         ("Not recorded", 1),
     ]
 
@@ -246,8 +248,12 @@ def test_spc_per_measure_with_targets(engine: Engine) -> None:
 
 
 def test_commissioners_see_small_counts_as_under_five_and_no_hidden_numbers(engine: Engine) -> None:
-    exact = completion_view(engine, MANAGER, "quarter").levels.filter(pl.col("level") != "month")
-    view = completion_view(engine, COMMISSIONER, "quarter")
+    # Commissioners get whole quarters and years that have ended, no months and no running total
+    # (docs/methods.md): compared here once 2026 is over.
+    exact = completion_view(engine, MANAGER, "quarter").levels.filter(
+        pl.col("level").is_in(["quarter", "year"])
+    )
+    view = completion_view(engine, COMMISSIONER, "quarter", now=AFTER_2026)
     assert view.suppressed and view.threshold == 5 and view.primary_mark == "<5"
     assert view.first_notified is None and view.last_notified is None
     assert view.stored_cases is None and view.any_stored  # the exact number of cases is not passed on
@@ -275,14 +281,19 @@ def test_commissioners_see_small_counts_as_under_five_and_no_hidden_numbers(engi
 
 
 def test_no_small_count_is_the_only_hidden_cell_of_its_partition(engine: Engine) -> None:
-    got = completion_view(engine, COMMISSIONER, "quarter").levels
+    got = completion_view(engine, COMMISSIONER, "quarter", now=AFTER_2026).levels
+    exact = completion_view(engine, MANAGER, "quarter").levels
     groups = [("all", "in_hours", "out_of_hours"), ("all", "covered", "uncovered")]
     for c in ("numerator", "denominator"):
         for (period, measure), frame in got.group_by("period", "measure"):
             marks = dict(frame.select("split", f"{c}_shown").iter_rows())
             for group in groups:
                 hidden = [s for s in group if marks[s] in ("<5", "*")]
-                assert len(hidden) != 1, (c, period, measure, group, marks)
+                if len(hidden) == 1:
+                    # a lone "*" may only be a 0 (hidden as part of a small total's breakdown, now that
+                    # the not-completed counts are published per period): working it out finds nobody
+                    value = one(exact, level="quarter", period=period, split=hidden[0], measure=measure)[c]
+                    assert marks[hidden[0]] == "*" and value == 0, (c, period, measure, group, marks)
 
 
 def test_commissioner_spc_leaves_out_periods_with_hidden_counts(engine: Engine) -> None:
@@ -304,7 +315,8 @@ def test_commissioners_get_quarters_and_years_not_months_nor_cases(engine: Engin
 
 
 def test_the_cross_tab_and_reasons_are_suppressed_for_commissioners(engine: Engine) -> None:
-    view = completion_view(engine, COMMISSIONER)
+    view = completion_view(engine, COMMISSIONER, now=AFTER_2026)
+    assert (view.overall_level, view.overall_period) == ("year", "2026")  # the latest whole year
     covered = one(view.crosstab, split="covered")
     # 6 cases, 5 completed, 1 not: the 1 is hidden, and so is the 5 (6 - 5 would give it away)
     assert covered["cases_shown"] == "6"
@@ -312,8 +324,13 @@ def test_the_cross_tab_and_reasons_are_suppressed_for_commissioners(engine: Engi
     assert covered["completed"] is None and covered["not_completed"] is None
     assert covered["share_not_completed"] is None
     # 6 + 1 + 1 = 8 not fully completed: with the 6 shown, two "<5" adding up to 2 would both be 1
+    # reasons by category only, never the free text (docs/cases.md)
     reasons = dict(view.reasons.select("reason", "cases_shown").iter_rows())
-    assert reasons == {"no paediatrician on call": "*", "home visit not done": "<5", "Not recorded": "<5"}
+    assert reasons == {
+        "No trained responder available (gap in the rota)": "*",
+        "Other": "<5",
+        "Not recorded": "<5",
+    }
     assert view.reasons["cases"].is_null().all()
 
 

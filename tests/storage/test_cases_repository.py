@@ -52,6 +52,8 @@ def sample_cases() -> pl.DataFrame:
             "ncmd_notified_at": [utc(2026, 3, 30, 12), utc(2026, 10, 26, 12), None, None],
             "category": ["SUDI", "trauma", None, "SUDI"],
             "reason_incomplete": [None, "ED consultant not aware of JAR", None, 'Family declined: "no", é'],
+            # derived at import from reason_incomplete (docs/cases.md, "Reasons")
+            "reason_category": ["not_recorded", "not_recognised", "not_recorded", "family_declined"],
         },
         schema=CASES_SCHEMA,
     )
@@ -239,6 +241,7 @@ def test_many_cases_in_one_import(engine: Engine) -> None:
     expected = many.select(
         [pl.col(c) if c in many.columns else pl.lit(None, dtype=t).alias(c) for c, t in CASES_SCHEMA.items()]
     ).cast(CASES_SCHEMA)  # type: ignore[arg-type]
+    expected = expected.with_columns(pl.lit("not_recorded").alias("reason_category"))  # derived at import
     assert_frame_equal(loaded, expected)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(CASE_RECORD)).scalar_one() == n
