@@ -24,8 +24,6 @@ from rota.timeutil import DEFAULT_TZ_NAME, TimeParseError, day_start, parse_boun
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from rota.storage.repository import KindCounts
-
 EXIT_INPUT = 2
 EXIT_GAP = 3
 KINDS = ("responders", "training", "shifts", "absences", "cases")
@@ -371,6 +369,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from rota.demo import build_demo, demo_summary
     from rota.demo_cases import CHILD_POPULATION, build_demo_cases, demo_cases_summary
+    from rota.services.imports import cases_text
     from rota.storage.db import database_url, init_db
     from rota.storage.repository import import_cases, import_rota, reset_rota, write_setting
 
@@ -402,7 +401,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for key, value in facts.items():
         print(f"  {key}: {value}")
     print(
-        f"Demo cases: {cases.height} pseudonymised cases over five years ({_counts_text(case_counts)}); "
+        f"Demo cases: {cases.height} pseudonymised cases over five years ({cases_text(case_counts)}); "
         f"setting child_population = {CHILD_POPULATION}"
     )
     for key, value in demo_cases_summary(cases, tz).items():
@@ -413,20 +412,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "`rota completion --split coverage` the completion measures."
     )
     return 0
-
-
-def _counts_text(counts: KindCounts) -> str:
-    bits = [
-        f"{n} {what}"
-        for what, n in (
-            ("created", counts.created),
-            ("updated", counts.updated),
-            ("deleted", counts.deleted),
-            ("unchanged", counts.unchanged),
-        )
-        if n
-    ]
-    return ", ".join(bits) if bits else "none"
 
 
 # Documented in the README ("Demo accounts"); env ROTA_DEMO_PASSWORD overrides it.

@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from rota.errors import InputError, Problem
+from rota.limits import excerpt
 from rota.notify import ENV_IMPORT_MAX_MB, Settings
 from rota.services.access import ADMIN, Actor
 from rota.services.imports import import_file
@@ -62,22 +63,13 @@ class StillWriting(Exception):
 # ---------------------------------------------------------------------------------------------- text
 
 
-def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """`text` quoted the way Python writes a string (control characters escaped), cut to `limit`
-    characters with an ellipsis."""
-    shown = repr(text)[1:-1]
-    if len(shown) > limit:
-        shown = shown[: limit - 1] + "…"
-    return f"'{shown}'"
-
-
 def printable(text: str, limit: int = LINE_CHARS) -> str:
     """One line of a report: control characters escaped, quoted values cut to short excerpts, and at
     most `limit` characters."""
 
     def short(m: re.Match[str]) -> str:
         inner = m.group(0)[1:-1]
-        return excerpt(inner) if len(inner) > EXCERPT_CHARS else m.group(0)
+        return excerpt(inner, EXCERPT_CHARS) if len(inner) > EXCERPT_CHARS else m.group(0)
 
     line = _QUOTED.sub(short, text)
     line = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in line)

@@ -654,18 +654,13 @@ def build_view(
         raise ValueError("suppressed figures come by quarter or year only")
     per_case = _per_case(cases, rota, tz)
     if per_case.height == 0:
-        return CompletionView(
-            by=by,
-            tz_name=tz_name,
-            suppressed=suppressed,
-            settings=settings,
-            cases=0,
-            cases_shown="0",
-            levels=pl.DataFrame(schema=TABLE_SCHEMA),
-            crosstab=pl.DataFrame(schema=CROSSTAB_SCHEMA),
-            reasons=pl.DataFrame(schema=REASON_SCHEMA),
+        return _empty_view(
+            by,
+            tz_name,
+            suppressed,
+            settings,
+            cases.height > 0,
             stored_cases=None if suppressed else cases.height,
-            any_stored=cases.height > 0,
             case_rows=_case_rows(cases, per_case, tz) if include_cases else None,
         )
 
@@ -771,7 +766,14 @@ def _ended(now: datetime, tz: tzinfo) -> pl.Expr:
 
 
 def _empty_view(
-    by: str, tz_name: str, suppressed: bool, settings: CompletionSettings, stored: bool
+    by: str,
+    tz_name: str,
+    suppressed: bool,
+    settings: CompletionSettings,
+    stored: bool,
+    *,
+    stored_cases: int | None = None,
+    case_rows: pl.DataFrame | None = None,
 ) -> CompletionView:
     return CompletionView(
         by=by,
@@ -783,8 +785,9 @@ def _empty_view(
         levels=pl.DataFrame(schema=TABLE_SCHEMA),
         crosstab=pl.DataFrame(schema=CROSSTAB_SCHEMA),
         reasons=pl.DataFrame(schema=REASON_SCHEMA),
-        stored_cases=None,
+        stored_cases=stored_cases,
         any_stored=stored,
+        case_rows=case_rows,
     )
 
 

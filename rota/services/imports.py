@@ -128,18 +128,7 @@ class ImportResult:
     def __str__(self) -> str:
         parts = [str(self.rota)] if self.rota is not None else []
         if self.cases is not None:
-            c = self.cases
-            bits = [
-                f"{n} {what}"
-                for what, n in (
-                    ("created", c.created),
-                    ("updated", c.updated),
-                    ("deleted", c.deleted),
-                    ("unchanged", c.unchanged),
-                )
-                if n
-            ]
-            parts.append(f"cases: {', '.join(bits) or 'none'}")
+            parts.append(f"cases: {cases_text(self.cases)}")
         return "; ".join(parts) if parts else "nothing changed"
 
 
@@ -320,6 +309,21 @@ def _unzip_bundle(data: bytes, folder: Path, name: str) -> None:
                 name, None, None, "the zip file holds no responders.csv; zip a bundle folder (docs/bundle.md)"
             )
         )
+
+
+def cases_text(counts: KindCounts) -> str:
+    """What an import did to the stored cases, in words: "2 created, 1 unchanged" (or "none")."""
+    bits = [
+        f"{n} {what}"
+        for what, n in (
+            ("created", counts.created),
+            ("updated", counts.updated),
+            ("deleted", counts.deleted),
+            ("unchanged", counts.unchanged),
+        )
+        if n
+    ]
+    return ", ".join(bits) or "none"
 
 
 # ------------------------------------------------------------------------------------------------ scope

@@ -18,7 +18,7 @@ from alembic.script import ScriptDirectory
 
 from rota.files import create_private
 from rota.redact import mask_url
-from rota.storage.db import alembic_config, parse_url
+from rota.storage.db import alembic_config, parse_url, sqlite_path
 from rota.timeutil import SERVICE_TZ, utc_now
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -37,11 +37,9 @@ class BackupInfo:
 
 
 def sqlite_file(url: str) -> Path | None:
-    """The file of an SQLite URL; None for another database (or an in-memory one)."""
-    u = parse_url(url)
-    if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
-        return None
-    return Path(u.database or "").resolve()
+    """The file of an SQLite URL, resolved; None for another database (or an in-memory one)."""
+    path = sqlite_path(url)
+    return None if path is None else path.resolve()
 
 
 def libpq_url(url: str) -> str:

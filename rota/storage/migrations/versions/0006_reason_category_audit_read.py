@@ -1,8 +1,8 @@
 """reason categories and audited reads: case_record.reason_category (derived from reason_incomplete for the
 stored cases) and the audit action 'read' (reads of case-level data are audited)
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-03 22:40:00
 
 Written by hand. The audit log keeps its append-only triggers: on SQLite the table is copied to change
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
