@@ -1404,12 +1404,18 @@ def training_rows(engine: Engine, responder_id: str | None = None) -> pl.DataFra
 
 
 def data_version(engine: Engine) -> int:
-    """A number that goes up whenever stored data changes (every change is audited): the newest audit id.
+    """A number that goes up whenever stored data changes (every change is audited): the newest audit id
+    of a change. Audited reads (action "read") change nothing, so they leave it alone: otherwise every read
+    of the case list would make the pages work everything out again, and read (and audit) again.
 
-    Dashboard pages key their caches on it.
+    Dashboard pages key their caches on it. Newest first by primary key, so the scan stops at the first
+    change (reads are few between changes).
     """
+    query = (
+        select(AUDIT_LOG.c.id).where(AUDIT_LOG.c.action != "read").order_by(AUDIT_LOG.c.id.desc()).limit(1)
+    )
     with engine.connect() as conn:
-        return int(conn.execute(select(func.coalesce(func.max(AUDIT_LOG.c.id), 0))).scalar_one())
+        return int(conn.execute(query).scalar() or 0)
 
 
 def search_audit(

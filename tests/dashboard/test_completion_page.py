@@ -231,3 +231,28 @@ def test_without_cases_the_page_says_how_to_import_them(
     finally:
         st.cache_data.clear()
         st.cache_resource.clear()
+
+
+def test_the_case_list_is_audited_once_per_view_not_per_rerun(app_as: AppFactory, demo_db_url: str) -> None:
+    """Reading the case list on the page writes one audit entry (action read, no case data in it); reruns
+    of the same view reuse it and write nothing more; a commissioner's view of the page writes none."""
+    from rota.storage.db import make_engine
+    from rota.storage.repository import audit_entries
+
+    def reads() -> list[dict[str, object]]:
+        engine = make_engine(demo_db_url)
+        try:
+            return [r for r in audit_entries(engine).to_dicts() if r["action"] == "read"]
+        finally:
+            engine.dispose()
+
+    at = app_as("commissioner", page=PAGE)
+    assert not at.exception and reads() == []
+    at = app_as("cdop_manager", page=PAGE)
+    assert not at.exception
+    first = reads()
+    assert [(r["actor"], r["entity"]) for r in first] == [("test-cdop_manager", "cases")]
+    assert "JAR-" not in str(first[0]["after"])  # what was read and how many rows, never the rows
+    at.run()
+    at.run()
+    assert len(reads()) == 1, [r["after"] for r in reads()]
