@@ -61,7 +61,7 @@ CASE_COLUMNS: tuple[str, ...] = (
     "ncmd_notified_at",
     "category",
     "reason_incomplete",
-    "reason_category",  # optional extra column (docs/cases.md): a code of rota.analytics.reasons (derived if blank)
+    "reason_category",  # optional extra column (docs/cases.md): a reason category code, derived if blank
 )
 CASES_SCHEMA: dict[str, pl.DataType] = {
     "case_id": pl.String(),
