@@ -29,9 +29,9 @@ from sqlalchemy.exc import IntegrityError
 from rota.errors import InputError, Problem
 from rota.model import UTC_US
 from rota.services.access import ADMIN, COORDINATOR, ROLE_LABELS, ROLES, Actor, require_manage_users
+from rota.storage.audit import record_audit
 from rota.storage.db import write_transaction
 from rota.storage.models import USER_ACCOUNT
-from rota.storage.repository import record_audit
 from rota.timeutil import utc_now
 
 ENTITY = "user_account"

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from rota.errors import InputError
 from rota.limits import DATE_RANGE_TEXT, EARLIEST_DATE, ID_MAX, LATEST_DATE, NAME_MAX, printable
 from rota.storage.models import RESPONDER
-from rota.storage.repository import versioned_rows
+from rota.storage.versioned import versioned_rows
 from rota.timeutil import SERVICE_TZ, utc_now
 
 UID_DOMAIN = "cdop-rota"

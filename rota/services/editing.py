@@ -42,17 +42,15 @@ from rota.services.access import (
 )
 from rota.services.imports import ImportPreview, ImportResult, preview_upload
 from rota.services.imports import apply_import as store_import
+from rota.storage.audit import data_version, record_audit
 from rota.storage.db import write_transaction
 from rota.storage.models import RESPONDER
-from rota.storage.repository import (
-    agency_names,
-    data_version,
+from rota.storage.people import agency_names, responder_agencies
+from rota.storage.rota import load_rota
+from rota.storage.versioned import (
     delete_versioned,
     insert_versioned,
-    load_rota,
     new_shift_id,
-    record_audit,
-    responder_agencies,
     update_versioned,
     versioned_rows,
 )

@@ -22,16 +22,12 @@ from rota.limits import DATE_RANGE_TEXT, ID_MAX, date_in_range, excerpt
 from rota.model import UTC_US, Rota
 from rota.rules import Rule
 from rota.services.access import Actor, can_edit_agency, require_edit_agency, require_read_people
+from rota.storage.audit import data_version as _data_version
+from rota.storage.audit import record_audit
 from rota.storage.db import write_transaction
 from rota.storage.models import RESPONDER, TRAINING
-from rota.storage.repository import (
-    agency_names,
-    load_rota,
-    record_audit,
-    responder_rows,
-    training_rows,
-)
-from rota.storage.repository import data_version as _data_version
+from rota.storage.people import agency_names, responder_rows, training_rows
+from rota.storage.rota import load_rota
 from rota.timeutil import SERVICE_TZ, day_start, utc_now
 
 BAND_LIMITS: tuple[tuple[int, str], ...] = (

@@ -1,0 +1,99 @@
+"""Versioned single-row changes for editors (optimistic locking): each update or delete names the version
+the row was read at, and touches nothing when the stored version has moved on since."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, Table, delete, insert, update
+
+from rota.model import ABSENCES_SCHEMA, SHIFTS_SCHEMA
+from rota.storage.frames import overlap, select_frame, select_frame_in
+from rota.storage.models import ABSENCE, RESPONDER, SHIFT, TRAINING
+from rota.storage.rota import new_shift_ids
+
+VERSIONED_TABLES: dict[str, tuple[Table, str]] = {
+    "responder": (RESPONDER, "responder_id"),
+    "training": (TRAINING, "id"),
+    "shift": (SHIFT, "shift_id"),
+    "absence": (ABSENCE, "id"),
+}
+VERSIONED_SHIFTS_SCHEMA: dict[str, pl.DataType] = {**SHIFTS_SCHEMA, "version": pl.Int64()}
+VERSIONED_ABSENCES_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    **ABSENCES_SCHEMA,
+    "version": pl.Int64(),
+}
+
+
+def _versioned(entity: str) -> tuple[Table, str]:
+    try:
+        return VERSIONED_TABLES[entity]
+    except KeyError:
+        raise ValueError(f"no versioned table for {entity!r}") from None
+
+
+def new_shift_id() -> str:
+    """A new shift id in the same form as an import's (time-ordered, 32 hex digits)."""
+    value: str = new_shift_ids(1)[0]
+    return value
+
+
+def versioned_rows(
+    conn: Connection,
+    entity: str,
+    *,
+    keys: Sequence[Any] | None = None,
+    responder_ids: Sequence[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pl.DataFrame:
+    """Shifts or absences with their primary key and `version`, by key or by responder and overlap.
+
+    Shifts: shift_id, responder_id, start, end, kind, version. Absences: id, responder_id, start, end,
+    reason, version. `start`/`end` keep the rows overlapping [start, end).
+    """
+    if entity not in ("shift", "absence"):
+        raise ValueError("versioned_rows reads shifts or absences")
+    table, pk = _versioned(entity)
+    schema = VERSIONED_SHIFTS_SCHEMA if entity == "shift" else VERSIONED_ABSENCES_SCHEMA
+    where = overlap(table, start, end)
+    if keys is not None:
+        frame = select_frame_in(conn, table, schema, pk, list(keys), where=where)
+    elif responder_ids is not None:
+        frame = select_frame_in(conn, table, schema, "responder_id", list(responder_ids), where=where)
+    else:
+        frame = select_frame(conn, table, schema, where=where)
+    return frame.sort("start", "responder_id", pk)
+
+
+def insert_versioned(conn: Connection, entity: str, values: Mapping[str, Any]) -> Any:
+    """Insert one row at version 1 and return its primary key."""
+    table, pk = _versioned(entity)
+    result = conn.execute(insert(table).values(**values, version=1).returning(table.c[pk]))
+    return result.scalar_one()
+
+
+def update_versioned(
+    conn: Connection, entity: str, key: Any, version: int, values: Mapping[str, Any]
+) -> bool:
+    """UPDATE ... SET values, version = version + 1 WHERE pk = key AND version = version.
+
+    False (nothing changed) when the row is gone or its version has moved on.
+    """
+    table, pk = _versioned(entity)
+    stmt = (
+        update(table)
+        .where(table.c[pk] == key, table.c.version == version)
+        .values(**values, version=table.c.version + 1)
+    )
+    return conn.execute(stmt).rowcount == 1
+
+
+def delete_versioned(conn: Connection, entity: str, key: Any, version: int) -> bool:
+    """DELETE ... WHERE pk = key AND version = version; False when the row is gone or has changed."""
+    table, pk = _versioned(entity)
+    return conn.execute(delete(table).where(table.c[pk] == key, table.c.version == version)).rowcount == 1
