@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +18,9 @@ from rota.storage.changes import KindCounts, delete_audited, duplicates, upsert
 from rota.storage.db import write_transaction
 from rota.storage.frames import ISO_UTC, blank_to_null, overlap, select_frame, select_frame_in, snapshot
 from rota.storage.models import ABSENCE, COVERAGE_RULE, RESPONDER, ROLE, SHIFT, TRAINING
+from rota.storage.people import TRAINING_ID
 from rota.storage.rules import import_rules, rules_from_rows
+from rota.storage.versioned import new_shift_ids
 from rota.timeutil import utc_now
 
 IMPORT_KINDS: tuple[str, ...] = ("roles", "responders", "training", "shifts", "absences", "rules")
@@ -185,10 +185,6 @@ def _import_responders(
     )
 
 
-_TRAINING_ID = pl.concat_str(
-    [pl.col("responder_id"), pl.col("competency"), pl.col("valid_from").dt.to_string("%Y-%m-%d")],
-    separator="/",
-)
 _ABSENCE_ID = pl.concat_str(
     [pl.col("responder_id"), pl.col("start").dt.to_string(ISO_UTC), pl.col("end").dt.to_string(ISO_UTC)],
     separator="/",
@@ -210,7 +206,7 @@ def _import_training(conn: Connection, df: pl.DataFrame, audit: AuditBuffer, cou
         key=["responder_id", "competency", "valid_from"],
         compare=["valid_until"],
         pk="id",
-        entity_id=_TRAINING_ID,
+        entity_id=TRAINING_ID,
         insert_constants={"version": 1},
     )
 
@@ -229,16 +225,6 @@ def _span(frames: Sequence[pl.DataFrame]) -> tuple[datetime, datetime, list[str]
 
 def _in_span(table: Table, lo: datetime, hi: datetime) -> list[ColumnElement[bool]]:
     return [table.c.start >= lo, table.c.start < hi]
-
-
-def new_shift_ids(n: int) -> pl.Series:
-    """`n` new shift ids: 32 hex digits, time-ordered (millisecond clock, then a counter) with 48 random
-    bits, so that they are unique and a large import appends to the key index instead of scattering."""
-    prefix = f"{time.time_ns() // 1_000_000:012x}7"
-    noise = secrets.token_hex(6 * n)
-    return pl.Series(
-        "shift_id", [f"{prefix}{i:07x}{noise[12 * i : 12 * i + 12]}" for i in range(n)], dtype=pl.String()
-    )
 
 
 def _match_blank_shifts(shifts: pl.DataFrame, pool: pl.DataFrame) -> pl.DataFrame:
@@ -412,7 +398,7 @@ def reset_rota(engine: Engine, *, actor: str) -> ImportSummary:
         parts: list[tuple[str, Table, str, Mapping[str, pl.DataType], pl.Expr]] = [
             ("shifts", SHIFT, "shift", SHIFTS_SCHEMA, pl.col("shift_id")),
             ("absences", ABSENCE, "absence", ABSENCES_SCHEMA, _ABSENCE_ID),
-            ("training", TRAINING, "training", TRAINING_SCHEMA, _TRAINING_ID),
+            ("training", TRAINING, "training", TRAINING_SCHEMA, TRAINING_ID),
             ("responders", RESPONDER, "responder", RESPONDERS_SCHEMA, pl.col("responder_id")),
         ]
         for kind, table, entity, schema, entity_id in parts:

@@ -3,6 +3,8 @@ the row was read at, and touches nothing when the stored version has moved on si
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -13,7 +15,6 @@ from sqlalchemy import Connection, Table, delete, insert, update
 from rota.model import ABSENCES_SCHEMA, SHIFTS_SCHEMA
 from rota.storage.frames import overlap, select_frame, select_frame_in
 from rota.storage.models import ABSENCE, RESPONDER, SHIFT, TRAINING
-from rota.storage.rota import new_shift_ids
 
 VERSIONED_TABLES: dict[str, tuple[Table, str]] = {
     "responder": (RESPONDER, "responder_id"),
@@ -34,6 +35,16 @@ def _versioned(entity: str) -> tuple[Table, str]:
         return VERSIONED_TABLES[entity]
     except KeyError:
         raise ValueError(f"no versioned table for {entity!r}") from None
+
+
+def new_shift_ids(n: int) -> pl.Series:
+    """`n` new shift ids: 32 hex digits, time-ordered (millisecond clock, then a counter) with 48 random
+    bits, so that they are unique and a large import appends to the key index instead of scattering."""
+    prefix = f"{time.time_ns() // 1_000_000:012x}7"
+    noise = secrets.token_hex(6 * n)
+    return pl.Series(
+        "shift_id", [f"{prefix}{i:07x}{noise[12 * i : 12 * i + 12]}" for i in range(n)], dtype=pl.String()
+    )
 
 
 def new_shift_id() -> str:
