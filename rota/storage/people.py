@@ -69,6 +69,22 @@ def responder_agencies(conn: Connection, responder_ids: Sequence[str]) -> dict[s
     return dict(rows.iter_rows())
 
 
+def responders_frame(
+    conn: Connection,
+    schema: Mapping[str, pl.DataType],
+    *,
+    responder_ids: Sequence[str] | None = None,
+    agency: str | None = None,
+) -> pl.DataFrame:
+    """The stored responders (the columns of `schema`) of these ids and/or this agency, by name then id."""
+    where = [] if agency is None else [RESPONDER.c.agency == agency]
+    order = ["name", "responder_id"]
+    if responder_ids is None:
+        return select_frame(conn, RESPONDER, schema, where=where, order_by=order)
+    found = select_frame_in(conn, RESPONDER, schema, "responder_id", list(responder_ids), where=where)
+    return found.sort(order)
+
+
 def agency_names(engine: Engine) -> list[str]:
     """The distinct agencies of the stored responders, sorted (responders without one are left out)."""
     with engine.connect() as conn:

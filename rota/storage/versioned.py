@@ -11,6 +11,7 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, Table, delete, insert, update
+from sqlalchemy.exc import IntegrityError
 
 from rota.model import ABSENCES_SCHEMA, SHIFTS_SCHEMA
 from rota.storage.frames import overlap, select_frame, select_frame_in
@@ -28,6 +29,18 @@ VERSIONED_ABSENCES_SCHEMA: dict[str, pl.DataType] = {
     **ABSENCES_SCHEMA,
     "version": pl.Int64(),
 }
+
+
+class RowRefused(Exception):
+    """The database refused a single-row change (a constraint); `detail` is its own message."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def _refused(exc: IntegrityError) -> RowRefused:
+    return RowRefused(str(exc.orig) if exc.orig is not None else str(exc))
 
 
 def _versioned(entity: str) -> tuple[Table, str]:
@@ -82,9 +95,12 @@ def versioned_rows(
 
 
 def insert_versioned(conn: Connection, entity: str, values: Mapping[str, Any]) -> Any:
-    """Insert one row at version 1 and return its primary key."""
+    """Insert one row at version 1 and return its primary key; RowRefused when the database refuses it."""
     table, pk = _versioned(entity)
-    result = conn.execute(insert(table).values(**values, version=1).returning(table.c[pk]))
+    try:
+        result = conn.execute(insert(table).values(**values, version=1).returning(table.c[pk]))
+    except IntegrityError as exc:
+        raise _refused(exc) from exc
     return result.scalar_one()
 
 
@@ -93,7 +109,8 @@ def update_versioned(
 ) -> bool:
     """UPDATE ... SET values, version = version + 1 WHERE pk = key AND version = version.
 
-    False (nothing changed) when the row is gone or its version has moved on.
+    False (nothing changed) when the row is gone or its version has moved on; RowRefused when the database
+    refuses the new values.
     """
     table, pk = _versioned(entity)
     stmt = (
@@ -101,7 +118,10 @@ def update_versioned(
         .where(table.c[pk] == key, table.c.version == version)
         .values(**values, version=table.c.version + 1)
     )
-    return conn.execute(stmt).rowcount == 1
+    try:
+        return conn.execute(stmt).rowcount == 1
+    except IntegrityError as exc:
+        raise _refused(exc) from exc
 
 
 def delete_versioned(conn: Connection, entity: str, key: Any, version: int) -> bool:
