@@ -19,7 +19,7 @@ from national_bundle import write_bundle_dir
 
 from rota.bundle import read_bundle
 from rota.storage.db import init_db
-from rota.storage.repository import import_rota
+from rota.storage.imports import import_rota
 
 
 def main() -> int:

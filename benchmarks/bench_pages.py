@@ -60,7 +60,8 @@ def main() -> int:
     from rota.services.access import Actor, pages_for
     from rota.services.auth import ensure_user
     from rota.storage.db import init_db
-    from rota.storage.repository import import_cases, import_rota, write_setting
+    from rota.storage.imports import import_cases, import_rota
+    from rota.storage.settings import write_setting
     from rota.timeutil import SERVICE_TZ, utc_now
 
     today: date = utc_now().astimezone(SERVICE_TZ).date()

@@ -348,7 +348,7 @@ def _load(args: argparse.Namespace, tz: tzinfo, start: datetime, end: datetime):
         from rota.bundle import read_bundle
 
         return read_bundle(args.bundle, tz)
-    from rota.storage.repository import load_rota
+    from rota.storage.rota import load_rota
 
     return load_rota(_engine(args), start, end)
 
@@ -371,7 +371,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from rota.demo_cases import CHILD_POPULATION, build_demo_cases, demo_cases_summary
     from rota.services.imports import cases_text
     from rota.storage.db import database_url, init_db
-    from rota.storage.repository import import_cases, import_rota, reset_rota, write_setting
+    from rota.storage.imports import import_cases, import_rota
+    from rota.storage.rota import reset_rota
+    from rota.storage.settings import write_setting
 
     tz = _tz(args)
     try:
@@ -470,7 +472,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from rota.bundle import write_bundle, write_workbook
-    from rota.storage.repository import load_rota
+    from rota.storage.rota import load_rota
 
     tz = _tz(args)
     rota = load_rota(_engine(args))
@@ -546,7 +548,7 @@ def cmd_completion(args: argparse.Namespace) -> int:
 
         cases = read_cases(args.cases, tz)
     else:
-        from rota.storage.repository import load_cases
+        from rota.storage.cases import load_cases
 
         engine = _engine(args)
         cases = load_cases(engine)
@@ -562,7 +564,7 @@ def cmd_completion(args: argparse.Namespace) -> int:
 
             rota = read_bundle(args.bundle, tz)
         else:
-            from rota.storage.repository import load_rota
+            from rota.storage.rota import load_rota
 
             bounds = period_bounds(cases)
             engine = engine or _engine(args)
@@ -606,7 +608,7 @@ def _population(args: argparse.Namespace, engine: Engine | None) -> int | None:
             raise UsageError(f"--population {args.population}: give the number of children aged 0-17")
         return int(args.population)
     if engine is not None:
-        from rota.storage.repository import read_settings
+        from rota.storage.settings import read_settings
 
         stored = read_settings(engine).get("child_population")
         if stored and stored.strip().isdigit():
@@ -650,7 +652,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
         cases = read_cases(args.cases, tz)
     else:
-        from rota.storage.repository import load_cases
+        from rota.storage.cases import load_cases
 
         assert engine is not None  # opened above whenever --cases is not given
         cases = load_cases(engine)
@@ -664,7 +666,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
             rules = read_bundle(args.bundle, tz).effective_rules()
         else:
-            from rota.storage.repository import stored_rules
+            from rota.storage.rules import stored_rules
 
             rules = list(stored_rules(engine)[0])  # type: ignore[arg-type]
             if not rules:
@@ -890,7 +892,7 @@ def _check_setting(key: str, value: str) -> str:
 def cmd_settings(args: argparse.Namespace) -> int:
     import json
 
-    from rota.storage.repository import read_settings, write_setting
+    from rota.storage.settings import read_settings, write_setting
 
     engine = _engine(args)
     if args.action == "list":

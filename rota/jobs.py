@@ -378,7 +378,7 @@ def find_gaps(engine: Engine, now: datetime, tz: tzinfo) -> tuple[list[FoundGap]
     """The gaps under way or ahead within 30 days of `now`, from the stored rota, and the rules' labels."""
     from rota.engine import gaps
     from rota.services.coverage import rule_label
-    from rota.storage.repository import load_rota
+    from rota.storage.rota import load_rota
 
     lo, hi = now - LOOKBACK, now + LOOKAHEAD
     rota = load_rota(engine, lo, hi)
@@ -497,7 +497,7 @@ def expiry_key(responder_id: str, competency: str, valid_until: date) -> str:
 
 def _training_expiry(engine: Engine, settings: Settings, now: datetime) -> tuple[bool, str]:
     from rota.services.people import upcoming_lapses
-    from rota.storage.repository import load_rota
+    from rota.storage.rota import load_rota
 
     tz = settings.tz
     today = now.astimezone(tz).date()
@@ -630,7 +630,8 @@ def _forecast_refresh(engine: Engine, settings: Settings, now: datetime) -> tupl
     from rota.analytics.demand import Prior
     from rota.analytics.forecast import forecast
     from rota.services.forecasting import forecast_settings, history_window
-    from rota.storage.repository import load_cases, load_rota
+    from rota.storage.cases import load_cases
+    from rota.storage.rota import load_rota
 
     tz = settings.tz
     today = now.astimezone(tz).date()

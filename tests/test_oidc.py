@@ -347,7 +347,7 @@ def oidc_dashboard(tmp_path: Path, provider: LocalOidcProvider) -> Iterator[tupl
     """The real dashboard server (dashboard/server.py) with [auth] and [rota_oidc] secrets pointing at the
     local provider; yields (base URL, database URL)."""
     from rota.demo import build_demo
-    from rota.storage.repository import import_rota
+    from rota.storage.imports import import_rota
     from rota.timeutil import SERVICE_TZ, utc_now
 
     db_url = f"sqlite:///{tmp_path / 'rota.db'}"

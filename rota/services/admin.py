@@ -22,15 +22,10 @@ from rota.services.access import (
     require_manage_users,
     require_read_audit,
 )
+from rota.storage.audit import audit_facets, search_audit
 from rota.storage.models import AUDIT_ACTIONS
-from rota.storage.repository import (
-    audit_facets,
-    held_competencies,
-    replace_rules,
-    rule_versions,
-    search_audit,
-    stored_rules,
-)
+from rota.storage.people import held_competencies
+from rota.storage.rules import replace_rules, rule_versions, stored_rules
 from rota.timeutil import SERVICE_TZ, day_end, day_start
 
 RULE_COLUMNS = ("rule_id", "role", "min_count", "competencies", "age_band", "windows")

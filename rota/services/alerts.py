@@ -19,8 +19,8 @@ from rota.errors import InputError, PermissionDenied, Problem
 from rota.notify import Settings
 from rota.services.access import ADMIN, CDOP_MANAGER, COORDINATOR, Actor, can_read_people
 from rota.storage import alerts as store
+from rota.storage.audit import record_audit
 from rota.storage.db import write_transaction
-from rota.storage.repository import record_audit
 from rota.timeutil import utc_now
 
 ENTITY = "alert"

@@ -22,16 +22,24 @@ from typing import Any, NoReturn
 import polars as pl
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine, case, func, insert, literal, or_, select, update
-from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine
 
 from rota.errors import InputError, Problem
 from rota.model import UTC_US
 from rota.services.access import ADMIN, COORDINATOR, ROLE_LABELS, ROLES, Actor, require_manage_users
+from rota.storage.accounts import (
+    AccountExists,
+    AccountRow,
+    account_row,
+    account_rows,
+    claim_sign_in_attempt,
+    count_active_with_role,
+    insert_account,
+    record_sign_in,
+    update_account,
+)
+from rota.storage.audit import record_audit
 from rota.storage.db import write_transaction
-from rota.storage.models import USER_ACCOUNT
-from rota.storage.repository import record_audit
 from rota.timeutil import utc_now
 
 ENTITY = "user_account"
@@ -220,17 +228,12 @@ class _UnknownNameFailures:
 _UNKNOWN = _UnknownNameFailures()
 
 
-# ---------------------------------------------------------------------------------------------- storage
+# ---------------------------------------------------------------------------------------------- rows
 
 
-def _row(conn: Connection, username: str) -> Row[Any] | None:
-    t = USER_ACCOUNT
-    return conn.execute(select(t).where(t.c.username == username)).first()
-
-
-def _public(row: Row[Any] | Mapping[str, Any]) -> dict[str, Any]:
+def _public(row: AccountRow | Mapping[str, Any]) -> dict[str, Any]:
     """The fields of an account that the audit log and lists may show (never the hash)."""
-    data = row._mapping if isinstance(row, Row) else row
+    data = row if isinstance(row, Mapping) else row._mapping
     return {
         "username": data["username"],
         "display_name": data["display_name"],
@@ -241,7 +244,7 @@ def _public(row: Row[Any] | Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _actor_of(row: Row[Any]) -> Actor:
+def _actor_of(row: AccountRow) -> Actor:
     return Actor(row.username, row.role, row.agency, row.display_name)
 
 
@@ -258,31 +261,15 @@ def _allowed(actor: Actor | None) -> None:
         require_manage_users(actor)
 
 
-def _require_row(conn: Connection, username: str) -> Row[Any]:
-    row = _row(conn, username)
+def _require_row(conn: Connection, username: str) -> AccountRow:
+    row = account_row(conn, username)
     if row is None:
         raise InputError(Problem("username", None, None, f"there is no account named {username!r}"))
     return row
 
 
 def _other_active_admins(conn: Connection, username: str) -> int:
-    t = USER_ACCOUNT
-    stmt = (
-        select(func.count())
-        .select_from(t)
-        .where(t.c.role == ADMIN, t.c.active.is_(True), t.c.username != username)
-    )
-    return int(conn.execute(stmt).scalar_one())
-
-
-def _update(conn: Connection, username: str, *, revoke: bool = False, **values: Any) -> None:
-    """Change an account row. `revoke`: the change touches what a signed-in session may do (switched on or
-    off, role, agency, password), so the security stamp moves on and the account's live sessions end at
-    their next interaction."""
-    t = USER_ACCOUNT
-    if revoke:
-        values["security_stamp"] = t.c.security_stamp + 1
-    conn.execute(update(t).where(t.c.username == username).values(version=t.c.version + 1, **values))
+    return count_active_with_role(conn, ADMIN, excluding=username)
 
 
 # ---------------------------------------------------------------------------------------------- accounts
@@ -324,11 +311,11 @@ def create_user(
     }
     try:
         with write_transaction(engine) as conn:
-            if _row(conn, name) is not None:
+            if account_row(conn, name) is not None:
                 raise InputError(_taken(name))
-            conn.execute(insert(USER_ACCOUNT).values(**values))
+            insert_account(conn, values)
             record_audit(conn, _who(actor, by), "create", ENTITY, name, None, _public(values))
-    except IntegrityError as exc:  # created by someone else between the check and the insert
+    except AccountExists as exc:  # created by someone else between the check and the insert
         raise InputError(_taken(name)) from exc
     return Actor(name, role, agency, display)
 
@@ -356,7 +343,7 @@ def ensure_user(
     check_password(password, name)
     password_hash = hash_password(password)
     with write_transaction(engine) as conn:
-        old = _row(conn, name)
+        old = account_row(conn, name)
         if old is None:
             values = {
                 "username": name,
@@ -369,7 +356,7 @@ def ensure_user(
                 "created_at": utc_now(),
                 "version": 1,
             }
-            conn.execute(insert(USER_ACCOUNT).values(**values))
+            insert_account(conn, values)
             record_audit(conn, by, "create", ENTITY, name, None, _public(values))
             return True
         new = {
@@ -381,7 +368,7 @@ def ensure_user(
             "failed_attempts": 0,
             "last_failed_at": None,
         }
-        _update(conn, name, revoke=True, **new)
+        update_account(conn, name, revoke=True, **new)
         before = {**_public(old), "password": "(previous)"}
         after = {**_public({**old._mapping, **new}), "password": "(reset)"}
         record_audit(conn, by, "update", ENTITY, name, before, after)
@@ -398,7 +385,9 @@ def set_password(
     password_hash = hash_password(password)
     with write_transaction(engine) as conn:
         old = _require_row(conn, name)
-        _update(conn, name, revoke=True, password_hash=password_hash, failed_attempts=0, last_failed_at=None)
+        update_account(
+            conn, name, revoke=True, password_hash=password_hash, failed_attempts=0, last_failed_at=None
+        )
         had = "(set)" if old.password_hash else "(none: OIDC only)"
         record_audit(
             conn, _who(actor, by), "update", ENTITY, name, {"password": had}, {"password": "(changed)"}
@@ -420,7 +409,7 @@ def set_active(
                 raise InputError(Problem("username", None, None, "you cannot switch off your own account"))
             if old.role == ADMIN and not _other_active_admins(conn, name):
                 raise InputError(Problem("username", None, None, f"{name} is the last active administrator"))
-        _update(conn, name, revoke=True, active=active)
+        update_account(conn, name, revoke=True, active=active)
         after = {**_public(old), "active": active}
         record_audit(conn, _who(actor, by), "update", ENTITY, name, _public(old), after)
 
@@ -444,7 +433,7 @@ def set_role(
             return
         if old.role == ADMIN and role != ADMIN and old.active and not _other_active_admins(conn, name):
             raise InputError(Problem("role", None, None, f"{name} is the last active administrator"))
-        _update(conn, name, revoke=True, role=role, agency=agency)
+        update_account(conn, name, revoke=True, role=role, agency=agency)
         after = {**_public(old), "role": role, "agency": agency}
         record_audit(conn, _who(actor, by), "update", ENTITY, name, _public(old), after)
 
@@ -457,7 +446,7 @@ def unlock(engine: Engine, actor: Actor | None, username: str, *, by: str | None
         old = _require_row(conn, name)
         if not old.failed_attempts:
             return
-        _update(conn, name, failed_attempts=0, last_failed_at=None)
+        update_account(conn, name, failed_attempts=0, last_failed_at=None)
         record_audit(
             conn,
             _who(actor, by),
@@ -473,11 +462,8 @@ def list_users(engine: Engine, actor: Actor | None = None, *, now: datetime | No
     """Every account (never the hashes), by username; `locked_until` is set while sign-in is paused."""
     _allowed(actor)
     now = now or utc_now()
-    t = USER_ACCOUNT
-    with engine.connect() as conn:
-        rows = conn.execute(select(t).order_by(t.c.username)).all()
     records = []
-    for r in rows:
+    for r in account_rows(engine):
         until = locked_until(r.failed_attempts, r.last_failed_at)
         records.append(
             {
@@ -523,12 +509,12 @@ def check_sign_in(
     claimed = None
     if name is not None:
         with write_transaction(engine) as conn:
-            claimed = conn.execute(_claim_attempt(name, now)).first()
+            claimed = _claim_attempt(conn, name, now)
     if claimed is None:
         row = None
         if name is not None:
             with engine.connect() as conn:
-                row = _row(conn, name)
+                row = account_row(conn, name)
         if row is None:
             _refuse_unknown(name or username.strip().lower(), password, now)
         until = locked_until(row.failed_attempts, row.last_failed_at) or now
@@ -540,44 +526,21 @@ def check_sign_in(
     assert claimed.password_hash is not None  # _verify is False without one
     if HASHER.check_needs_rehash(claimed.password_hash):
         values["password_hash"] = hash_password(password)
-    t = USER_ACCOUNT
     with write_transaction(engine) as conn:
-        conn.execute(update(t).where(t.c.username == claimed.username).values(**values))
+        record_sign_in(conn, claimed.username, **values)
     return _actor_of(claimed), int(claimed.security_stamp)
 
 
-def _claim_attempt(name: str, now: datetime) -> Any:
-    """UPDATE ... RETURNING that counts one more failure for `name` unless sign-in is paused now (the
-    pause is worked out from the stored count in SQL, so concurrent attempts cannot all pass the check)."""
-    t = USER_ACCOUNT
-    stamp_type = t.c.last_failed_at.type
-    opens: list[tuple[Any, Any]] = []
+def _claim_attempt(conn: Connection, name: str, now: datetime) -> AccountRow | None:
+    """Count one more failure for `name` unless sign-in is paused now (the pause is worked out from the
+    stored count in the database, so concurrent attempts cannot all pass the check)."""
+    opens: list[tuple[int, datetime]] = []
     failures = MAX_FAILURES
     while lockout_window(failures) < MAX_LOCKOUT:
-        opens.append((t.c.failed_attempts == failures, literal(now - lockout_window(failures), stamp_type)))
+        opens.append((failures, now - lockout_window(failures)))
         failures += 1
-    open_from = case(*opens, else_=literal(now - MAX_LOCKOUT, stamp_type))
-    return (
-        update(t)
-        .where(
-            t.c.username == name,
-            or_(
-                t.c.failed_attempts < MAX_FAILURES,
-                t.c.last_failed_at.is_(None),
-                t.c.last_failed_at <= open_from,
-            ),
-        )
-        .values(failed_attempts=t.c.failed_attempts + 1, last_failed_at=now)
-        .returning(
-            t.c.username,
-            t.c.role,
-            t.c.agency,
-            t.c.display_name,
-            t.c.password_hash,
-            t.c.active,
-            t.c.failed_attempts,
-            t.c.security_stamp,
-        )
+    return claim_sign_in_attempt(
+        conn, name, now, free_failures=MAX_FAILURES, open_from=opens, otherwise_open_from=now - MAX_LOCKOUT
     )
 
 
@@ -706,7 +669,7 @@ def oidc_actor(
     wanted = {"display_name": display, "role": grant.role, "agency": grant.agency}
     try:
         with write_transaction(engine) as conn:
-            old = _row(conn, name)
+            old = account_row(conn, name)
             if old is None:
                 values = {
                     "username": name,
@@ -718,7 +681,7 @@ def oidc_actor(
                     "created_at": now,
                     "version": 1,
                 }
-                conn.execute(insert(USER_ACCOUNT).values(**values))
+                insert_account(conn, values)
                 record_audit(conn, "oidc", "create", ENTITY, name, None, _public(values))
             else:
                 if old.password_hash is not None:
@@ -731,14 +694,12 @@ def oidc_actor(
                 changed = {k: v for k, v in wanted.items() if old._mapping[k] != v}
                 if changed:
                     revoke = "role" in changed or "agency" in changed
-                    _update(conn, name, revoke=revoke, last_login_at=now, **changed)
+                    update_account(conn, name, revoke=revoke, last_login_at=now, **changed)
                     after = _public({**old._mapping, **changed})
                     record_audit(conn, "oidc", "update", ENTITY, name, _public(old), after)
                 else:
-                    conn.execute(
-                        update(USER_ACCOUNT).where(USER_ACCOUNT.c.username == name).values(last_login_at=now)
-                    )
-    except IntegrityError as exc:  # the same person signing in twice at once: the other one won
+                    record_sign_in(conn, name, last_login_at=now)
+    except AccountExists as exc:  # the same person signing in twice at once: the other one won
         raise AuthError("Sign-in clashed with another one for the same account; please try again.") from exc
     return Actor(name, grant.role, grant.agency, display)
 

@@ -11,17 +11,22 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from rota.errors import InputError
 from rota.limits import DATE_RANGE_TEXT, EARLIEST_DATE, ID_MAX, LATEST_DATE, NAME_MAX, printable
-from rota.storage.models import RESPONDER
-from rota.storage.repository import versioned_rows
+from rota.storage.people import responders_frame
+from rota.storage.versioned import versioned_rows
 from rota.timeutil import SERVICE_TZ, utc_now
 
 UID_DOMAIN = "cdop-rota"
 PRODID = "-//CDOP rota//Joint Agency Response rota//EN"
 KIND_LABELS = {"oncall": "on call", "onsite": "on site"}
+_PEOPLE_SCHEMA: dict[str, pl.DataType] = {
+    "responder_id": pl.String(),
+    "name": pl.String(),
+    "role": pl.String(),
+}
 
 
 def shift_uid(shift_id: str) -> str:
@@ -117,15 +122,8 @@ def responder_calendar(
 ) -> bytes:
     """One responder's shifts overlapping [start, end) (either bound open) as an iCalendar feed."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(RESPONDER.c.responder_id, RESPONDER.c.name, RESPONDER.c.role).where(
-                RESPONDER.c.responder_id == responder_id
-            )
-        ).all()
-        if not rows:
+        people = responders_frame(conn, _PEOPLE_SCHEMA, responder_ids=[responder_id])
+        if not people.height:
             raise InputError(f"unknown responder {responder_id!r}")
         shifts = versioned_rows(conn, "shift", responder_ids=[responder_id], start=start, end=end)
-    people = pl.DataFrame(
-        rows, schema={"responder_id": pl.String, "name": pl.String, "role": pl.String}, orient="row"
-    )
-    return shifts_calendar(shifts, people, tz, name=f"JAR rota: {rows[0].name}")
+    return shifts_calendar(shifts, people, tz, name=f"JAR rota: {people.item(0, 'name')}")

@@ -14,7 +14,10 @@ from sqlalchemy import Engine
 
 from rota.analytics.cases import read_cases
 from rota.services.access import Actor, require_case_level, require_import_cases
-from rota.storage.repository import KindCounts, import_cases, load_cases, record_read
+from rota.storage.audit import record_read
+from rota.storage.cases import load_cases
+from rota.storage.changes import KindCounts
+from rota.storage.imports import import_cases
 from rota.timeutil import SERVICE_TZ
 
 

@@ -30,7 +30,7 @@ denominator is hidden is left out, of the chart and of its mean and limits (a ra
 denominator gives the numerator away); `MeasureSpc.left_out` lists those periods so the page can say so.
 Runs (shift, trend) are then counted over the points shown.
 
-Settings (`rota.storage.repository.read_settings`), all optional:
+Settings (`rota.storage.settings.read_settings`), all optional:
 
 - `suppression_threshold`: counts from 1 to one below it are hidden (default 5; 1 turns suppression off,
   2 is refused as "<2" would say "exactly 1"; an unusable value falls back to 5).
@@ -72,7 +72,9 @@ from rota.errors import PermissionDenied
 from rota.model import Rota
 from rota.services.access import COMPLETION, Actor, can_read_case_level, pages_for, require_case_level
 from rota.services.cases import audit_case_read
-from rota.storage import repository
+from rota.storage.cases import load_cases
+from rota.storage.rota import load_rota
+from rota.storage.settings import read_settings
 from rota.timeutil import SERVICE_TZ, uk_local, utc_now
 
 BY: tuple[str, ...] = ("month", "quarter", "year")
@@ -243,7 +245,7 @@ def settings_from(stored: Mapping[str, str]) -> CompletionSettings:
 
 
 def completion_settings(engine: Engine) -> CompletionSettings:
-    return settings_from(repository.read_settings(engine))
+    return settings_from(read_settings(engine))
 
 
 # ---------------------------------------------------------------------------------------------- the view
@@ -373,7 +375,7 @@ def _rota_for(engine: Engine, cases: pl.DataFrame) -> Rota:
     bounds = period_bounds(cases)
     if bounds is None:
         return Rota()
-    return repository.load_rota(engine, bounds[0], bounds[1])
+    return load_rota(engine, bounds[0], bounds[1])
 
 
 def completion_view(
@@ -398,7 +400,7 @@ def completion_view(
     exact = can_read_case_level(actor)
     if by not in periods_for(actor, settings):
         raise PermissionDenied("monthly figures are too small to publish; choose quarter or year")
-    cases = repository.load_cases(engine)
+    cases = load_cases(engine)
     rota = _rota_for(engine, cases)
     return build_view(
         cases,
@@ -910,7 +912,7 @@ def case_list(
     if view is not None and view.case_rows is not None:
         rows = view.case_rows
     else:
-        cases = repository.load_cases(engine)
+        cases = load_cases(engine)
         rows = build_case_table(cases, _rota_for(engine, cases), tz)
     if only_incomplete:
         rows = rows.filter(pl.col("fully_completed").not_() | pl.col("fully_completed").is_null())

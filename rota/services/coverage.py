@@ -25,8 +25,8 @@ from rota.model import UTC_US, Rota
 from rota.output import duration_text
 from rota.rules import Rule, parse_age_band
 from rota.services.access import COVERAGE, Actor, pages_for, require_read_people
-from rota.storage import repository
-from rota.storage.repository import load_rota
+from rota.storage.audit import data_version as _data_version
+from rota.storage.rota import load_rota
 from rota.timeutil import SERVICE_TZ, day_start, uk_local
 
 MAX_PERIOD_DAYS = 366
@@ -199,7 +199,7 @@ def rule_label(rule: Rule) -> str:
 
 def data_version(engine: Engine) -> int:
     """A number that changes whenever the stored rota changes (every change is audited), for caches."""
-    return repository.data_version(engine)
+    return _data_version(engine)
 
 
 def bank_holidays(first: date, last: date) -> pl.DataFrame:

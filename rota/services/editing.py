@@ -18,8 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine
 
 from rota.bundle import (
     check_rows,
@@ -42,17 +41,15 @@ from rota.services.access import (
 )
 from rota.services.imports import ImportPreview, ImportResult, preview_upload
 from rota.services.imports import apply_import as store_import
+from rota.storage.audit import data_version, record_audit
 from rota.storage.db import write_transaction
-from rota.storage.models import RESPONDER
-from rota.storage.repository import (
-    agency_names,
-    data_version,
+from rota.storage.people import agency_names, responder_agencies, responders_frame
+from rota.storage.rota import load_rota
+from rota.storage.versioned import (
+    RowRefused,
     delete_versioned,
     insert_versioned,
-    load_rota,
     new_shift_id,
-    record_audit,
-    responder_agencies,
     update_versioned,
     versioned_rows,
 )
@@ -152,12 +149,7 @@ def week_rota(
     start, end = day_start(monday, tz), day_start(monday + timedelta(days=7), tz)
     version = data_version(engine)  # read first: a change made while reading makes the view stale
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(*(RESPONDER.c[c] for c in RESPONDER_COLUMNS))
-            .where(RESPONDER.c.agency == agency)
-            .order_by(RESPONDER.c.name, RESPONDER.c.responder_id)
-        ).all()
-        responders = pl.DataFrame(rows, schema=RESPONDER_COLUMNS, orient="row")
+        responders = responders_frame(conn, RESPONDER_COLUMNS, agency=agency)
         ids = responders.get_column("responder_id").to_list()
         shifts = versioned_rows(conn, SHIFT, responder_ids=ids, start=start, end=end)
         absences = versioned_rows(conn, ABSENCE, responder_ids=ids, start=start, end=end)
@@ -862,8 +854,8 @@ def save_changes(engine: Engine, actor: Actor, changes: Sequence[Change]) -> Sav
                     _audit_row(c.entity, c.key, stored),
                     after_row,
                 )
-    except IntegrityError as exc:
-        raise InputError(_integrity_reason(exc)) from exc
+    except RowRefused as exc:
+        raise InputError(_integrity_reason(exc.detail)) from exc
     return SaveResult(created, updated, deleted, new_keys)
 
 
@@ -901,8 +893,8 @@ def _check_limits(changes: Sequence[Change]) -> None:
         raise InputError(problems)
 
 
-def _integrity_reason(exc: IntegrityError) -> str:
-    low = str(exc.orig).lower()
+def _integrity_reason(detail: str) -> str:
+    low = detail.lower()
     if "unique" in low or "duplicate" in low:
         why = "an absence with the same responder, start and end is already stored"
     elif "check" in low:

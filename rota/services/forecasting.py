@@ -36,8 +36,10 @@ from rota.errors import InputError, Problem
 from rota.model import Rota
 from rota.services.access import Actor, can_read_case_level, can_read_people, require_read_forecast
 from rota.services.coverage import Period, make_period, rule_label, zone_name
-from rota.storage import repository
-from rota.storage.repository import load_rota
+from rota.storage.cases import load_cases
+from rota.storage.people import stored_responders
+from rota.storage.rota import load_rota
+from rota.storage.settings import read_settings
 from rota.timeutil import SERVICE_TZ, day_start, utc_now
 
 MAX_FORECAST_DAYS = 366
@@ -56,7 +58,7 @@ class ForecastSettings:
 def forecast_settings(engine: Engine) -> ForecastSettings:
     """From the stored settings (`child_population`, `mean_commitment_hours`), else the environment
     (`ROTA_CHILD_POPULATION`), else none / 4 hours."""
-    stored = repository.read_settings(engine)
+    stored = read_settings(engine)
     population_text = stored.get("child_population") or os.environ.get("ROTA_CHILD_POPULATION") or ""
     population = int(population_text) if population_text.strip().isdigit() else None
     try:
@@ -154,7 +156,7 @@ def agency_roles(engine: Engine, agency: str | None) -> tuple[str, ...]:
     """The responder roles an agency provides (from its stored responders); () when not known."""
     if not agency:
         return ()
-    people = repository.stored_responders(engine)
+    people = stored_responders(engine)
     if "agency" not in people.columns:
         return ()
     roles = people.filter(pl.col("agency") == agency).get_column("role").unique().sort().to_list()
@@ -200,7 +202,7 @@ def capacity_forecast(
         settings, result = base.settings, base.forecast
     else:
         settings = forecast_settings(engine)
-        cases = repository.load_cases(engine)
+        cases = load_cases(engine)
         history_start, history_end = history_window(cases, min(period.start, now or utc_now()), tz)
         result = forecast(
             rota,

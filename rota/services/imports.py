@@ -36,16 +36,13 @@ from rota.services.access import (
     Actor,
     can_import_cases,
 )
-from rota.storage.repository import (
-    ImportSummary,
-    KindCounts,
-    connected,
-    import_rota_and_cases,
-    responder_agencies,
-    stored_responders,
-    stored_rules,
-    versioned_rows,
-)
+from rota.storage.changes import KindCounts
+from rota.storage.frames import connected
+from rota.storage.imports import import_rota_and_cases
+from rota.storage.people import responder_agencies, stored_responders
+from rota.storage.rota import ImportSummary
+from rota.storage.rules import stored_rules
+from rota.storage.versioned import versioned_rows
 from rota.timeutil import SERVICE_TZ
 
 CASES = "cases"

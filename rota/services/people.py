@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine
 
 from rota.engine.sweep import gaps
 from rota.errors import ConflictError, InputError
@@ -22,16 +22,20 @@ from rota.limits import DATE_RANGE_TEXT, ID_MAX, date_in_range, excerpt
 from rota.model import UTC_US, Rota
 from rota.rules import Rule
 from rota.services.access import Actor, can_edit_agency, require_edit_agency, require_read_people
+from rota.storage.audit import data_version as _data_version
 from rota.storage.db import write_transaction
-from rota.storage.models import RESPONDER, TRAINING
-from rota.storage.repository import (
+from rota.storage.people import (
     agency_names,
-    load_rota,
-    record_audit,
+    insert_training_row,
+    lock_responder,
+    lock_training,
     responder_rows,
+    training_exists,
     training_rows,
+    update_responder_row,
+    update_training_row,
 )
-from rota.storage.repository import data_version as _data_version
+from rota.storage.rota import load_rota
 from rota.timeutil import SERVICE_TZ, day_start, utc_now
 
 BAND_LIMITS: tuple[tuple[int, str], ...] = (
@@ -509,31 +513,10 @@ def lapse_warnings(expiries: pl.DataFrame) -> list[str]:
 
 
 def _responder_for_update(conn: Connection, responder_id: str) -> dict[str, Any]:
-    row = (
-        conn.execute(select(RESPONDER).where(RESPONDER.c.responder_id == responder_id).with_for_update())
-        .mappings()
-        .first()
-    )
+    row = lock_responder(conn, responder_id)
     if row is None:
         raise InputError(f"there is no responder {responder_id!r}")
-    return dict(row)
-
-
-def _training_for_update(conn: Connection, training_id: int) -> dict[str, Any] | None:
-    row = (
-        conn.execute(select(TRAINING).where(TRAINING.c.id == training_id).with_for_update())
-        .mappings()
-        .first()
-    )
-    return dict(row) if row is not None else None
-
-
-def _training_image(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("responder_id", "competency", "valid_from", "valid_until")}
-
-
-def _training_key(row: dict[str, Any]) -> str:
-    return f"{row['responder_id']}/{row['competency']}/{row['valid_from']:%Y-%m-%d}"
+    return row
 
 
 def _check_dates(valid_from: date, valid_until: date | None) -> None:
@@ -569,14 +552,7 @@ def _insert_training(
     valid_from: date,
     valid_until: date | None,
 ) -> dict[str, Any]:
-    clash = conn.execute(
-        select(TRAINING.c.id).where(
-            TRAINING.c.responder_id == responder_id,
-            TRAINING.c.competency == competency,
-            TRAINING.c.valid_from == valid_from,
-        )
-    ).first()
-    if clash is not None:
+    if training_exists(conn, responder_id, competency, valid_from):
         raise InputError(
             f"{responder_id} already has a {competency} record from {valid_from:%d/%m/%Y}; "
             "change that record's end date instead"
@@ -586,13 +562,8 @@ def _insert_training(
         "competency": competency,
         "valid_from": valid_from,
         "valid_until": valid_until,
-        "version": 1,
     }
-    new_id = conn.execute(insert(TRAINING).values(**values).returning(TRAINING.c.id)).scalar_one()
-    record_audit(
-        conn, actor.username, "create", "training", _training_key(values), None, _training_image(values)
-    )
-    return {"id": int(new_id), **values}
+    return insert_training_row(conn, actor.username, values)
 
 
 def add_training(
@@ -627,7 +598,7 @@ def renew_training(
     trained when). ConflictError when the old record changed or went since it was read."""
     _check_dates(renewed_on, valid_until)
     with write_transaction(engine) as conn:
-        old = _training_for_update(conn, training_id)
+        old = lock_training(conn, training_id)
         if old is None:
             raise ConflictError("that training record was removed by someone else; reload the page")
         responder = _responder_for_update(conn, old["responder_id"])
@@ -650,37 +621,19 @@ def update_training(
     """Correct the end date of a certificate (None = no expiry), with the optimistic version check.
     Audited; returns the stored row."""
     with write_transaction(engine) as conn:
-        old = _training_for_update(conn, training_id)
+        old = lock_training(conn, training_id)
         if old is None:
             raise ConflictError("that training record was removed by someone else; reload the page")
         responder = _responder_for_update(conn, old["responder_id"])
         require_edit_agency(actor, responder["agency"])
         _check_dates(old["valid_from"], valid_until)
-        result = conn.execute(
-            update(TRAINING)
-            .where(TRAINING.c.id == training_id, TRAINING.c.version == expected_version)
-            .values(valid_until=valid_until, version=TRAINING.c.version + 1)
-        )
-        if result.rowcount != 1:
+        new = update_training_row(conn, actor.username, old, expected_version, valid_until=valid_until)
+        if new is None:
             raise ConflictError(
                 f"{responder['name']}'s {old['competency']} record was changed by someone else since you "
                 "opened it; reload the page to see the change, then edit again"
             )
-        new = {**old, "valid_until": valid_until, "version": old["version"] + 1}
-        record_audit(
-            conn,
-            actor.username,
-            "update",
-            "training",
-            _training_key(old),
-            _training_image(old),
-            _training_image(new),
-        )
         return new
-
-
-def _responder_image(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("responder_id", "name", "role", "agency", "email", "active")}
 
 
 def set_responder_active(
@@ -698,20 +651,7 @@ def set_responder_active(
             )
         if bool(old["active"]) == active:
             return old
-        now = utc_now()
-        conn.execute(
-            update(RESPONDER)
-            .where(RESPONDER.c.responder_id == responder_id, RESPONDER.c.version == expected_version)
-            .values(active=active, version=RESPONDER.c.version + 1, updated_at=now)
-        )
-        new = {**old, "active": active, "version": old["version"] + 1, "updated_at": now}
-        record_audit(
-            conn,
-            actor.username,
-            "update",
-            "responder",
-            responder_id,
-            _responder_image(old),
-            _responder_image(new),
-        )
+        new = update_responder_row(conn, actor.username, old, expected_version, active=active)
+        if new is None:  # pragma: no cover - the row is locked and its version was checked above
+            raise ConflictError(f"{old['name']} was changed by someone else; reload and try again")
         return new

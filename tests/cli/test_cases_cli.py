@@ -13,8 +13,11 @@ import polars as pl
 import pytest
 
 from rota.analytics.cases import TIME_COLUMNS
+from rota.storage.audit import audit_entries
+from rota.storage.cases import load_cases
 from rota.storage.db import make_engine
-from rota.storage.repository import audit_entries, load_cases, load_rota, read_settings
+from rota.storage.rota import load_rota
+from rota.storage.settings import read_settings
 
 Run = Callable[..., tuple[int, str, str]]
 

@@ -13,7 +13,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from rota.storage.db import make_engine
-from rota.storage.repository import load_rota
+from rota.storage.rota import load_rota
 
 Run = Callable[..., tuple[int, str, str]]
 

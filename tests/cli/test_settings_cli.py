@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
+from rota.storage.audit import audit_entries
 from rota.storage.db import init_db, make_engine
-from rota.storage.repository import audit_entries, read_settings
+from rota.storage.settings import read_settings
 
 Run = Callable[..., tuple[int, str, str]]
 

@@ -19,8 +19,9 @@ from rota.demo_cases import CHILD_POPULATION, build_demo_cases
 from rota.services import sessions
 from rota.services.access import Actor
 from rota.storage.db import init_db
+from rota.storage.imports import import_cases, import_rota
 from rota.storage.models import USER_ACCOUNT
-from rota.storage.repository import import_cases, import_rota, write_setting
+from rota.storage.settings import write_setting
 from rota.timeutil import SERVICE_TZ, utc_now
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")

@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rota.storage.cases import count_cases
 from rota.storage.db import make_engine
-from rota.storage.repository import count_cases, import_cases, load_rota, read_settings, write_setting
+from rota.storage.imports import import_cases
+from rota.storage.rota import load_rota
+from rota.storage.settings import read_settings, write_setting
 from rota.timeutil import day_start
 from tests.analytics.simulate import TrueModel
 from tests.dashboard.conftest import DEMO_TODAY, AppFactory, signed_in

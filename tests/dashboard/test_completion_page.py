@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from rota.analytics.completion import MEASURES
 from rota.services.completion import MEASURE_LABELS, SPLIT_LABELS
 from rota.storage.db import init_db
-from rota.storage.repository import import_rota
+from rota.storage.imports import import_rota
 from tests.dashboard.conftest import APP, DEMO_TODAY, AppFactory, signed_in
 
 PAGE = "views/completion_page.py"
@@ -236,8 +236,8 @@ def test_without_cases_the_page_says_how_to_import_them(
 def test_the_case_list_is_audited_once_per_view_not_per_rerun(app_as: AppFactory, demo_db_url: str) -> None:
     """Reading the case list on the page writes one audit entry (action read, no case data in it); reruns
     of the same view reuse it and write nothing more; a commissioner's view of the page writes none."""
+    from rota.storage.audit import audit_entries
     from rota.storage.db import make_engine
-    from rota.storage.repository import audit_entries
 
     def reads() -> list[dict[str, object]]:
         engine = make_engine(demo_db_url)

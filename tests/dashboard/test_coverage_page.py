@@ -14,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 from rota.model import Rota, conform
 from rota.services.coverage import bank_holidays
 from rota.storage.db import make_engine
-from rota.storage.repository import import_rota, load_rota
+from rota.storage.imports import import_rota
+from rota.storage.rota import load_rota
 from rota.timeutil import day_start
 from tests.dashboard.conftest import APP, DEMO_TODAY, AppFactory, signed_in
 

@@ -10,8 +10,9 @@ import streamlit as st
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from rota.storage.audit import audit_entries
 from rota.storage.db import make_engine
-from rota.storage.repository import audit_entries, responder_rows
+from rota.storage.people import responder_rows
 from tests.dashboard.conftest import APP, DEMO_TODAY, AppFactory, signed_in
 
 PAGE = "views/responders_page.py"

@@ -19,8 +19,9 @@ from streamlit.testing.v1.element_tree import Dataframe
 from rota.demo import AGENCIES
 from rota.services.access import COORDINATOR, Actor
 from rota.services.editing import UPDATE, change_from_stored, save_changes, week_rota
+from rota.storage.audit import audit_entries
 from rota.storage.db import make_engine
-from rota.storage.repository import audit_entries, load_rota
+from rota.storage.rota import load_rota
 from rota.timeutil import SERVICE_TZ
 from tests.dashboard.conftest import APP, DEMO_TODAY, AppFactory
 

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from rota.model import Rota, conform
 from rota.notify import Settings
 from rota.storage.db import init_db
-from rota.storage.repository import import_rota
+from rota.storage.imports import import_rota
 
 # A Tuesday noon in winter (GMT): the small rota's gaps are fixed relative to it.
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

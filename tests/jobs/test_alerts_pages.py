@@ -17,8 +17,9 @@ from rota.jobs import gap_scan
 from rota.model import Rota, conform
 from rota.services.access import Actor
 from rota.services.alerts import list_alerts
+from rota.storage.audit import audit_entries
 from rota.storage.db import init_db, make_engine
-from rota.storage.repository import audit_entries, import_rota
+from rota.storage.imports import import_rota
 from rota.timeutil import SERVICE_TZ, uk_local, utc_now
 from tests.dashboard.conftest import signed_in
 from tests.jobs.conftest import settings_for, small_rota

@@ -12,8 +12,9 @@ from rota.errors import InputError, PermissionDenied
 from rota.jobs import gap_scan, training_expiry
 from rota.services.access import Actor
 from rota.services.alerts import acknowledge, gap_banner, job_overview, list_alerts
+from rota.storage.audit import audit_entries
 from rota.storage.db import init_db
-from rota.storage.repository import audit_entries, import_rota
+from rota.storage.imports import import_rota
 from tests.jobs.conftest import NOW, settings_for, small_rota
 
 ADMIN = Actor("ada", "admin")

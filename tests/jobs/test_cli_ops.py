@@ -13,7 +13,8 @@ import pytest
 
 from rota.cli import main
 from rota.storage.db import current_revision, init_db, make_engine
-from rota.storage.repository import import_rota, load_rota
+from rota.storage.imports import import_rota
+from rota.storage.rota import load_rota
 from tests.jobs.conftest import Mailbox, Receiver, small_rota
 
 Run = Callable[..., tuple[int, str, str]]

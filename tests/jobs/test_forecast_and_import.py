@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 
 from rota.jobs import forecast_refresh, import_watch, latest_forecast
 from rota.storage.alerts import job_runs
-from rota.storage.repository import load_rota, write_setting
+from rota.storage.rota import load_rota
+from rota.storage.settings import write_setting
 from tests.jobs.conftest import NOW, settings_for
 
 

@@ -12,7 +12,7 @@ from rota.jobs import FoundGap, gap_key, gap_scan, plan_gap_alerts
 from rota.model import Rota, conform
 from rota.storage.alerts import job_runs, select_alerts
 from rota.storage.db import init_db
-from rota.storage.repository import import_rota
+from rota.storage.imports import import_rota
 from rota.timeutil import SERVICE_TZ
 from tests.jobs.conftest import NOW, Mailbox, Receiver, body, free_port, settings_for, small_rota
 

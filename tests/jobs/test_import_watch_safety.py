@@ -21,7 +21,7 @@ from rota.jobs import import_watch
 from rota.notify import Settings
 from rota.storage.alerts import job_runs
 from rota.storage.models import JOB_RUN
-from rota.storage.repository import load_rota
+from rota.storage.rota import load_rota
 from rota.timeutil import utc_now
 from tests.jobs.conftest import NOW, settings_for
 

@@ -15,7 +15,7 @@ from rota.model import Rota, conform
 from rota.services.auth import create_user
 from rota.storage.alerts import select_alerts
 from rota.storage.db import init_db
-from rota.storage.repository import import_rota
+from rota.storage.imports import import_rota
 from tests.jobs.conftest import NOW, Mailbox, Receiver, body, settings_for, small_rota
 
 PASSWORD = "a long enough password"

@@ -24,7 +24,8 @@ from rota.model import Rota
 from rota.services.access import COORDINATOR, Actor
 from rota.services.editing import apply_import, preview_import, save_changes, week_csv, week_rota
 from rota.storage.db import init_db
-from rota.storage.repository import import_rota, load_rota
+from rota.storage.imports import import_rota
+from rota.storage.rota import load_rota
 from tests.cli.dbdump import dump
 from tests.jobs.conftest import NOW, settings_for, small_rota
 

@@ -27,7 +27,8 @@ from rota.services.admin import (
 )
 from rota.services.people import add_training
 from rota.storage.db import init_db
-from rota.storage.repository import import_rota, load_rota
+from rota.storage.imports import import_rota
+from rota.storage.rota import load_rota
 from rota.timeutil import SERVICE_TZ, utc_now
 from tests.services.test_people import hand_rota
 

@@ -14,8 +14,8 @@ from rota.errors import PermissionDenied
 from rota.services.access import Actor
 from rota.services.cases import case_rows, import_cases_file
 from rota.services.completion import case_list, case_table, completion_view
+from rota.storage.audit import audit_entries
 from rota.storage.db import init_db
-from rota.storage.repository import audit_entries
 
 MANAGER = Actor("mia", "cdop_manager")
 COMMISSIONER = Actor("cara", "commissioner", "ICB")

@@ -13,8 +13,9 @@ from sqlalchemy import Engine
 from rota.errors import InputError, PermissionDenied
 from rota.services.access import Actor, can_import_cases
 from rota.services.cases import case_rows, import_cases_file
+from rota.storage.audit import audit_entries
+from rota.storage.cases import count_cases
 from rota.storage.db import init_db
-from rota.storage.repository import audit_entries, count_cases
 from rota.timeutil import SERVICE_TZ, parse_bound
 
 ADMIN = Actor("ada", "admin")

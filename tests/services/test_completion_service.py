@@ -42,7 +42,9 @@ from rota.services.completion import (
     settings_from,
 )
 from rota.storage.db import init_db
-from rota.storage.repository import import_cases, import_rota, load_rota, write_setting
+from rota.storage.imports import import_cases, import_rota
+from rota.storage.rota import load_rota
+from rota.storage.settings import write_setting
 from rota.timeutil import SERVICE_TZ, parse_instant
 
 ADMIN = Actor("admin-user", "admin")

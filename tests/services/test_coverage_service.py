@@ -36,7 +36,7 @@ from rota.services.coverage import (
     on_now,
 )
 from rota.storage.db import init_db
-from rota.storage.repository import import_rota
+from rota.storage.imports import import_rota
 from rota.timeutil import SERVICE_TZ, parse_instant
 
 ADMIN = Actor("admin-user", "admin")

@@ -50,8 +50,10 @@ from rota.services.editing import (
     week_rota,
     week_workbook,
 )
+from rota.storage.audit import audit_entries
 from rota.storage.db import init_db
-from rota.storage.repository import audit_entries, import_rota, load_rota
+from rota.storage.imports import import_rota
+from rota.storage.rota import load_rota
 from rota.timeutil import SERVICE_TZ
 
 POLICE = "Vale Police"

@@ -28,7 +28,8 @@ from rota.services.forecasting import (
     forecast_settings,
 )
 from rota.storage.db import init_db
-from rota.storage.repository import import_cases, import_rota, write_setting
+from rota.storage.imports import import_cases, import_rota
+from rota.storage.settings import write_setting
 from rota.timeutil import SERVICE_TZ, day_start
 from tests.analytics.simulate import TrueModel
 
@@ -98,7 +99,7 @@ def test_commissioners_may_add_responders_and_see_their_agencys_roles(demo_engin
 
 
 def test_managers_may_try_a_lapse_and_a_removal(demo_engine: Engine) -> None:
-    from rota.storage.repository import load_rota
+    from rota.storage.rota import load_rota
 
     rota = load_rota(demo_engine)
     sio = rota.responders.filter(pl.col("role") == "sio").get_column("responder_id")[0]

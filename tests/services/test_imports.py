@@ -21,8 +21,10 @@ from rota.services.access import ADMIN, COORDINATOR, Actor
 from rota.services.editing import apply_import as upload_apply
 from rota.services.editing import preview_import as upload_preview
 from rota.services.imports import apply_import, import_file, kind_from_name, read_import
+from rota.storage.audit import audit_entries
 from rota.storage.db import init_db
-from rota.storage.repository import audit_entries, import_rota, load_rota
+from rota.storage.imports import import_rota
+from rota.storage.rota import load_rota
 from tests.jobs.conftest import NOW, settings_for, small_rota
 
 POLICE = "Vale Police"
@@ -179,9 +181,9 @@ def test_a_bundle_and_its_cases_are_stored_in_one_transaction(
     """The rota files and cases.csv of a folder are stored together or not at all: a failure while storing
     the cases (here a database fault injected after the rota rows were written) leaves the rota as it
     was, and the permission check runs inside the same write transaction."""
-    import rota.storage.repository as repository
+    import rota.storage.imports as repository
     from rota.bundle import write_bundle
-    from rota.storage.repository import load_cases
+    from rota.storage.cases import load_cases
 
     folder = tmp_path / "bundle"
     changed = small_rota()

@@ -25,7 +25,8 @@ from rota.services.editing import (
 )
 from rota.services.people import add_training, renew_training, update_training
 from rota.storage.db import init_db
-from rota.storage.repository import import_rota, training_rows
+from rota.storage.imports import import_rota
+from rota.storage.people import training_rows
 from tests.services.test_editing import POLICE_COORD, WEEK, grid, sample, wall
 
 

@@ -17,7 +17,8 @@ from rota.services.access import Actor
 from rota.services.completion import completion_view
 from rota.services.forecasting import capacity_forecast, history_window, quarter_start
 from rota.storage.db import init_db
-from rota.storage.repository import import_cases, write_setting
+from rota.storage.imports import import_cases
+from rota.storage.settings import write_setting
 from rota.timeutil import SERVICE_TZ
 
 COMMISSIONER = Actor("cara", "commissioner", "ICB")
@@ -136,7 +137,7 @@ def test_the_forecast_history_is_whole_quarters_for_every_start_day_of_a_year(
 
 
 def _load(engine: Engine) -> pl.DataFrame:
-    from rota.storage.repository import load_cases
+    from rota.storage.cases import load_cases
 
     return load_cases(engine)
 

@@ -28,8 +28,10 @@ from rota.services.people import (
     update_training,
     validity_spells,
 )
+from rota.storage.audit import audit_entries
 from rota.storage.db import init_db
-from rota.storage.repository import audit_entries, import_rota, responder_rows, training_rows
+from rota.storage.imports import import_rota
+from rota.storage.people import responder_rows, training_rows
 
 TODAY = date(2027, 1, 1)
 POLICE = "Vale Police"

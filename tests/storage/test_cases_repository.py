@@ -13,19 +13,12 @@ from sqlalchemy import Engine, func, select
 
 from rota.analytics.cases import CASES_SCHEMA, empty_cases
 from rota.errors import InputError
+from rota.storage.audit import audit_entries
+from rota.storage.cases import count_cases, load_cases, reset_cases
+from rota.storage.imports import import_cases, import_rota
 from rota.storage.models import CASE_RECORD
-from rota.storage.repository import (
-    audit_entries,
-    count_cases,
-    import_cases,
-    import_rota,
-    load_cases,
-    load_rota,
-    read_settings,
-    reset_cases,
-    reset_rota,
-    write_setting,
-)
+from rota.storage.rota import load_rota, reset_rota
+from rota.storage.settings import read_settings, write_setting
 from tests.storage.conftest import sample_rota, utc
 
 

@@ -16,16 +16,12 @@ from sqlmodel import Session
 from rota.errors import InputError
 from rota.model import Rota, conform
 from rota.rules import DEFAULT_ROLES, make_rule
+from rota.storage.audit import audit_entries, record_audit
 from rota.storage.db import write_transaction
+from rota.storage.imports import import_rota
 from rota.storage.models import ABSENCE, AUDIT_LOG, RESPONDER, SHIFT, Shift
-from rota.storage.repository import (
-    audit_entries,
-    import_rota,
-    load_rota,
-    record_audit,
-    reset_rota,
-    stored_responders,
-)
+from rota.storage.people import stored_responders
+from rota.storage.rota import load_rota, reset_rota
 from tests.storage.conftest import sample_rota, utc
 
 
