@@ -6,7 +6,6 @@ changes ("two more SIOs trained for nights"). Draws only; the numbers come from
 from __future__ import annotations
 
 import itertools
-import logging
 import math
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -32,6 +31,7 @@ from dashboard.components.charts import (
 )
 from dashboard.components.context import engine, require_page
 from dashboard.components.context import tz as service_tz
+from dashboard.components.feedback import failed
 from dashboard.components.format import cases_amount, chance, count_range
 from rota.analytics.scenarios import AddResponders, LapseTraining, RemoveResponder, Scenario
 from rota.errors import InputError, PermissionDenied
@@ -41,8 +41,6 @@ from rota.services.forecasting import CapacityForecast, capacity_forecast, defau
 from rota.services.people import ResponderFilters, responder_list
 from rota.storage.db import database_url
 from rota.timeutil import utc_now, zone
-
-log = logging.getLogger(__name__)
 
 PERIOD = "capacity_period"
 SCENARIO = "capacity_scenario"  # the what-if changes being tried: a list of plain dicts (serialisable)
@@ -119,18 +117,6 @@ def _charts(q: Query, _actor: Actor, roles: tuple[str, ...]) -> tuple[go.Figure,
 def _responders(url: str, version: int, access: tuple[str, str | None], _actor: Actor) -> pl.DataFrame:
     """Active responders for the what-if pickers (names: the service refuses commissioners)."""
     return responder_list(engine(), _actor, ResponderFilters(active=True))
-
-
-def _failed(what: str, exc: Exception) -> None:
-    """A message for people instead of a traceback; the details go to the server log."""
-    if isinstance(exc, InputError):
-        text = "; ".join(p.reason for p in exc.problems)
-        st.error(text[:1].upper() + text[1:] + ".")
-    elif isinstance(exc, PermissionDenied):
-        st.error(f"You cannot see {what}: {exc}.")
-    else:
-        log.exception("capacity page: %s failed", what)
-        st.error(f"Sorry, {what} could not be worked out. The details are in the server log.")
 
 
 # ---------------------------------------------------------------------------------------------- words
@@ -469,7 +455,7 @@ def _scenario_section(
             try:
                 people = _responders(q.url, q.version, q.access, actor)
             except (PermissionDenied, InputError) as exc:
-                _failed("the responders", exc)
+                failed("list the responders", exc)
             else:
                 if people.is_empty():
                     st.info("No active responders are stored.")
@@ -1128,7 +1114,7 @@ try:
     base_query = Query(url, version, first, last, tz_name, access, ())
     base = _forecast(base_query, actor)
 except Exception as exc:
-    _failed("the forecast for this period", exc)
+    failed("work out the forecast for this period", exc)
     st.stop()
 
 query, cf = base_query, base
@@ -1143,7 +1129,7 @@ if changes:
             cf = _forecast(base_query._replace(scenario=_key(attempt)), actor)
         except (InputError, PermissionDenied) as exc:
             if attempt is changes:
-                _failed("the changes", exc)
+                failed("try the changes", exc)
             continue
         query, kept = base_query._replace(scenario=_key(attempt)), attempt
         break

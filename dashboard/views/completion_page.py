@@ -6,7 +6,6 @@ only; the numbers, and the small-number suppression commissioners see, come from
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import NamedTuple
 
@@ -28,9 +27,9 @@ from dashboard.components.charts import (
 )
 from dashboard.components.context import engine, require_page
 from dashboard.components.context import tz as service_tz
+from dashboard.components.feedback import failed
 from dashboard.components.format import met_of, period_label
 from rota.analytics.completion import MEASURES
-from rota.errors import InputError, PermissionDenied
 from rota.services.access import COMPLETION, Actor, can_read_case_level
 from rota.services.completion import (
     DEFAULT_BY,
@@ -47,8 +46,6 @@ from rota.services.completion import (
 from rota.services.coverage import data_version, zone_name
 from rota.storage.db import database_url
 from rota.timeutil import zone
-
-log = logging.getLogger(__name__)
 
 ASSURANCE_COLOURS = {"consistent_pass": "blue", "consistent_fail": "orange", "inconsistent": "gray"}
 VARIATION_COLOURS = {
@@ -103,18 +100,6 @@ def _spc_figure(q: Query, _actor: Actor, by: str, measure: str) -> tuple[go.Figu
     """The p-chart of one measure and its text alternative, kept as built (figures cost the most)."""
     spc = next(s for s in _view(q, _actor).at(by).spc if s.measure == measure)
     return _spc_chart(spc) if spc.drawn else None
-
-
-def _failed(what: str, exc: Exception) -> None:
-    """A message for people instead of a traceback; the details go to the server log."""
-    if isinstance(exc, InputError):
-        text = "; ".join(p.reason for p in exc.problems)
-        st.error(text[:1].upper() + text[1:] + ".")
-    elif isinstance(exc, PermissionDenied):
-        st.error(f"You cannot see {what}: {exc}.")
-    else:
-        log.exception("completion page: %s failed", what)
-        st.error(f"Sorry, {what} could not be worked out. The details are in the server log.")
 
 
 # ---------------------------------------------------------------------------------------------- sections
@@ -528,7 +513,7 @@ try:
     query = Query(url, version, tz_name, can_read_case_level(actor))
     view = _view(query, actor)
 except Exception as exc:
-    _failed("completion", exc)
+    failed("work out completion", exc)
     st.stop()
 
 if view.empty:

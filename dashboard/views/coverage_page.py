@@ -27,7 +27,7 @@ from dashboard.components.charts import (
 )
 from dashboard.components.context import engine, require_page
 from dashboard.components.context import tz as service_tz
-from rota.errors import InputError, PermissionDenied
+from dashboard.components.feedback import failed
 from rota.services.access import ADMIN_PAGE, COVERAGE, Actor, can_read_forecast, can_read_people, pages_for
 from rota.services.alerts import gap_banner
 from rota.services.coverage import (
@@ -87,18 +87,6 @@ def _on_now(
     url: str, version: int, at: datetime, tz_name: str, user: tuple[str, str, str | None]
 ) -> pl.DataFrame:
     return on_now(engine(), Actor(*user), at, zone(tz_name))
-
-
-def _failed(what: str, exc: Exception) -> None:
-    """A message for people instead of a traceback; the details go to the server log."""
-    if isinstance(exc, InputError):
-        text = "; ".join(p.reason for p in exc.problems)
-        st.error(text[:1].upper() + text[1:] + ".")
-    elif isinstance(exc, PermissionDenied):
-        st.error(f"You cannot see {what}: {exc}.")
-    else:
-        log.exception("coverage page: %s failed", what)
-        st.error(f"Sorry, {what} could not be worked out. The details are in the server log.")
 
 
 # ---------------------------------------------------------------------------------------------- sections
@@ -406,7 +394,7 @@ def _now_section(actor: Actor, url: str, version: int, tz_name: str) -> None:
     try:
         counts = _cover_now(url, version, now, tz_name, user)
     except Exception as exc:
-        _failed("who is on duty now", exc)
+        failed("find who is on duty now", exc)
         return
     status = (
         pl.when(~pl.col("in_window"))
@@ -431,7 +419,7 @@ def _now_section(actor: Actor, url: str, version: int, tz_name: str) -> None:
     try:
         people = _on_now(url, version, now, tz_name, user)
     except Exception as exc:
-        _failed("who is on duty now", exc)
+        failed("find who is on duty now", exc)
         return
     roles = list(dict.fromkeys(counts["role"].to_list()))
     for role in roles:
@@ -520,7 +508,7 @@ try:
     query = Query(url, version, first, last, tz_name, (actor.username, actor.role, actor.agency))
     report = _report(query)
 except Exception as exc:
-    _failed("coverage for this period", exc)
+    failed("work out coverage for this period", exc)
     st.stop()
 
 _headline(report)

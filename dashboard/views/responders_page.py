@@ -5,7 +5,6 @@ version that changes with every edit."""
 
 from __future__ import annotations
 
-import logging
 from datetime import date, timedelta
 
 import plotly.graph_objects as go
@@ -25,6 +24,7 @@ from dashboard.components.charts import (
 )
 from dashboard.components.context import engine, require_page
 from dashboard.components.context import tz as service_tz
+from dashboard.components.feedback import failed
 from rota.errors import ConflictError, InputError, PermissionDenied
 from rota.services.access import ADMIN, COORDINATOR, RESPONDERS, Actor
 from rota.services.people import (
@@ -45,8 +45,6 @@ from rota.services.people import (
 )
 from rota.storage.db import database_url
 from rota.timeutil import utc_now, zone
-
-log = logging.getLogger(__name__)
 
 # Most urgent darkest and warmest; each band also has its own marker shape, so colour is never the only cue.
 BAND_STYLE: dict[str, tuple[str, str]] = {
@@ -84,19 +82,6 @@ def _expiries(
 @st.cache_data(show_spinner=False, max_entries=8)
 def _agencies(url: str, version: int, access: Access, _actor: Actor) -> list[str]:
     return agencies(engine(), _actor)
-
-
-def _failed(exc: Exception) -> None:
-    """A message for people instead of a traceback."""
-    if isinstance(exc, InputError):
-        for problem in exc.problems:
-            st.error(problem.reason[:1].upper() + problem.reason[1:])
-    elif isinstance(exc, (PermissionDenied, ConflictError)):
-        text = str(exc)
-        st.error(text[:1].upper() + text[1:])
-    else:
-        log.exception("responders page failed")
-        st.error("Sorry, that did not work. The details are in the server log.")
 
 
 def _done(message: str) -> None:
@@ -297,7 +282,7 @@ def _edit_section(actor: Actor, people: pl.DataFrame, today: date) -> None:
     try:
         records = responder_training(engine(), actor, rid)
     except (PermissionDenied, InputError) as exc:
-        _failed(exc)
+        failed("read their training", exc)
         return
     if records.height:
         st.dataframe(
@@ -347,7 +332,7 @@ def _edit_section(actor: Actor, people: pl.DataFrame, today: date) -> None:
                 try:
                     update_training(engine(), actor, tid, int(row["version"]), None if none else new_until)
                 except (PermissionDenied, InputError, ConflictError) as exc:
-                    _failed(exc)
+                    failed("change the training", exc)
                 else:
                     ends = "never" if none else uk_date(new_until)
                     _done(f"{person['name']}'s {row['competency']} record now ends {ends}.")
@@ -369,7 +354,7 @@ def _edit_section(actor: Actor, people: pl.DataFrame, today: date) -> None:
                 try:
                     set_responder_active(engine(), actor, rid, int(person["version"]), not active)
                 except (PermissionDenied, InputError, ConflictError) as exc:
-                    _failed(exc)
+                    failed("change the responder", exc)
                 else:
                     _done(f"{person['name']} is now {'inactive' if active else 'active'}.")
 
@@ -403,7 +388,7 @@ def _save_training(
             add_training(engine(), actor, rid, competency, valid_from, valid_until)
             verb = "recorded"
     except (PermissionDenied, InputError, ConflictError) as exc:
-        _failed(exc)
+        failed("record the training", exc)
     else:
         until = "with no expiry" if valid_until is None else f"until {uk_date(valid_until)}"
         _done(f"{competency.strip()} {verb} from {uk_date(valid_from)} {until}.")
@@ -426,7 +411,7 @@ try:
     everyone = _responders(url, version, access, today, ResponderFilters(), actor)
     agency_list = _agencies(url, version, access, actor)
 except (PermissionDenied, InputError) as exc:
-    _failed(exc)
+    failed("list the responders", exc)
     st.stop()
 
 if everyone.height == 0:
@@ -447,7 +432,7 @@ if tabs[0].open:
         try:
             expiries = _expiries(url, version, access, today, getattr(tz, "key", str(tz)), actor)
         except (PermissionDenied, InputError) as exc:
-            _failed(exc)
+            failed("list training expiries", exc)
         else:
             _expiry_section(expiries, today)
 if tabs[1].open:
@@ -456,7 +441,7 @@ if tabs[1].open:
         try:
             people = _responders(url, version, access, today, chosen, actor)
         except (PermissionDenied, InputError) as exc:
-            _failed(exc)
+            failed("list the responders", exc)
         else:
             _responder_table(people)
 if can_edit and tabs[2].open:

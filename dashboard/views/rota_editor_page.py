@@ -9,7 +9,6 @@ Stable keys for tests: week `editor_week`, agency `editor_agency` (administrator
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import date, timedelta, tzinfo
 from typing import Any
@@ -29,7 +28,8 @@ from dashboard.components.charts import (
 )
 from dashboard.components.context import engine, require_page
 from dashboard.components.context import tz as service_tz
-from rota.errors import ConflictError, InputError, PermissionDenied, Problem
+from dashboard.components.feedback import failed
+from rota.errors import ConflictError, Problem
 from rota.services.access import ADMIN, COORDINATOR, ROTA_EDITOR, Actor
 from rota.services.calendar import shifts_calendar
 from rota.services.editing import (
@@ -65,8 +65,6 @@ from rota.services.editing import (
 )
 from rota.timeutil import uk_local, utc_now
 
-log = logging.getLogger(__name__)
-
 UK_DATETIME_EDIT = "DD/MM/YYYY HH:mm"
 KIND_LABELS = {"oncall": "On call", "onsite": "On site"}
 COLUMN_LABELS = {
@@ -82,17 +80,6 @@ NOTICE = "editor_notice"
 PREVIEW = "editor_preview"
 GRIDS = ("shift_grid", "absence_grid")
 GENERATION = "editor_generation"
-
-
-def _failed(what: str, exc: Exception) -> None:
-    """A message for people instead of a traceback; unexpected details go to the server log."""
-    if isinstance(exc, InputError):
-        st.error(f"Could not {what}: " + "; ".join(str(p.reason) for p in exc.problems[:10]))
-    elif isinstance(exc, PermissionDenied):
-        st.error(f"You cannot {what}: {exc}.")
-    else:
-        log.exception("rota editor: %s failed", what)
-        st.error(f"Sorry, could not {what}. The details are in the server log.")
 
 
 # ---------------------------------------------------------------------------------------------- the week
@@ -112,7 +99,7 @@ def _pick(actor: Actor, tz: tzinfo) -> tuple[str | None, date]:
     try:
         agencies = agencies_for(engine(), actor)
     except Exception as exc:
-        _failed("list the agencies", exc)
+        failed("list the agencies", exc)
         st.stop()
     if "editor_week" not in st.session_state:
         st.session_state["editor_week"] = week_monday(utc_now().astimezone(tz).date())
@@ -396,7 +383,7 @@ def _save(actor: Actor, changes: Sequence[Change]) -> None:
         st.error(str(exc))
         return
     except Exception as exc:
-        _failed("save", exc)
+        failed("save", exc)
         return
     st.session_state[NOTICE] = str(result)
     _reload()
@@ -437,7 +424,7 @@ def _impact(actor: Actor, view: WeekView, checked: Validation, tz: tzinfo) -> No
         try:
             impact = gap_impact(engine(), actor, checked.changes, tz)
         except Exception as exc:
-            _failed("work out the gap impact", exc)
+            failed("work out the gap impact", exc)
             return
         if not impact.sentences:
             st.success("No gap opens, closes or changes.", icon=":material/check_circle:")
@@ -478,7 +465,7 @@ def _fill_gap(actor: Actor, view: WeekView, checked: Validation, tz: tzinfo) -> 
     try:
         found = week_gaps(engine(), actor, view.week_start, tz)
     except Exception as exc:
-        _failed("find this week's gaps", exc)
+        failed("find this week's gaps", exc)
         return
     roles = set(view.responders.get_column("role").to_list())
     mine = found.filter(pl.col("role").is_in(list(roles)))
@@ -502,7 +489,7 @@ def _fill_gap(actor: Actor, view: WeekView, checked: Validation, tz: tzinfo) -> 
     try:
         people = gap_candidates(engine(), actor, gap["rule_id"], gap["start"], gap["end"], tz, view.agency)
     except Exception as exc:
-        _failed("find free responders", exc)
+        failed("find free responders", exc)
         return
     free = people.filter(pl.col("free"))
     if free.is_empty():
@@ -584,7 +571,7 @@ def _import(actor: Actor, view: WeekView | None, tz: tzinfo) -> None:
                     None if kind == "from its name" else kind,
                 )
         except Exception as exc:
-            _failed("read the file", exc)
+            failed("read the file", exc, where=True)
             return
         st.session_state[PREVIEW] = {"token": token, "preview": preview}
     else:
@@ -598,7 +585,7 @@ def _import(actor: Actor, view: WeekView | None, tz: tzinfo) -> None:
             )
         except Exception as exc:
             bar.empty()
-            _failed("import the file", exc)
+            failed("import the file", exc, where=True)
             return
         st.session_state.pop(PREVIEW, None)
         st.session_state[NOTICE] = f"Imported {preview.source}: {summary}."
@@ -708,7 +695,7 @@ if agency is not None:
     try:
         view = _base(actor, agency, monday, tz)
     except Exception as exc:
-        _failed("open this week", exc)
+        failed("open this week", exc)
 if view is not None:
     sunday = monday + timedelta(days=6)
     st.caption(
@@ -728,7 +715,7 @@ if view is not None:
             validate_changes(view, edited_shifts, edited_absences, tz) if view.editable else Validation()
         )
     except Exception as exc:
-        _failed("check your edits", exc)
+        failed("check your edits", exc)
         checked = Validation((), (Problem("Shifts", None, None, "the grids could not be read; reload"),))
     if checked.problems:
         n = len(checked.problems)
