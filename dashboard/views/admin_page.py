@@ -19,8 +19,10 @@ from rota.errors import ConflictError, InputError, PermissionDenied
 from rota.rules import RuleError
 from rota.services.access import ADMIN, ADMIN_PAGE, ROLE_LABELS, ROLES, Actor
 from rota.services.admin import (
+    AUDIT_ACTIONS,
     AUDIT_LIMIT,
     RULE_COLUMNS,
+    RULES_SCHEMA,
     AuditFilters,
     add_account,
     audit_choices,
@@ -32,7 +34,6 @@ from rota.services.admin import (
 )
 from rota.services.alerts import acknowledge, job_overview, list_alerts
 from rota.services.auth import role_label
-from rota.storage.models import AUDIT_ACTIONS
 from rota.timeutil import utc_now
 
 RULES_SNAPSHOT = "admin_rules_snapshot"  # the rules as read when editing began (rows, versions)
@@ -85,14 +86,7 @@ def _rules_section(actor: Actor) -> None:
         st.info("No rules are stored, so the six default rules below apply. Saving stores them as shown.")
     frame = pl.DataFrame(
         snapshot["rows"],
-        schema={
-            "rule_id": pl.String(),
-            "role": pl.String(),
-            "min_count": pl.Int64(),
-            "competencies": pl.String(),
-            "age_band": pl.String(),
-            "windows": pl.String(),
-        },
+        schema={column: RULES_SCHEMA[column] for column in RULE_COLUMNS},
         orient="row",
     )
     with st.form("rules_form"):

@@ -29,7 +29,7 @@ from dashboard.components.charts import (
     uk_datetime,
     uk_day,
 )
-from dashboard.components.context import engine, require_page
+from dashboard.components.context import database_key, engine, require_page
 from dashboard.components.context import tz as service_tz
 from dashboard.components.feedback import failed
 from dashboard.components.format import cases_amount, chance, count_range
@@ -39,7 +39,6 @@ from rota.services.access import CAPACITY, Actor, can_read_case_level, can_read_
 from rota.services.coverage import data_version, role_label, zone_name
 from rota.services.forecasting import CapacityForecast, capacity_forecast, default_forecast_period
 from rota.services.people import ResponderFilters, responder_list
-from rota.storage.db import database_url
 from rota.timeutil import utc_now, zone
 
 PERIOD = "capacity_period"
@@ -1105,7 +1104,7 @@ st.title("Capacity & forecast")
 tz = service_tz()
 tz_name = zone_name(tz)
 today = utc_now().astimezone(tz).date()
-url = database_url()
+url = database_key()
 first, last = _period_picker(today)
 access = (actor.role, actor.agency)
 changes: list[dict[str, Any]] = list(st.session_state.get(SCENARIO) or [])

@@ -25,7 +25,7 @@ from dashboard.components.charts import (
     uk_date,
     uk_day,
 )
-from dashboard.components.context import engine, require_page
+from dashboard.components.context import database_key, engine, require_page
 from dashboard.components.context import tz as service_tz
 from dashboard.components.feedback import failed
 from dashboard.components.format import met_of, period_label
@@ -44,7 +44,6 @@ from rota.services.completion import (
     require_read_completion,
 )
 from rota.services.coverage import data_version, zone_name
-from rota.storage.db import database_url
 from rota.timeutil import zone
 
 ASSURANCE_COLOURS = {"consistent_pass": "blue", "consistent_fail": "orange", "inconsistent": "gray"}
@@ -506,7 +505,7 @@ def _downloads(view: CompletionView) -> None:
 actor = require_page(COMPLETION)
 st.title("Completion")
 tz_name = zone_name(service_tz())
-url = database_url()
+url = database_key()
 try:
     version = data_version(engine())
     require_read_completion(actor)  # every reader, not only the one the cached view was made for

@@ -25,7 +25,7 @@ from dashboard.components.charts import (
     uk_day,
     uk_time,
 )
-from dashboard.components.context import engine, require_page
+from dashboard.components.context import database_key, engine, require_page
 from dashboard.components.context import tz as service_tz
 from dashboard.components.feedback import failed
 from rota.services.access import ADMIN_PAGE, COVERAGE, Actor, can_read_forecast, can_read_people, pages_for
@@ -41,7 +41,6 @@ from rota.services.coverage import (
     zone_name,
 )
 from rota.services.forecasting import nightly_outlook
-from rota.storage.db import database_url
 from rota.timeutil import utc_now, zone
 
 log = logging.getLogger(__name__)
@@ -501,7 +500,7 @@ tz_name = zone_name(service_tz())
 _alert_banner(actor, tz_name)
 _outlook(actor, tz_name)
 today = utc_now().astimezone(zone(tz_name)).date()
-url = database_url()
+url = database_key()
 first, last = _period_picker(today)
 try:
     version = data_version(engine())

@@ -22,7 +22,7 @@ from dashboard.components.charts import (
     show_chart,
     uk_date,
 )
-from dashboard.components.context import engine, require_page
+from dashboard.components.context import database_key, engine, require_page
 from dashboard.components.context import tz as service_tz
 from dashboard.components.feedback import failed
 from rota.errors import ConflictError, InputError, PermissionDenied
@@ -43,7 +43,6 @@ from rota.services.people import (
     training_expiries,
     update_training,
 )
-from rota.storage.db import database_url
 from rota.timeutil import utc_now, zone
 
 # Most urgent darkest and warmest; each band also has its own marker shape, so colour is never the only cue.
@@ -405,7 +404,7 @@ if note:
 tz = service_tz()
 today = utc_now().astimezone(tz).date()
 access: Access = (actor.role, actor.agency)
-url = database_url()
+url = database_key()
 try:
     version = data_version(engine())
     everyone = _responders(url, version, access, today, ResponderFilters(), actor)
