@@ -13,22 +13,17 @@ from collections.abc import Sequence
 from datetime import date, timedelta, tzinfo
 from typing import Any
 
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from dashboard.components.charts import (
-    NHS_BLUE,
-    NHS_DARK_GREY,
-    NHS_ORANGE,
-    NHS_PALE_GREY,
     UK_DATE_INPUT,
-    nhs_layout,
     show_chart,
 )
 from dashboard.components.context import engine, require_page
 from dashboard.components.context import tz as service_tz
 from dashboard.components.feedback import failed
+from dashboard.components.rota_timeline import KIND_LABELS, week_timeline
 from rota.errors import ConflictError, Problem
 from rota.services.access import ADMIN, COORDINATOR, ROTA_EDITOR, Actor
 from rota.services.calendar import shifts_calendar
@@ -63,10 +58,9 @@ from rota.services.editing import (
     week_rota,
     week_workbook,
 )
-from rota.timeutil import uk_local, utc_now
+from rota.timeutil import utc_now
 
 UK_DATETIME_EDIT = "DD/MM/YYYY HH:mm"
-KIND_LABELS = {"oncall": "On call", "onsite": "On site"}
 COLUMN_LABELS = {
     "responder_id": "Responder",
     "start": "Start",
@@ -178,84 +172,15 @@ def _base(actor: Actor, agency: str, monday: date, tz: tzinfo) -> WeekView:
 
 
 def _timeline(view: WeekView, shifts: pl.DataFrame, absences: pl.DataFrame, tz: tzinfo, edited: bool) -> None:
-    names = view.names()
-    active = set(shifts.get_column("responder_id")) | set(absences.get_column("responder_id"))
-    order = [rid for rid in view.responders.get_column("responder_id").to_list() if rid in active]
-    if not order:
+    made = week_timeline(view, shifts, absences, tz)
+    if made is None:
         st.info("Nobody in this agency has a shift or an absence this week.")
         return
-    labels = {rid: f"{names.get(rid, rid)} ({rid})" for rid in order}
-    lo = view.start.astimezone(tz).replace(tzinfo=None)
-    hi = view.end.astimezone(tz).replace(tzinfo=None)
-    fig = go.Figure()
-
-    def bars(frame: pl.DataFrame, name: str, marker: dict[str, Any], what: str) -> None:
-        if frame.is_empty():
-            return
-        wall = to_wall(frame, ("start", "end"), tz)
-        ys, xs, bases, hover = [], [], [], []
-        for row, real in zip(wall.iter_rows(named=True), frame.iter_rows(named=True), strict=True):
-            a, b = max(row["start"], lo), min(row["end"], hi)
-            if b <= a:
-                continue
-            ys.append(labels[row["responder_id"]])
-            bases.append(a)
-            xs.append((b - a).total_seconds() * 1000)
-            extra = (
-                KIND_LABELS.get(real.get("kind") or "", "") if what == "shift" else real.get("reason") or ""
-            )
-            hover.append(
-                f"{labels[row['responder_id']]}<br>{what}{': ' + extra if extra else ''}<br>"
-                f"{uk_local(real['start'], tz)} to {uk_local(real['end'], tz)}"
-            )
-        fig.add_trace(
-            go.Bar(
-                y=ys,
-                x=xs,
-                base=bases,
-                orientation="h",
-                name=name,
-                marker=marker,
-                hovertext=hover,
-                hoverinfo="text",
-            )
-        )
-
-    for kind, colour in (("oncall", NHS_BLUE), ("onsite", NHS_ORANGE)):
-        bars(shifts.filter(pl.col("kind") == kind), KIND_LABELS[kind], {"color": colour}, "shift")
-    bars(
-        absences,
-        "Absence",
-        {
-            "color": NHS_PALE_GREY,
-            "line": {"color": NHS_DARK_GREY, "width": 1},
-            "pattern": {"shape": "/", "fgcolor": NHS_DARK_GREY, "solidity": 0.3},
-        },
-        "absence",
-    )
-    fig.update_xaxes(
-        type="date",
-        range=[lo, hi],
-        tick0=lo,
-        dtick=86_400_000,
-        tickformat="%a %d/%m",
-        ticklabelmode="period",  # each day's name sits in the middle of its day
-        showgrid=True,
-        side="top",
-    )
-    fig.update_yaxes(
-        type="category",
-        categoryorder="array",
-        categoryarray=[labels[r] for r in order],
-        autorange="reversed",
-        automargin=True,
-    )
-    fig.update_layout(barmode="overlay", legend={"orientation": "h", "y": -0.05}, bargap=0.35)
-    nhs_layout(fig, height=max(220, 26 * len(order) + 110))
+    fig, responders = made
     show_chart(
         fig,
         alt=(
-            f"Timeline of {len(order)} responders of {view.agency} for the week starting "
+            f"Timeline of {responders} responders of {view.agency} for the week starting "
             f"{view.week_start:%d/%m/%Y}: on-call shifts blue, on-site orange, absences hatched grey"
             + (" (with your unsaved changes)." if edited else ".")
             + " The same rows are in the grids below."
