@@ -12,13 +12,7 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard.components.charts import (
-    CATEGORICAL,
-    NHS_DARK_GREY,
-    NHS_PALE_GREY,
-    NHS_WARM_YELLOW,
-    nhs_layout,
-)
+from dashboard.components.charts import CATEGORICAL, NHS_DARK_GREY, NHS_PALE_GREY, NHS_WARM_YELLOW, nhs_layout
 from dashboard.components.format import cases_amount, uk_date
 from rota.services.coverage import role_label
 from rota.services.forecasting import CapacityForecast

@@ -6,18 +6,10 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard.components.charts import (
-    SPC_TYPE_LABELS,
-    percent,
-    spc_chart,
-)
+from dashboard.components.charts import PAIR, SPC_TYPE_LABELS, nhs_layout_dict, percent, spc_chart
 from dashboard.components.format import met_of, period_label
 from rota.analytics.completion import MEASURES
-from rota.services.completion import (
-    MEASURE_LABELS,
-    SPLIT_LABELS,
-    MeasureSpc,
-)
+from rota.services.completion import MEASURE_LABELS, SPLIT_LABELS, CompletionView, MeasureSpc
 
 SIGNAL_TEXT = {
     "above_upl": "above the upper limit",
@@ -120,3 +112,40 @@ def split_table(rows: pl.DataFrame, splits: list[str]) -> pl.DataFrame:
             **{MEASURE_LABELS[m]: [cells.get((s, m)) for s in splits] for m in MEASURES},
         }
     )
+
+
+def hours_figure(view: CompletionView) -> go.Figure:
+    """Each measure in hours beside out of hours, as bars (a rate not shown leaves its bar out)."""
+    rows = view.overall.filter(pl.col("split").is_in(["in_hours", "out_of_hours"]))
+    traces: list[dict[str, object]] = []
+    for (split, name), colour in zip(
+        (("in_hours", "In hours (Mon-Fri 09:00-17:00)"), ("out_of_hours", "Out of hours")), PAIR, strict=True
+    ):
+        mine = rows.filter(pl.col("split") == split)
+        rates = dict(mine.select("measure", "rate").iter_rows())
+        texts = dict(mine.select("measure", "numerator_shown").iter_rows())
+        dens = dict(mine.select("measure", "denominator_shown").iter_rows())
+        traces.append(
+            {
+                "type": "bar",
+                "x": [MEASURE_LABELS[m] for m in MEASURES],
+                "y": [rates.get(m) for m in MEASURES],
+                "name": name,
+                "marker": {"color": colour},
+                "hovertext": [f"{name}: {met_of(texts.get(m), dens.get(m), rates.get(m))}" for m in MEASURES],
+                "hoverinfo": "text",
+            }
+        )
+    layout = nhs_layout_dict(height=320) | {
+        "barmode": "group",
+        "legend": {"orientation": "h", "y": -0.25, "x": 0},
+        "xaxis": {"fixedrange": True},
+        "yaxis": {
+            "tickformat": ".0%",
+            "range": [0, 1],
+            "title": {"text": "Share in time"},
+            "fixedrange": True,
+        },
+    }
+    fig = go.Figure(data=traces, layout=layout)
+    return fig

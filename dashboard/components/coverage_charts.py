@@ -8,17 +8,8 @@ from datetime import date
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard.components.charts import (
-    HeatmapPanel,
-    heatmap,
-    hours_amount,
-    percent,
-    uk_day,
-)
-from rota.services.coverage import (
-    CoverageReport,
-    role_label,
-)
+from dashboard.components.charts import HeatmapPanel, heatmap, hours_amount, percent, uk_day
+from rota.services.coverage import CoverageReport, role_label
 
 
 def heatmap_figure(report: CoverageReport, role: str) -> tuple[go.Figure, str]:

@@ -19,7 +19,7 @@ from rota.errors import ConflictError, InputError, PermissionDenied
 from rota.rules import RuleError
 from rota.services.access import ADMIN, ADMIN_PAGE, ROLE_LABELS, ROLES, Actor
 from rota.services.admin import (
-    AUDIT_ACTIONS,
+    AUDIT_ACTION_CHOICES,
     AUDIT_LIMIT,
     RULE_COLUMNS,
     RULES_SCHEMA,
@@ -160,7 +160,7 @@ def _audit_section(actor: Actor) -> None:
     with row1[1]:
         entity = _pick("What", choices["entity"], "audit_entity")
     with row1[2]:
-        action = _pick("Action", list(AUDIT_ACTIONS), "audit_action")
+        action = _pick("Action", list(AUDIT_ACTION_CHOICES), "audit_action")
     entity_id = row1[3].text_input("ID contains", key="audit_entity_id", placeholder="e.g. SIO-004")
     row2 = st.columns(4)
     since = row2[0].date_input("From", value=None, format=UK_DATE_INPUT, key="audit_since")

@@ -14,20 +14,18 @@ import polars as pl
 import streamlit as st
 
 from dashboard.components.charts import (
-    PAIR,
     UK_DATETIME_COLUMN,
     download_buttons,
-    nhs_layout_dict,
     percent,
     show_chart,
     uk_date,
     uk_day,
 )
-from dashboard.components.completion_charts import spc_figure, spc_table, split_table
+from dashboard.components.completion_charts import hours_figure, spc_figure, spc_table, split_table
 from dashboard.components.context import database_key, engine, require_page
 from dashboard.components.context import tz as service_tz
 from dashboard.components.feedback import failed
-from dashboard.components.format import met_of, period_label
+from dashboard.components.format import period_label
 from rota.analytics.completion import MEASURES
 from rota.services.access import COMPLETION, Actor, can_read_case_level
 from rota.services.completion import (
@@ -202,38 +200,7 @@ def _spc_section(q: Query, actor: Actor, view: CompletionView) -> None:
 
 def _hours_section(view: CompletionView) -> None:
     st.subheader("In hours and out of hours")
-    rows = view.overall.filter(pl.col("split").is_in(["in_hours", "out_of_hours"]))
-    traces: list[dict[str, object]] = []
-    for (split, name), colour in zip(
-        (("in_hours", "In hours (Mon-Fri 09:00-17:00)"), ("out_of_hours", "Out of hours")), PAIR, strict=True
-    ):
-        mine = rows.filter(pl.col("split") == split)
-        rates = dict(mine.select("measure", "rate").iter_rows())
-        texts = dict(mine.select("measure", "numerator_shown").iter_rows())
-        dens = dict(mine.select("measure", "denominator_shown").iter_rows())
-        traces.append(
-            {
-                "type": "bar",
-                "x": [MEASURE_LABELS[m] for m in MEASURES],
-                "y": [rates.get(m) for m in MEASURES],
-                "name": name,
-                "marker": {"color": colour},
-                "hovertext": [f"{name}: {met_of(texts.get(m), dens.get(m), rates.get(m))}" for m in MEASURES],
-                "hoverinfo": "text",
-            }
-        )
-    layout = nhs_layout_dict(height=320) | {
-        "barmode": "group",
-        "legend": {"orientation": "h", "y": -0.25, "x": 0},
-        "xaxis": {"fixedrange": True},
-        "yaxis": {
-            "tickformat": ".0%",
-            "range": [0, 1],
-            "title": {"text": "Share in time"},
-            "fixedrange": True,
-        },
-    }
-    fig = go.Figure(data=traces, layout=layout)
+    fig = hours_figure(view)
     table = split_table(view.overall, ["in_hours", "out_of_hours", "all"])
     summary = "; ".join(
         f"{m}: in hours {a}, out of hours {b}"

@@ -5,6 +5,11 @@ the qualified responders free to fill a gap. Draws only; every rule lives in `ro
 Stable keys for tests: week `editor_week`, agency `editor_agency` (administrator and CDOP manager), grids
 `shift_grid` and `absence_grid`, buttons `editor_save`, `editor_discard`, `editor_keep_mine`,
 `editor_take_theirs`, `editor_fill_gap`, `editor_import`; uploader `editor_upload`.
+
+Over 450 lines: one workflow on one week, whose sections (week, grids, saving with conflicts, gap impact,
+filling a gap, import, export) share the edits held in session state (`editor_base`, the grids, the import
+preview); each section is layout over `rota.services.editing`, and the timeline is drawn in
+`dashboard.components.rota_timeline`.
 """
 
 from __future__ import annotations
