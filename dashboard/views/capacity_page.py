@@ -12,16 +12,8 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from dashboard.components import capacity_whatif as what_if
 from dashboard.components.capacity_charts import hour_of_week_figure, weekly_figure
-from dashboard.components.capacity_whatif import (
-    FORM_ERROR,
-    PERIOD,
-    PREVIOUS,
-    SCENARIO,
-    add_form,
-    people_forms,
-    scenario_result,
-)
 from dashboard.components.charts import (
     download_buttons,
     period_range_input,
@@ -103,14 +95,14 @@ def _responders(url: str, version: int, access: tuple[str, str | None], _actor: 
 
 
 def _use_published(first: date, last: date) -> None:
-    st.session_state[PERIOD] = (first, last)
+    st.session_state[what_if.PERIOD] = (first, last)
 
 
 def _period_picker(today: date) -> tuple[date, date]:
     default = default_forecast_period(today, service_tz())
     return period_range_input(
         (default.first, default.last),
-        PERIOD,
+        what_if.PERIOD,
         "First and last day, inclusive. Opens on the next quarter: today and the 90 days after it.",
     )
 
@@ -200,13 +192,13 @@ def _scenario_section(
         "Try a change to the rota and see what it does to the risk. Nothing is stored: the rota itself "
         "stays as it is."
     )
-    error = st.session_state.pop(FORM_ERROR, None)
+    error = st.session_state.pop(what_if.FORM_ERROR, None)
     if error:
         st.error(error)
     if can_read_people(actor):
         add_tab, people_tab = st.tabs(["Add trained responders", "Lapsed training or a responder leaving"])
         with add_tab:
-            add_form(roles, default_role, q.first)
+            what_if.add_form(roles, default_role, q.first)
         with people_tab:
             try:
                 people = _responders(q.url, q.version, q.access, actor)
@@ -216,13 +208,13 @@ def _scenario_section(
                 if people.is_empty():
                     st.info("No active responders are stored.")
                 else:
-                    people_forms(people, q.first)
+                    what_if.people_forms(people, q.first)
     else:
-        add_form(roles, default_role, q.first)
-    changes: list[dict[str, Any]] = list(st.session_state.get(SCENARIO) or [])
+        what_if.add_form(roles, default_role, q.first)
+    changes: list[dict[str, Any]] = list(st.session_state.get(what_if.SCENARIO) or [])
     if not changes or cf is None or cf.scenario is None:
         return
-    scenario_result(cf, changes)
+    what_if.scenario_result(cf, changes)
 
 
 # ---------------------------------------------------------------------------------------------- rule table
@@ -396,7 +388,7 @@ today = utc_now().astimezone(tz).date()
 url = database_key()
 first, last = _period_picker(today)
 access = (actor.role, actor.agency)
-changes: list[dict[str, Any]] = list(st.session_state.get(SCENARIO) or [])
+changes: list[dict[str, Any]] = list(st.session_state.get(what_if.SCENARIO) or [])
 try:
     version = data_version(engine())
     base_query = Query(url, version, first, last, tz_name, access, ())
@@ -410,7 +402,7 @@ if changes:
     # A change the service refuses (unknown hours, a training the responder does not hold, outside the
     # period) is reported and dropped: fall back to the changes tried before it, else to none.
     kept: list[dict[str, Any]] = []
-    for attempt in (changes, list(st.session_state.get(PREVIOUS) or [])):
+    for attempt in (changes, list(st.session_state.get(what_if.PREVIOUS) or [])):
         if not attempt:
             continue
         try:
@@ -422,8 +414,8 @@ if changes:
         query, kept = base_query._replace(scenario=scenario_key(attempt)), attempt
         break
     if kept is not changes:
-        st.session_state[SCENARIO] = kept
-        st.session_state[PREVIOUS] = []
+        st.session_state[what_if.SCENARIO] = kept
+        st.session_state[what_if.PREVIOUS] = []
         what = "the changes tried before it" if kept else "the rota as it is"
         st.caption(f"That change was not applied; the figures are for {what}.")
 
