@@ -22,6 +22,11 @@ def _engine(url: str) -> Engine:
     return init_db(url)
 
 
+def database_key() -> str:
+    """The database URL: part of the key of every cached read, so two databases never share answers."""
+    return database_url()
+
+
 def engine() -> Engine:
     """One engine per database URL and server process (migrated to the newest schema on first use)."""
     return _engine(database_url())

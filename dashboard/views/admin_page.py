@@ -5,7 +5,6 @@ jobs (last and next runs) and the open alerts with an Acknowledge action. Draws 
 
 from __future__ import annotations
 
-import logging
 from datetime import date, datetime
 from typing import Any
 
@@ -15,12 +14,15 @@ import streamlit as st
 from dashboard.components.charts import UK_DATE_INPUT, UK_DATETIME_COLUMN, download_buttons, uk_datetime
 from dashboard.components.context import engine, require_page
 from dashboard.components.context import tz as service_tz
+from dashboard.components.feedback import failed
 from rota.errors import ConflictError, InputError, PermissionDenied
 from rota.rules import RuleError
 from rota.services.access import ADMIN, ADMIN_PAGE, ROLE_LABELS, ROLES, Actor
 from rota.services.admin import (
+    AUDIT_ACTION_CHOICES,
     AUDIT_LIMIT,
     RULE_COLUMNS,
+    RULES_SCHEMA,
     AuditFilters,
     add_account,
     audit_choices,
@@ -32,28 +34,12 @@ from rota.services.admin import (
 )
 from rota.services.alerts import acknowledge, job_overview, list_alerts
 from rota.services.auth import role_label
-from rota.storage.models import AUDIT_ACTIONS
 from rota.timeutil import utc_now
-
-log = logging.getLogger(__name__)
 
 RULES_SNAPSHOT = "admin_rules_snapshot"  # the rules as read when editing began (rows, versions)
 FLASH = "admin_flash"
 ANY = "Any"
 ZONE_KEY = getattr(service_tz(), "key", "Europe/London")
-
-
-def _problems(exc: Exception) -> None:
-    """Messages for people instead of a traceback: one line per problem."""
-    if isinstance(exc, InputError):
-        for problem in exc.problems:
-            st.error(str(problem))
-    elif isinstance(exc, (PermissionDenied, ConflictError, RuleError)):
-        text = str(exc)
-        st.error(text[:1].upper() + text[1:])
-    else:
-        log.exception("admin page failed")
-        st.error("Sorry, that did not work. The details are in the server log.")
 
 
 def _local(column: str) -> pl.Expr:
@@ -82,7 +68,7 @@ def _rules_section(actor: Actor) -> None:
         try:
             ruleset = list_rules(engine(), actor)
         except PermissionDenied as exc:
-            _problems(exc)
+            failed("read the rules", exc, where=True)
             return
         snapshot = {
             "rows": ruleset.rules.select(RULE_COLUMNS).to_dicts(),
@@ -100,14 +86,7 @@ def _rules_section(actor: Actor) -> None:
         st.info("No rules are stored, so the six default rules below apply. Saving stores them as shown.")
     frame = pl.DataFrame(
         snapshot["rows"],
-        schema={
-            "rule_id": pl.String(),
-            "role": pl.String(),
-            "min_count": pl.Int64(),
-            "competencies": pl.String(),
-            "age_band": pl.String(),
-            "windows": pl.String(),
-        },
+        schema={column: RULES_SCHEMA[column] for column in RULE_COLUMNS},
         orient="row",
     )
     with st.form("rules_form"):
@@ -146,7 +125,7 @@ def _rules_section(actor: Actor) -> None:
             saved = save_rules(engine(), actor, rows, snapshot["versions"])
         except (InputError, PermissionDenied, ConflictError, RuleError) as exc:
             st.error("The rules were not saved:")
-            _problems(exc)
+            failed("save the rules", exc, where=True)
             return
         st.session_state.pop(RULES_SNAPSHOT, None)
         st.session_state.pop("rules_editor", None)
@@ -173,7 +152,7 @@ def _audit_section(actor: Actor) -> None:
     try:
         choices = audit_choices(engine(), actor)
     except PermissionDenied as exc:
-        _problems(exc)
+        failed("read the audit choices", exc, where=True)
         return
     row1 = st.columns(4)
     with row1[0]:
@@ -181,7 +160,7 @@ def _audit_section(actor: Actor) -> None:
     with row1[1]:
         entity = _pick("What", choices["entity"], "audit_entity")
     with row1[2]:
-        action = _pick("Action", list(AUDIT_ACTIONS), "audit_action")
+        action = _pick("Action", list(AUDIT_ACTION_CHOICES), "audit_action")
     entity_id = row1[3].text_input("ID contains", key="audit_entity_id", placeholder="e.g. SIO-004")
     row2 = st.columns(4)
     since = row2[0].date_input("From", value=None, format=UK_DATE_INPUT, key="audit_since")
@@ -198,7 +177,7 @@ def _audit_section(actor: Actor) -> None:
     try:
         entries = audit_log(engine(), actor, filters, limit=int(limit), tz=service_tz())
     except (InputError, PermissionDenied) as exc:
-        _problems(exc)
+        failed("read the audit log", exc, where=True)
         return
     if entries.height == 0:
         if filters == AuditFilters():
@@ -233,7 +212,7 @@ def _accounts_section(actor: Actor) -> None:
     try:
         accounts = list_accounts(engine(), actor)
     except PermissionDenied as exc:
-        _problems(exc)
+        failed("list the accounts", exc, where=True)
         return
     if accounts.height == 0:
         st.info("No sign-in accounts yet. Add one below, or with `rota users add`.")
@@ -269,7 +248,7 @@ def _accounts_section(actor: Actor) -> None:
                         engine(), actor, username, role, password, agency or None, display or None
                     )
                 except (InputError, PermissionDenied) as exc:
-                    _problems(exc)
+                    failed("create the account", exc, where=True)
                 else:
                     _done(f"Account {made.username} added ({role_label(made)}).")
     with switch, st.form("account_switch"):
@@ -290,7 +269,7 @@ def _accounts_section(actor: Actor) -> None:
             try:
                 set_account_active(engine(), actor, name, bool(turn_on))
             except (InputError, PermissionDenied) as exc:
-                _problems(exc)
+                failed("change the account", exc, where=True)
             else:
                 _done(f"Account {name} switched {'on' if turn_on else 'off'}.")
 
@@ -310,7 +289,7 @@ def _jobs_section(actor: Actor) -> None:
         jobs = job_overview(engine(), actor)
         alerts = list_alerts(engine(), actor)
     except (InputError, PermissionDenied) as exc:
-        _problems(exc)
+        failed("read the jobs and alerts", exc, where=True)
         return
     if jobs["next_run"].null_count() == jobs.height:
         st.caption(
@@ -365,7 +344,7 @@ def _jobs_section(actor: Actor) -> None:
             try:
                 done = acknowledge(engine(), actor, int(chosen))
             except (InputError, PermissionDenied) as exc:
-                _problems(exc)
+                failed("acknowledge the alert", exc, where=True)
             else:
                 _done(
                     f"Alert {chosen} acknowledged." if done else f"Alert {chosen} was already acknowledged."

@@ -6,7 +6,6 @@ only; the numbers, and the small-number suppression commissioners see, come from
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import NamedTuple
 
@@ -15,22 +14,19 @@ import polars as pl
 import streamlit as st
 
 from dashboard.components.charts import (
-    PAIR,
-    SPC_TYPE_LABELS,
     UK_DATETIME_COLUMN,
     download_buttons,
-    nhs_layout_dict,
     percent,
     show_chart,
-    spc_chart,
     uk_date,
     uk_day,
 )
-from dashboard.components.context import engine, require_page
+from dashboard.components.completion_charts import hours_figure, spc_figure, spc_table, split_table
+from dashboard.components.context import database_key, engine, require_page
 from dashboard.components.context import tz as service_tz
-from dashboard.components.format import met_of, period_label
+from dashboard.components.feedback import failed
+from dashboard.components.format import period_label
 from rota.analytics.completion import MEASURES
-from rota.errors import InputError, PermissionDenied
 from rota.services.access import COMPLETION, Actor, can_read_case_level
 from rota.services.completion import (
     DEFAULT_BY,
@@ -45,10 +41,7 @@ from rota.services.completion import (
     require_read_completion,
 )
 from rota.services.coverage import data_version, zone_name
-from rota.storage.db import database_url
 from rota.timeutil import zone
-
-log = logging.getLogger(__name__)
 
 ASSURANCE_COLOURS = {"consistent_pass": "blue", "consistent_fail": "orange", "inconsistent": "gray"}
 VARIATION_COLOURS = {
@@ -62,16 +55,6 @@ VARIATION_ICONS = {
     "special_cause_concern": ":material/trending_down:",
     "special_cause_neutral": ":material/swap_vert:",
     "common_cause": ":material/horizontal_rule:",
-}
-SIGNAL_TEXT = {
-    "above_upl": "above the upper limit",
-    "below_lpl": "below the lower limit",
-    "trend_up": "rising trend",
-    "trend_down": "falling trend",
-    "two_of_three_above": "two of three near the upper limit",
-    "two_of_three_below": "two of three near the lower limit",
-    "shift_above": "run above the mean",
-    "shift_below": "run below the mean",
 }
 READ_SESSION = "completion_read_session"  # one id per browser session, for the audited case reads
 HIGHLIGHT = "background-color: #FFF4D6; font-weight: 600"  # warm yellow tint, dark text stays readable
@@ -102,19 +85,7 @@ def _view(q: Query, _actor: Actor) -> CompletionView:
 def _spc_figure(q: Query, _actor: Actor, by: str, measure: str) -> tuple[go.Figure, str] | None:
     """The p-chart of one measure and its text alternative, kept as built (figures cost the most)."""
     spc = next(s for s in _view(q, _actor).at(by).spc if s.measure == measure)
-    return _spc_chart(spc) if spc.drawn else None
-
-
-def _failed(what: str, exc: Exception) -> None:
-    """A message for people instead of a traceback; the details go to the server log."""
-    if isinstance(exc, InputError):
-        text = "; ".join(p.reason for p in exc.problems)
-        st.error(text[:1].upper() + text[1:] + ".")
-    elif isinstance(exc, PermissionDenied):
-        st.error(f"You cannot see {what}: {exc}.")
-    else:
-        log.exception("completion page: %s failed", what)
-        st.error(f"Sorry, {what} could not be worked out. The details are in the server log.")
+    return spc_figure(spc) if spc.drawn else None
 
 
 # ---------------------------------------------------------------------------------------------- sections
@@ -178,58 +149,6 @@ def _badges(spc: MeasureSpc) -> None:
             )
 
 
-def _spc_chart(spc: MeasureSpc) -> tuple[go.Figure, str]:
-    pts = spc.points
-    labels = [period_label(p) for p in pts["period"].to_list()]
-    hover = [
-        f"<b>{label}</b><br>{n} of {d} ({percent(r)})" + (f"<br>{SIGNAL_TEXT.get(s, s)}" if s else "")
-        for label, n, d, r, s in zip(
-            labels,
-            pts["numerator"].to_list(),
-            pts["denominator"].to_list(),
-            pts["rate"].to_list(),
-            pts["signal"].to_list(),
-            strict=True,
-        )
-    ]
-    fig = spc_chart(
-        labels,
-        pts["rate"].to_list(),
-        mean=spc.mean or 0.0,
-        upper=pts["upl"].to_list(),
-        lower=pts["lpl"].to_list(),
-        point_types=pts["type"].to_list(),
-        target=spc.target,
-        hover=hover,
-    )
-    special = pts.filter(pl.col("type") != "common_cause")["period"].to_list()
-    alt = (
-        f"p-chart of {spc.label.lower()} by period, {pts.height} periods from {labels[0]} to {labels[-1]}: "
-        f"mean {percent(spc.mean)}, target {percent(spc.target, 0)}, latest {percent(pts['rate'][-1])}. "
-        f"{spc.variation_text}; {spc.assurance_text or 'no target'}. "
-        + (
-            f"Special cause in {', '.join(period_label(p) for p in special)}. "
-            if special
-            else "No special cause. "
-        )
-        + "The numbers are in the table below the chart."
-    )
-    return fig, alt
-
-
-def _spc_table(spc: MeasureSpc) -> pl.DataFrame:
-    return spc.points.select(
-        pl.col("period").map_elements(period_label, return_dtype=pl.String).alias("Period"),
-        pl.col("numerator").alias("Met"),
-        pl.col("denominator").alias("Cases"),
-        pl.col("rate").alias("Rate"),
-        pl.col("lpl").alias("Lower limit"),
-        pl.col("upl").alias("Upper limit"),
-        pl.col("type").replace_strict(SPC_TYPE_LABELS, default=None, return_dtype=pl.String).alias("Kind"),
-        pl.col("signal").replace_strict(SIGNAL_TEXT, default=None, return_dtype=pl.String).alias("Signal"),
-    )
-
-
 def _spc_section(q: Query, actor: Actor, view: CompletionView) -> None:
     st.subheader("Trend of each measure")
     st.caption(
@@ -265,7 +184,7 @@ def _spc_section(q: Query, actor: Actor, view: CompletionView) -> None:
                     st.caption(" ".join(notes))
                 with st.expander("The chart as a table"):
                     st.dataframe(
-                        _spc_table(spc),
+                        spc_table(spc),
                         hide_index=True,
                         column_config={
                             "Rate": percent_format,
@@ -279,68 +198,10 @@ def _spc_section(q: Query, actor: Actor, view: CompletionView) -> None:
                     )
 
 
-def _cells(rows: pl.DataFrame) -> dict[tuple[str, str], str]:
-    """(split, measure) -> "7 of 10 (70.0%)" for people, from the counts as shown."""
-    return {
-        (s, m): met_of(n, d, r)
-        for s, m, n, d, r in rows.select(
-            "split", "measure", "numerator_shown", "denominator_shown", "rate"
-        ).iter_rows()
-    }
-
-
-def _split_table(rows: pl.DataFrame, splits: list[str]) -> pl.DataFrame:
-    cells = _cells(rows)
-    cases = {
-        s: d
-        for s, d in rows.filter(pl.col("measure") == MEASURES[0])
-        .select("split", "denominator_shown")
-        .iter_rows()
-    }
-    return pl.DataFrame(
-        {
-            "Group": [SPLIT_LABELS.get(s, s) for s in splits],
-            "Cases": [cases.get(s) for s in splits],
-            **{MEASURE_LABELS[m]: [cells.get((s, m)) for s in splits] for m in MEASURES},
-        }
-    )
-
-
 def _hours_section(view: CompletionView) -> None:
     st.subheader("In hours and out of hours")
-    rows = view.overall.filter(pl.col("split").is_in(["in_hours", "out_of_hours"]))
-    traces: list[dict[str, object]] = []
-    for (split, name), colour in zip(
-        (("in_hours", "In hours (Mon-Fri 09:00-17:00)"), ("out_of_hours", "Out of hours")), PAIR, strict=True
-    ):
-        mine = rows.filter(pl.col("split") == split)
-        rates = dict(mine.select("measure", "rate").iter_rows())
-        texts = dict(mine.select("measure", "numerator_shown").iter_rows())
-        dens = dict(mine.select("measure", "denominator_shown").iter_rows())
-        traces.append(
-            {
-                "type": "bar",
-                "x": [MEASURE_LABELS[m] for m in MEASURES],
-                "y": [rates.get(m) for m in MEASURES],
-                "name": name,
-                "marker": {"color": colour},
-                "hovertext": [f"{name}: {met_of(texts.get(m), dens.get(m), rates.get(m))}" for m in MEASURES],
-                "hoverinfo": "text",
-            }
-        )
-    layout = nhs_layout_dict(height=320) | {
-        "barmode": "group",
-        "legend": {"orientation": "h", "y": -0.25, "x": 0},
-        "xaxis": {"fixedrange": True},
-        "yaxis": {
-            "tickformat": ".0%",
-            "range": [0, 1],
-            "title": {"text": "Share in time"},
-            "fixedrange": True,
-        },
-    }
-    fig = go.Figure(data=traces, layout=layout)
-    table = _split_table(view.overall, ["in_hours", "out_of_hours", "all"])
+    fig = hours_figure(view)
+    table = split_table(view.overall, ["in_hours", "out_of_hours", "all"])
     summary = "; ".join(
         f"{m}: in hours {a}, out of hours {b}"
         for m, a, b in zip(table.columns[2:], table.row(0)[2:], table.row(1)[2:], strict=True)
@@ -365,7 +226,7 @@ def _age_section(view: CompletionView) -> None:
         (pl.col("split") == "0-364d") & (pl.col("denominator_shown") == "0")
     ).height
     shown_bands = [b for b in bands if not (b == "0-364d" and empty_infants)]
-    table = _split_table(view.overall, shown_bands)
+    table = split_table(view.overall, shown_bands)
     label_16_17 = SPLIT_LABELS["16-17"]
     styled = table.to_pandas().style.apply(
         lambda r: [HIGHLIGHT if r["Group"] == label_16_17 else "" for _ in r], axis=1
@@ -521,14 +382,14 @@ def _downloads(view: CompletionView) -> None:
 actor = require_page(COMPLETION)
 st.title("Completion")
 tz_name = zone_name(service_tz())
-url = database_url()
+url = database_key()
 try:
     version = data_version(engine())
     require_read_completion(actor)  # every reader, not only the one the cached view was made for
     query = Query(url, version, tz_name, can_read_case_level(actor))
     view = _view(query, actor)
 except Exception as exc:
-    _failed("completion", exc)
+    failed("work out completion", exc)
     st.stop()
 
 if view.empty:

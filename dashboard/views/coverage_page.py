@@ -14,9 +14,7 @@ import streamlit as st
 
 from dashboard.components.charts import (
     UK_DATETIME_COLUMN,
-    HeatmapPanel,
     download_buttons,
-    heatmap,
     hours_amount,
     percent,
     period_range_input,
@@ -25,9 +23,10 @@ from dashboard.components.charts import (
     uk_day,
     uk_time,
 )
-from dashboard.components.context import engine, require_page
+from dashboard.components.context import database_key, engine, require_page
 from dashboard.components.context import tz as service_tz
-from rota.errors import InputError, PermissionDenied
+from dashboard.components.coverage_charts import heatmap_figure
+from dashboard.components.feedback import failed
 from rota.services.access import ADMIN_PAGE, COVERAGE, Actor, can_read_forecast, can_read_people, pages_for
 from rota.services.alerts import gap_banner
 from rota.services.coverage import (
@@ -41,7 +40,6 @@ from rota.services.coverage import (
     zone_name,
 )
 from rota.services.forecasting import nightly_outlook
-from rota.storage.db import database_url
 from rota.timeutil import utc_now, zone
 
 log = logging.getLogger(__name__)
@@ -72,7 +70,7 @@ def _report(q: Query) -> CoverageReport:
 def _heatmap(q: Query, role: str) -> tuple[go.Figure, str]:
     """The heatmap of one role's rules and its text alternative. Kept as the object itself (never
     changed after it is built): building a Plotly figure costs more than the rest of the page."""
-    return _heatmap_figure(_report(q), role)
+    return heatmap_figure(_report(q), role)
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=120)
@@ -87,18 +85,6 @@ def _on_now(
     url: str, version: int, at: datetime, tz_name: str, user: tuple[str, str, str | None]
 ) -> pl.DataFrame:
     return on_now(engine(), Actor(*user), at, zone(tz_name))
-
-
-def _failed(what: str, exc: Exception) -> None:
-    """A message for people instead of a traceback; the details go to the server log."""
-    if isinstance(exc, InputError):
-        text = "; ".join(p.reason for p in exc.problems)
-        st.error(text[:1].upper() + text[1:] + ".")
-    elif isinstance(exc, PermissionDenied):
-        st.error(f"You cannot see {what}: {exc}.")
-    else:
-        log.exception("coverage page: %s failed", what)
-        st.error(f"Sorry, {what} could not be worked out. The details are in the server log.")
 
 
 # ---------------------------------------------------------------------------------------------- sections
@@ -216,10 +202,6 @@ def _rule_table(report: CoverageReport) -> None:
     download_buttons(report.rules, f"coverage-rules-{p.first}-to-{p.last}", sheet="rules", key="rules")
 
 
-def _hour_span(hour: int) -> str:
-    return f"{hour:02d}:00-{hour + 1:02d}:00"
-
-
 def _heatmaps(q: Query, report: CoverageReport) -> None:
     st.subheader("Hours in gap, day by hour")
     roles = list(dict.fromkeys(report.rules["role"].to_list()))
@@ -259,99 +241,6 @@ def _heatmaps(q: Query, report: CoverageReport) -> None:
         st.caption("Minutes in gap in each hour of the day (local time).")
         p = report.period
         download_buttons(cells, f"coverage-hours-{role}-{p.first}-to-{p.last}", sheet="hours", key="heatmap")
-
-
-def _heatmap_figure(report: CoverageReport, role: str) -> tuple[go.Figure, str]:
-    chosen = report.rules.filter(pl.col("role") == role)
-    holidays = set(report.bank_holidays["day"].to_list())
-    days = pl.date_range(report.period.first, report.period.last, interval="1d", eager=True).to_list()
-    cells = report.heatmap.filter(pl.col("rule_id").is_in(chosen["rule_id"].to_list()))
-    first_rule = cells.filter(pl.col("rule_id") == chosen["rule_id"][0])
-    day_hours = dict(first_rule.group_by("day").agg(pl.col("real_minutes").sum() // 60).iter_rows())
-
-    def day_label(d: date) -> str:
-        label = uk_day(d)
-        if day_hours.get(d, 24) != 24:
-            label += f" ({day_hours[d]} h)"
-        return f"<b>{label} BH</b>" if d in holidays else label
-
-    texts = _cell_texts(cells, chosen, report.bank_holidays)
-    panels: list[HeatmapPanel] = []
-    for rule in chosen.iter_rows(named=True):
-        grid = texts.filter(pl.col("rule_id") == rule["rule_id"]).sort("day", "hour")
-        shape = (len(days), 24)
-        values = grid["share_in_gap"].to_numpy().astype(float).reshape(shape)
-        hover = grid["text"].to_numpy().reshape(shape)
-        title = "<br>".join([*rule["label"].split(", ", 1), f"{percent(rule['share_covered'])} covered"])
-        panels.append(HeatmapPanel(title, values, hover))
-    fig = heatmap(
-        panels,
-        x=[f"{h:02d}" for h in range(24)],
-        y=[day_label(d) for d in days],
-        colorbar_title="Share of the hour in gap",
-    )
-    summary = "; ".join(
-        f"{r['label']}: {percent(r['share_covered'])} covered, {r['gap_count']} gaps, "
-        f"{hours_amount(r['gap_hours'])} in gap"
-        for r in chosen.iter_rows(named=True)
-    )
-    alt = (
-        f"Heatmap of each local day by hour of the day, {role_label(role)}. {summary}. "
-        "The numbers are in the table below the chart."
-    )
-    return fig, alt
-
-
-def _cell_texts(cells: pl.DataFrame, rules: pl.DataFrame, holidays: pl.DataFrame) -> pl.DataFrame:
-    """The hover text of every heatmap cell, built column-wise (a year is 26,000 cells a role)."""
-    days = cells.select(pl.col("day").unique())
-    day_text = days.with_columns(
-        pl.col("day").map_elements(uk_day, return_dtype=pl.String).alias("day_text")
-    ).join(holidays, left_on="day", right_on="day", how="left")
-    spans = pl.DataFrame(
-        {"hour": list(range(24)), "span": [_hour_span(h) for h in range(24)]},
-        schema={"hour": pl.Int8, "span": pl.String},
-    )
-    gap = pl.col("gap_minutes")
-    gap_text = (
-        pl.when(gap == gap.round(0))
-        .then(gap.cast(pl.Int64).cast(pl.String))
-        .otherwise(gap.round(1).cast(pl.String))
-    )
-    head = pl.concat_str(
-        pl.lit("<b>"),
-        pl.col("label"),
-        pl.lit("</b><br>"),
-        pl.col("day_text"),
-        pl.lit(" "),
-        pl.col("span"),
-        pl.when(pl.col("name").is_not_null())
-        .then(pl.concat_str(pl.lit(" ("), pl.col("name"), pl.lit(")")))
-        .otherwise(pl.lit("")),
-    )
-    body = (
-        pl.when(pl.col("real_minutes") == 0)
-        .then(pl.col("clock_change"))
-        .when(~pl.col("in_window"))
-        .then(pl.lit("outside the rule's hours"))
-        .otherwise(
-            pl.concat_str(
-                gap_text,
-                pl.lit(" of "),
-                pl.col("real_minutes").cast(pl.String),
-                pl.lit(" minutes in gap"),
-                pl.when(pl.col("clock_change") != "")
-                .then(pl.concat_str(pl.lit("<br>"), pl.col("clock_change")))
-                .otherwise(pl.lit("")),
-            )
-        )
-    )
-    return (
-        cells.join(rules.select("rule_id", "label"), on="rule_id")
-        .join(day_text, on="day", how="left")
-        .join(spans, on="hour", how="left")
-        .with_columns(pl.concat_str(head, pl.lit("<br>"), body).alias("text"))
-    )
 
 
 def _gap_list(report: CoverageReport) -> None:
@@ -406,7 +295,7 @@ def _now_section(actor: Actor, url: str, version: int, tz_name: str) -> None:
     try:
         counts = _cover_now(url, version, now, tz_name, user)
     except Exception as exc:
-        _failed("who is on duty now", exc)
+        failed("find who is on duty now", exc)
         return
     status = (
         pl.when(~pl.col("in_window"))
@@ -431,7 +320,7 @@ def _now_section(actor: Actor, url: str, version: int, tz_name: str) -> None:
     try:
         people = _on_now(url, version, now, tz_name, user)
     except Exception as exc:
-        _failed("who is on duty now", exc)
+        failed("find who is on duty now", exc)
         return
     roles = list(dict.fromkeys(counts["role"].to_list()))
     for role in roles:
@@ -513,14 +402,14 @@ tz_name = zone_name(service_tz())
 _alert_banner(actor, tz_name)
 _outlook(actor, tz_name)
 today = utc_now().astimezone(zone(tz_name)).date()
-url = database_url()
+url = database_key()
 first, last = _period_picker(today)
 try:
     version = data_version(engine())
     query = Query(url, version, first, last, tz_name, (actor.username, actor.role, actor.agency))
     report = _report(query)
 except Exception as exc:
-    _failed("coverage for this period", exc)
+    failed("work out coverage for this period", exc)
     st.stop()
 
 _headline(report)

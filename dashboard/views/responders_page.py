@@ -5,26 +5,22 @@ version that changes with every edit."""
 
 from __future__ import annotations
 
-import logging
 from datetime import date, timedelta
 
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from dashboard.components.charts import (
-    NHS_DARK_GREY,
-    NHS_LIGHT_BLUE,
-    NHS_ORANGE,
     UK_DATE_COLUMN,
     UK_DATE_INPUT,
     download_buttons,
-    nhs_layout,
     show_chart,
     uk_date,
 )
-from dashboard.components.context import engine, require_page
+from dashboard.components.context import database_key, engine, require_page
 from dashboard.components.context import tz as service_tz
+from dashboard.components.feedback import failed
+from dashboard.components.responders_charts import expiry_timeline
 from rota.errors import ConflictError, InputError, PermissionDenied
 from rota.services.access import ADMIN, COORDINATOR, RESPONDERS, Actor
 from rota.services.people import (
@@ -43,17 +39,8 @@ from rota.services.people import (
     training_expiries,
     update_training,
 )
-from rota.storage.db import database_url
 from rota.timeutil import utc_now, zone
 
-log = logging.getLogger(__name__)
-
-# Most urgent darkest and warmest; each band also has its own marker shape, so colour is never the only cue.
-BAND_STYLE: dict[str, tuple[str, str]] = {
-    BANDS[0]: ("#D5281B", "diamond"),  # NHS red
-    BANDS[1]: (NHS_ORANGE, "square"),
-    BANDS[2]: (NHS_LIGHT_BLUE, "circle"),
-}
 JAR_YEARS = 3
 FLASH = "responders_flash"
 Access = tuple[str, str | None]  # role, agency
@@ -84,19 +71,6 @@ def _expiries(
 @st.cache_data(show_spinner=False, max_entries=8)
 def _agencies(url: str, version: int, access: Access, _actor: Actor) -> list[str]:
     return agencies(engine(), _actor)
-
-
-def _failed(exc: Exception) -> None:
-    """A message for people instead of a traceback."""
-    if isinstance(exc, InputError):
-        for problem in exc.problems:
-            st.error(problem.reason[:1].upper() + problem.reason[1:])
-    elif isinstance(exc, (PermissionDenied, ConflictError)):
-        text = str(exc)
-        st.error(text[:1].upper() + text[1:])
-    else:
-        log.exception("responders page failed")
-        st.error("Sorry, that did not work. The details are in the server log.")
 
 
 def _done(message: str) -> None:
@@ -163,67 +137,6 @@ def _responder_table(people: pl.DataFrame) -> None:
     download_buttons(shown, "responders", key="responders-download")
 
 
-def _timeline(expiries: pl.DataFrame, today: date) -> go.Figure:
-    df = expiries.with_columns(
-        pl.format("{} ({})", pl.col("name").fill_null(pl.col("responder_id")), "competency").alias("who")
-    )
-    fig = go.Figure()
-    for band in BANDS:
-        part = df.filter(pl.col("band") == band)
-        if part.height == 0:
-            continue
-        colour, symbol = BAND_STYLE[band]
-        hover = [
-            f"<b>{who}</b><br>{role}, {agency or 'no agency'}<br>valid until {uk_date(until)}; lapses on "
-            f"{uk_date(lapse)} (in {days} days)<br>"
-            f"rostered {rostered:g} h in the {IMPACT_WEEKS} weeks after; "
-            + (impact if impact else "no cover lost")
-            for who, role, agency, until, lapse, days, rostered, impact in part.select(
-                "who",
-                "role",
-                "agency",
-                "valid_until",
-                "lapse_on",
-                "days_to_lapse",
-                "rostered_hours",
-                "impact",
-            ).iter_rows()
-        ]
-        sizes = [12 + min(14.0, h / 4) for h in part.get_column("cover_lost_hours").to_list()]
-        fig.add_trace(
-            go.Scatter(
-                x=part.get_column("lapse_on").to_list(),
-                y=part.get_column("who").to_list(),
-                mode="markers",
-                name=band,
-                marker={
-                    "color": colour,
-                    "symbol": symbol,
-                    "size": sizes,
-                    "line": {"width": 1, "color": "#212B32"},
-                },
-                hovertext=hover,
-                hoverinfo="text",
-            )
-        )
-    for days in (30, 60, 90):
-        fig.add_vline(
-            x=(today + timedelta(days=days)).isoformat(),
-            line={"color": NHS_DARK_GREY, "dash": "dot", "width": 1},
-            annotation_text=f"{days} days",
-            annotation_position="top",
-        )
-    order = df.sort("lapse_on", descending=True).get_column("who").to_list()
-    fig.update_yaxes(categoryorder="array", categoryarray=order, title_text=None)
-    fig.update_xaxes(
-        range=[today.isoformat(), (today + timedelta(days=HORIZON_DAYS + 4)).isoformat()],
-        tickformat="%d/%m/%Y",
-        title_text="Lapses on (the first day without the training)",
-    )
-    fig.update_layout(legend={"orientation": "h", "y": -0.2, "title": {"text": "Lapses "}})
-    return nhs_layout(fig, height=max(280, 34 * df.height + 140))
-
-
 def _expiry_section(expiries: pl.DataFrame, today: date) -> None:
     st.subheader(f"Training lapsing in the next {HORIZON_DAYS} days")
     st.caption(
@@ -254,7 +167,7 @@ def _expiry_section(expiries: pl.DataFrame, today: date) -> None:
     chart, table = st.columns([3, 2])
     with chart:
         show_chart(
-            _timeline(expiries, today),
+            expiry_timeline(expiries, today),
             alt="Timeline of training lapses by date, one row per responder and competency; the table beside "
             "it lists the same lapses.",
             key="expiry-timeline",
@@ -297,7 +210,7 @@ def _edit_section(actor: Actor, people: pl.DataFrame, today: date) -> None:
     try:
         records = responder_training(engine(), actor, rid)
     except (PermissionDenied, InputError) as exc:
-        _failed(exc)
+        failed("read their training", exc)
         return
     if records.height:
         st.dataframe(
@@ -347,7 +260,7 @@ def _edit_section(actor: Actor, people: pl.DataFrame, today: date) -> None:
                 try:
                     update_training(engine(), actor, tid, int(row["version"]), None if none else new_until)
                 except (PermissionDenied, InputError, ConflictError) as exc:
-                    _failed(exc)
+                    failed("change the training", exc)
                 else:
                     ends = "never" if none else uk_date(new_until)
                     _done(f"{person['name']}'s {row['competency']} record now ends {ends}.")
@@ -369,7 +282,7 @@ def _edit_section(actor: Actor, people: pl.DataFrame, today: date) -> None:
                 try:
                     set_responder_active(engine(), actor, rid, int(person["version"]), not active)
                 except (PermissionDenied, InputError, ConflictError) as exc:
-                    _failed(exc)
+                    failed("change the responder", exc)
                 else:
                     _done(f"{person['name']} is now {'inactive' if active else 'active'}.")
 
@@ -403,7 +316,7 @@ def _save_training(
             add_training(engine(), actor, rid, competency, valid_from, valid_until)
             verb = "recorded"
     except (PermissionDenied, InputError, ConflictError) as exc:
-        _failed(exc)
+        failed("record the training", exc)
     else:
         until = "with no expiry" if valid_until is None else f"until {uk_date(valid_until)}"
         _done(f"{competency.strip()} {verb} from {uk_date(valid_from)} {until}.")
@@ -420,13 +333,13 @@ if note:
 tz = service_tz()
 today = utc_now().astimezone(tz).date()
 access: Access = (actor.role, actor.agency)
-url = database_url()
+url = database_key()
 try:
     version = data_version(engine())
     everyone = _responders(url, version, access, today, ResponderFilters(), actor)
     agency_list = _agencies(url, version, access, actor)
 except (PermissionDenied, InputError) as exc:
-    _failed(exc)
+    failed("list the responders", exc)
     st.stop()
 
 if everyone.height == 0:
@@ -447,7 +360,7 @@ if tabs[0].open:
         try:
             expiries = _expiries(url, version, access, today, getattr(tz, "key", str(tz)), actor)
         except (PermissionDenied, InputError) as exc:
-            _failed(exc)
+            failed("list training expiries", exc)
         else:
             _expiry_section(expiries, today)
 if tabs[1].open:
@@ -456,7 +369,7 @@ if tabs[1].open:
         try:
             people = _responders(url, version, access, today, chosen, actor)
         except (PermissionDenied, InputError) as exc:
-            _failed(exc)
+            failed("list the responders", exc)
         else:
             _responder_table(people)
 if can_edit and tabs[2].open:

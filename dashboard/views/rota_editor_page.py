@@ -5,31 +5,31 @@ the qualified responders free to fill a gap. Draws only; every rule lives in `ro
 Stable keys for tests: week `editor_week`, agency `editor_agency` (administrator and CDOP manager), grids
 `shift_grid` and `absence_grid`, buttons `editor_save`, `editor_discard`, `editor_keep_mine`,
 `editor_take_theirs`, `editor_fill_gap`, `editor_import`; uploader `editor_upload`.
+
+Over 450 lines: one workflow on one week, whose sections (week, grids, saving with conflicts, gap impact,
+filling a gap, import, export) share the edits held in session state (`editor_base`, the grids, the import
+preview); each section is layout over `rota.services.editing`, and the timeline is drawn in
+`dashboard.components.rota_timeline`.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import date, timedelta, tzinfo
 from typing import Any
 
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from dashboard.components.charts import (
-    NHS_BLUE,
-    NHS_DARK_GREY,
-    NHS_ORANGE,
-    NHS_PALE_GREY,
     UK_DATE_INPUT,
-    nhs_layout,
     show_chart,
 )
 from dashboard.components.context import engine, require_page
 from dashboard.components.context import tz as service_tz
-from rota.errors import ConflictError, InputError, PermissionDenied, Problem
+from dashboard.components.feedback import failed
+from dashboard.components.rota_timeline import KIND_LABELS, week_timeline
+from rota.errors import ConflictError, Problem
 from rota.services.access import ADMIN, COORDINATOR, ROTA_EDITOR, Actor
 from rota.services.calendar import shifts_calendar
 from rota.services.editing import (
@@ -63,12 +63,9 @@ from rota.services.editing import (
     week_rota,
     week_workbook,
 )
-from rota.timeutil import uk_local, utc_now
-
-log = logging.getLogger(__name__)
+from rota.timeutil import utc_now
 
 UK_DATETIME_EDIT = "DD/MM/YYYY HH:mm"
-KIND_LABELS = {"oncall": "On call", "onsite": "On site"}
 COLUMN_LABELS = {
     "responder_id": "Responder",
     "start": "Start",
@@ -82,17 +79,6 @@ NOTICE = "editor_notice"
 PREVIEW = "editor_preview"
 GRIDS = ("shift_grid", "absence_grid")
 GENERATION = "editor_generation"
-
-
-def _failed(what: str, exc: Exception) -> None:
-    """A message for people instead of a traceback; unexpected details go to the server log."""
-    if isinstance(exc, InputError):
-        st.error(f"Could not {what}: " + "; ".join(str(p.reason) for p in exc.problems[:10]))
-    elif isinstance(exc, PermissionDenied):
-        st.error(f"You cannot {what}: {exc}.")
-    else:
-        log.exception("rota editor: %s failed", what)
-        st.error(f"Sorry, could not {what}. The details are in the server log.")
 
 
 # ---------------------------------------------------------------------------------------------- the week
@@ -112,7 +98,7 @@ def _pick(actor: Actor, tz: tzinfo) -> tuple[str | None, date]:
     try:
         agencies = agencies_for(engine(), actor)
     except Exception as exc:
-        _failed("list the agencies", exc)
+        failed("list the agencies", exc)
         st.stop()
     if "editor_week" not in st.session_state:
         st.session_state["editor_week"] = week_monday(utc_now().astimezone(tz).date())
@@ -191,84 +177,15 @@ def _base(actor: Actor, agency: str, monday: date, tz: tzinfo) -> WeekView:
 
 
 def _timeline(view: WeekView, shifts: pl.DataFrame, absences: pl.DataFrame, tz: tzinfo, edited: bool) -> None:
-    names = view.names()
-    active = set(shifts.get_column("responder_id")) | set(absences.get_column("responder_id"))
-    order = [rid for rid in view.responders.get_column("responder_id").to_list() if rid in active]
-    if not order:
+    made = week_timeline(view, shifts, absences, tz)
+    if made is None:
         st.info("Nobody in this agency has a shift or an absence this week.")
         return
-    labels = {rid: f"{names.get(rid, rid)} ({rid})" for rid in order}
-    lo = view.start.astimezone(tz).replace(tzinfo=None)
-    hi = view.end.astimezone(tz).replace(tzinfo=None)
-    fig = go.Figure()
-
-    def bars(frame: pl.DataFrame, name: str, marker: dict[str, Any], what: str) -> None:
-        if frame.is_empty():
-            return
-        wall = to_wall(frame, ("start", "end"), tz)
-        ys, xs, bases, hover = [], [], [], []
-        for row, real in zip(wall.iter_rows(named=True), frame.iter_rows(named=True), strict=True):
-            a, b = max(row["start"], lo), min(row["end"], hi)
-            if b <= a:
-                continue
-            ys.append(labels[row["responder_id"]])
-            bases.append(a)
-            xs.append((b - a).total_seconds() * 1000)
-            extra = (
-                KIND_LABELS.get(real.get("kind") or "", "") if what == "shift" else real.get("reason") or ""
-            )
-            hover.append(
-                f"{labels[row['responder_id']]}<br>{what}{': ' + extra if extra else ''}<br>"
-                f"{uk_local(real['start'], tz)} to {uk_local(real['end'], tz)}"
-            )
-        fig.add_trace(
-            go.Bar(
-                y=ys,
-                x=xs,
-                base=bases,
-                orientation="h",
-                name=name,
-                marker=marker,
-                hovertext=hover,
-                hoverinfo="text",
-            )
-        )
-
-    for kind, colour in (("oncall", NHS_BLUE), ("onsite", NHS_ORANGE)):
-        bars(shifts.filter(pl.col("kind") == kind), KIND_LABELS[kind], {"color": colour}, "shift")
-    bars(
-        absences,
-        "Absence",
-        {
-            "color": NHS_PALE_GREY,
-            "line": {"color": NHS_DARK_GREY, "width": 1},
-            "pattern": {"shape": "/", "fgcolor": NHS_DARK_GREY, "solidity": 0.3},
-        },
-        "absence",
-    )
-    fig.update_xaxes(
-        type="date",
-        range=[lo, hi],
-        tick0=lo,
-        dtick=86_400_000,
-        tickformat="%a %d/%m",
-        ticklabelmode="period",  # each day's name sits in the middle of its day
-        showgrid=True,
-        side="top",
-    )
-    fig.update_yaxes(
-        type="category",
-        categoryorder="array",
-        categoryarray=[labels[r] for r in order],
-        autorange="reversed",
-        automargin=True,
-    )
-    fig.update_layout(barmode="overlay", legend={"orientation": "h", "y": -0.05}, bargap=0.35)
-    nhs_layout(fig, height=max(220, 26 * len(order) + 110))
+    fig, responders = made
     show_chart(
         fig,
         alt=(
-            f"Timeline of {len(order)} responders of {view.agency} for the week starting "
+            f"Timeline of {responders} responders of {view.agency} for the week starting "
             f"{view.week_start:%d/%m/%Y}: on-call shifts blue, on-site orange, absences hatched grey"
             + (" (with your unsaved changes)." if edited else ".")
             + " The same rows are in the grids below."
@@ -396,7 +313,7 @@ def _save(actor: Actor, changes: Sequence[Change]) -> None:
         st.error(str(exc))
         return
     except Exception as exc:
-        _failed("save", exc)
+        failed("save", exc)
         return
     st.session_state[NOTICE] = str(result)
     _reload()
@@ -437,7 +354,7 @@ def _impact(actor: Actor, view: WeekView, checked: Validation, tz: tzinfo) -> No
         try:
             impact = gap_impact(engine(), actor, checked.changes, tz)
         except Exception as exc:
-            _failed("work out the gap impact", exc)
+            failed("work out the gap impact", exc)
             return
         if not impact.sentences:
             st.success("No gap opens, closes or changes.", icon=":material/check_circle:")
@@ -478,7 +395,7 @@ def _fill_gap(actor: Actor, view: WeekView, checked: Validation, tz: tzinfo) -> 
     try:
         found = week_gaps(engine(), actor, view.week_start, tz)
     except Exception as exc:
-        _failed("find this week's gaps", exc)
+        failed("find this week's gaps", exc)
         return
     roles = set(view.responders.get_column("role").to_list())
     mine = found.filter(pl.col("role").is_in(list(roles)))
@@ -502,7 +419,7 @@ def _fill_gap(actor: Actor, view: WeekView, checked: Validation, tz: tzinfo) -> 
     try:
         people = gap_candidates(engine(), actor, gap["rule_id"], gap["start"], gap["end"], tz, view.agency)
     except Exception as exc:
-        _failed("find free responders", exc)
+        failed("find free responders", exc)
         return
     free = people.filter(pl.col("free"))
     if free.is_empty():
@@ -584,7 +501,7 @@ def _import(actor: Actor, view: WeekView | None, tz: tzinfo) -> None:
                     None if kind == "from its name" else kind,
                 )
         except Exception as exc:
-            _failed("read the file", exc)
+            failed("read the file", exc, where=True)
             return
         st.session_state[PREVIEW] = {"token": token, "preview": preview}
     else:
@@ -598,7 +515,7 @@ def _import(actor: Actor, view: WeekView | None, tz: tzinfo) -> None:
             )
         except Exception as exc:
             bar.empty()
-            _failed("import the file", exc)
+            failed("import the file", exc, where=True)
             return
         st.session_state.pop(PREVIEW, None)
         st.session_state[NOTICE] = f"Imported {preview.source}: {summary}."
@@ -708,7 +625,7 @@ if agency is not None:
     try:
         view = _base(actor, agency, monday, tz)
     except Exception as exc:
-        _failed("open this week", exc)
+        failed("open this week", exc)
 if view is not None:
     sunday = monday + timedelta(days=6)
     st.caption(
@@ -728,7 +645,7 @@ if view is not None:
             validate_changes(view, edited_shifts, edited_absences, tz) if view.editable else Validation()
         )
     except Exception as exc:
-        _failed("check your edits", exc)
+        failed("check your edits", exc)
         checked = Validation((), (Problem("Shifts", None, None, "the grids could not be read; reload"),))
     if checked.problems:
         n = len(checked.problems)

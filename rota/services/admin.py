@@ -39,6 +39,7 @@ RULES_SCHEMA: dict[str, pl.DataType] = {
     "version": pl.Int64(),
 }
 AUDIT_LIMIT = 500
+AUDIT_ACTION_CHOICES: tuple[str, ...] = AUDIT_ACTIONS  # what the audit log can be filtered by
 MAX_AUDIT_LIMIT = 100_000
 _LIST_SPLIT = re.compile(r"[;\n]")
 _BLANK_KEYS = ("version", "configured")

@@ -15,10 +15,13 @@ when it is 0); what they get is display-ready (`history` rows with `cases_in_his
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine
@@ -31,7 +34,7 @@ from rota.analytics.forecast import (
     forecast,
     with_scenarios,
 )
-from rota.analytics.scenarios import AddResponders, Scenario
+from rota.analytics.scenarios import AddResponders, LapseTraining, RemoveResponder, Scenario
 from rota.errors import InputError, Problem
 from rota.model import Rota
 from rota.services.access import Actor, can_read_case_level, can_read_people, require_read_forecast
@@ -382,16 +385,242 @@ def _weekly(result: Forecast, tz_name: str, scenario: ScenarioResult | None) -> 
     return out.join(demand, on="week_start", how="left").sort("_order", "week_start")
 
 
+# ---------------------------------------------------------------------------------------------- display-ready
+# What the Capacity & forecast page lays out, worked out here so the page only draws: what-if changes from
+# the plain values a page keeps, chances, per-band and per-role comparisons, and the tables under the charts.
+
+ScenarioKey = tuple[tuple[Any, ...], ...]  # what-if changes as plain hashable values (a page's cache key)
+WITH_CHANGES = " with the changes"
+
+
+def scenario_key(changes: Sequence[Mapping[str, Any]]) -> ScenarioKey:
+    """What-if changes as a page keeps them (plain dicts, `kind` add, lapse or remove) as a hashable key."""
+    out: list[tuple[Any, ...]] = []
+    for c in changes:
+        if c["kind"] == "add":
+            out.append(("add", c["role"], int(c["count"]), c["window"], c.get("first"), None))
+        elif c["kind"] == "lapse":
+            out.append(("lapse", c["responder_id"], c["competency"], c["on"]))
+        else:
+            out.append(("remove", c["responder_id"]))
+    return tuple(out)
+
+
+def scenarios_from(key: ScenarioKey) -> tuple[Scenario, ...]:
+    """The scenarios a `scenario_key` stands for, to pass to `capacity_forecast`."""
+    out: list[Scenario] = []
+    for kind, *args in key:
+        if kind == "add":
+            out.append(AddResponders(*args))
+        elif kind == "lapse":
+            out.append(LapseTraining(*args))
+        else:
+            out.append(RemoveResponder(*args))
+    return tuple(out)
+
+
+def chance_of_any(expected: float) -> float:
+    """Cases arrive at random (Poisson): the chance that at least one of `expected` cases happens."""
+    return 1 - math.exp(-expected)
+
+
+def bands_by_age(result: Forecast) -> dict[str, dict[str, Any]]:
+    """The per-age-band rows of a forecast, youngest band first (0-15 before 16-17)."""
+    rows = {str(r["age_band"]): r for r in result.bands.iter_rows(named=True)}
+    return {band: rows[band] for band in sorted(rows, key=lambda b: int(b.split("-")[0]))}
+
+
+@dataclass(frozen=True)
+class ScenarioTotal:
+    """Expected cases meeting a gap with the what-if changes, and the change from the rota as it is."""
+
+    age_band: str | None  # None: all ages
+    after: float
+    change: float
+
+
+def scenario_totals(cf: CapacityForecast) -> list[ScenarioTotal]:
+    """All ages first, then each age band youngest first; [] without changes being tried."""
+    if cf.scenario is None:
+        return []
+    before, after = cf.forecast, cf.scenario.changed
+    out = [
+        ScenarioTotal(
+            None,
+            after.expected_cases_meeting_a_gap,
+            after.expected_cases_meeting_a_gap - before.expected_cases_meeting_a_gap,
+        )
+    ]
+    after_bands = bands_by_age(after)
+    for band, b in bands_by_age(before).items():
+        a = after_bands[band]
+        out.append(
+            ScenarioTotal(
+                band,
+                a["expected_uncovered_cases"],
+                a["expected_uncovered_cases"] - b["expected_uncovered_cases"],
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class RoleEffect:
+    """What the what-if changes do to the rules of one role."""
+
+    role: str
+    before: float  # expected cases meeting a gap in the role's rules, summed (see `disjoint`)
+    after: float
+    one_needed: bool  # every rule of the role asks for one responder ("no trained SIO")
+    disjoint: bool  # the rules' age bands do not overlap, so the sums count no case twice
+    rules: list[dict[str, Any]]  # label, expected_uncovered_cases, expected_uncovered_cases_after
+
+    @property
+    def better(self) -> bool:
+        return self.after < self.before
+
+
+def scenario_effects(cf: CapacityForecast) -> list[RoleEffect]:
+    """Per role whose rules the changes move (in the order of the rules); [] when they move none."""
+    if "expected_uncovered_cases_after" not in cf.rules.columns:
+        return []
+    moved = cf.rules.filter(
+        (pl.col("expected_uncovered_cases_after") - pl.col("expected_uncovered_cases")).abs() > 1e-6
+    )
+    out: list[RoleEffect] = []
+    for role in dict.fromkeys(moved.get_column("role").to_list()):
+        mine = moved.filter(pl.col("role") == role)
+        out.append(
+            RoleEffect(
+                role=str(role),
+                before=float(mine.get_column("expected_uncovered_cases").sum()),
+                after=float(mine.get_column("expected_uncovered_cases_after").sum()),
+                one_needed=bool((mine["required"] == 1).all()),
+                disjoint=_disjoint(mine.get_column("age_band").to_list()),
+                rules=mine.select(
+                    "label", "expected_uncovered_cases", "expected_uncovered_cases_after"
+                ).to_dicts(),
+            )
+        )
+    return out
+
+
+def _disjoint(bands: Sequence[str]) -> bool:
+    spans = sorted(tuple(int(x) for x in b.split("-")) for b in bands)
+    return all(a[1] < b[0] for a, b in itertools.pairwise(spans))
+
+
+def rule_table(cf: CapacityForecast, rules: pl.DataFrame, mark_agency: bool) -> pl.DataFrame:
+    """The rule-by-rule table as people read it: rounded figures, chances as whole percentages, and with
+    the changes beside the rota as it is when changes are being tried."""
+    after = "expected_uncovered_cases_after" in rules.columns
+    changed = WITH_CHANGES
+
+    def percent_any(col: str) -> pl.Expr:
+        return ((1 - (-pl.col(col)).exp()) * 100).round(0)
+
+    columns = [pl.col("label").alias("Rule")]
+    if mark_agency:
+        columns.append(pl.col("role").is_in(list(cf.agency_roles)).alias("Your agency"))
+    columns.append(pl.col("uncovered_hours").round(1).alias("Hours in gap"))
+    if after:
+        columns.append(pl.col("uncovered_hours_after").round(1).alias(f"Hours in gap,{changed}"))
+    columns.append(pl.col("expected_uncovered_cases").round(2).alias("Expected cases meeting the gap"))
+    if after:
+        columns += [
+            pl.col("expected_uncovered_cases_after")
+            .round(2)
+            .alias(f"Expected cases meeting the gap,{changed}"),
+            (pl.col("expected_uncovered_cases_after") - pl.col("expected_uncovered_cases"))
+            .round(2)
+            .alias("Change"),
+        ]
+    columns += [
+        pl.format("{} to {}", "uncovered_low_80", "uncovered_high_80").alias("80% likely range"),
+        percent_any("expected_uncovered_cases").alias("Chance of at least one"),
+    ]
+    if after:
+        columns.append(
+            percent_any("expected_uncovered_cases_after").alias(f"Chance of at least one,{changed}")
+        )
+    columns.append(pl.col("expected_lost_cases").round(2).alias("Expected cases with no free responder"))
+    if after:
+        columns.append(pl.col("expected_lost_cases_after").round(2).alias(f"No free responder,{changed}"))
+    return rules.select(columns)
+
+
+def hour_of_week_table(cf: CapacityForecast, role: str) -> pl.DataFrame:
+    """One row per hour of the week: the demand of each age band and the trained responders on duty for
+    each rule of `role` (and with the changes)."""
+    how = cf.hour_of_week.filter(pl.col("role") == role)
+    rules = cf.rules.filter(pl.col("role") == role)
+    keys = ["day", "hour"]
+    out = how.select(*keys, pl.col("label").alias("Hour of the week")).unique(keys)
+    bands: set[str] = set()
+    for rule in rules.iter_rows(named=True):
+        mine = how.filter(pl.col("rule_id") == rule["rule_id"])
+        cols = [pl.col("trained_on_duty").round(2).alias(f"{rule['label']}: trained on duty")]
+        if "trained_on_duty_after" in mine.columns:
+            cols.append(
+                pl.col("trained_on_duty_after").round(2).alias(f"{rule['label']}: on duty with the changes")
+            )
+        if rule["age_band"] not in bands:
+            bands.add(rule["age_band"])
+            cols.insert(
+                0,
+                pl.col("band_cases_per_year")
+                .round(3)
+                .alias(f"Demand aged {rule['age_band']} (cases a year)"),
+            )
+        out = out.join(mine.select(*keys, *cols), on=keys, how="left")
+    return out.sort(keys).drop(keys)
+
+
+def weekly_table(cf: CapacityForecast, role: str) -> pl.DataFrame:
+    """One row per week and rule of `role`: the demand, the hours in gap and the expected cases meeting
+    them (and with the changes)."""
+    weekly = cf.weekly.filter(pl.col("role") == role)
+    labels = dict(cf.rules.select("rule_id", "label").iter_rows())
+    cols = [
+        pl.col("week_start").alias("Week from"),
+        pl.col("rule_id").replace_strict(labels, default=pl.col("rule_id")).alias("Rule"),
+        pl.col("expected_cases").round(3).alias("Expected cases, all ages"),
+        pl.col("uncovered_hours").round(1).alias("Hours in gap"),
+        pl.col("expected_uncovered_cases").round(3).alias("Expected cases meeting the gap"),
+    ]
+    if "expected_uncovered_cases_after" in weekly.columns:
+        cols += [
+            pl.col("uncovered_hours_after").round(1).alias("Hours in gap, with the changes"),
+            pl.col("expected_uncovered_cases_after")
+            .round(3)
+            .alias("Expected cases meeting the gap, with the changes"),
+        ]
+    return weekly.sort("week_start", "_order").select(cols)
+
+
 __all__ = [
     "DEFAULT_FORECAST_DAYS",
+    "WITH_CHANGES",
     "CapacityForecast",
     "ForecastSettings",
     "Outlook",
+    "RoleEffect",
+    "ScenarioKey",
+    "ScenarioTotal",
     "agency_roles",
+    "bands_by_age",
     "capacity_forecast",
+    "chance_of_any",
     "default_forecast_period",
     "forecast_settings",
     "history_window",
+    "hour_of_week_table",
     "nightly_outlook",
     "quarter_start",
+    "rule_table",
+    "scenario_effects",
+    "scenario_key",
+    "scenario_totals",
+    "scenarios_from",
+    "weekly_table",
 ]

@@ -23,9 +23,18 @@ from rota.rules import default_rules
 from rota.services.access import Actor
 from rota.services.forecasting import (
     DEFAULT_FORECAST_DAYS,
+    bands_by_age,
     capacity_forecast,
+    chance_of_any,
     default_forecast_period,
     forecast_settings,
+    hour_of_week_table,
+    rule_table,
+    scenario_effects,
+    scenario_key,
+    scenario_totals,
+    scenarios_from,
+    weekly_table,
 )
 from rota.storage.db import init_db
 from rota.storage.imports import import_cases, import_rota
@@ -214,6 +223,51 @@ def test_sios_on_nights_cut_the_sio_risk_and_leave_other_roles_alone(demo_engine
     assert weekly["expected_uncovered_cases_after"].sum() < weekly["expected_uncovered_cases"].sum()
     # the headline (any rule for the age) can only fall
     assert cf.scenario.changed.expected_cases_meeting_a_gap < cf.expected_cases_meeting_a_gap
+
+
+def test_what_if_changes_kept_as_plain_values_become_scenarios() -> None:
+    on = date(2027, 1, 4)
+    changes = [
+        {"kind": "add", "role": "sio", "count": "2", "window": "Mon-Sun 19:00-07:00", "first": None},
+        {"kind": "lapse", "responder_id": "R1", "who": "Ann", "competency": "jar", "on": on},
+        {"kind": "remove", "responder_id": "R2", "who": "Bob"},
+    ]
+    key = scenario_key(changes)
+    assert hash(key) == hash(scenario_key(changes))  # a cache key
+    assert scenarios_from(key) == (
+        AddResponders("sio", 2, "Mon-Sun 19:00-07:00", None, None),
+        LapseTraining("R1", "jar", on),
+        RemoveResponder("R2"),
+    )
+    assert scenarios_from(()) == ()
+
+
+def test_chance_of_at_least_one_case() -> None:
+    assert chance_of_any(0.0) == 0.0
+    assert chance_of_any(0.7) == pytest.approx(0.5034, abs=1e-4)
+
+
+def test_display_ready_rows_for_the_page(demo_engine: Engine) -> None:
+    p = default_forecast_period(TODAY)
+    cf = capacity_forecast(demo_engine, COMMISSIONER, p.first, p.last, scenarios=(NIGHTS,), now=NOW)
+    assert list(bands_by_age(cf.forecast)) == ["0-15", "16-17"]
+    totals = scenario_totals(cf)
+    assert [t.age_band for t in totals] == [None, "0-15", "16-17"]
+    assert totals[0].change < 0
+    assert totals[0].after == pytest.approx(cf.expected_cases_meeting_a_gap + totals[0].change)
+    effects = scenario_effects(cf)
+    assert [e.role for e in effects] == ["sio"] and effects[0].better and effects[0].disjoint
+    assert effects[0].one_needed and len(effects[0].rules) == 2
+    table = rule_table(cf, cf.rules, mark_agency=False)
+    assert table.height == cf.rules.height
+    assert "Chance of at least one, with the changes" in table.columns
+    assert table["Chance of at least one"].to_list() == pytest.approx(
+        [round(chance_of_any(x) * 100) for x in cf.rules["expected_uncovered_cases"]]
+    )
+    assert hour_of_week_table(cf, "sio").height == 7 * 24
+    assert weekly_table(cf, "sio").height == cf.weekly.filter(pl.col("role") == "sio").height
+    without = capacity_forecast(demo_engine, COMMISSIONER, p.first, p.last, now=NOW)
+    assert scenario_totals(without) == [] and scenario_effects(without) == []
 
 
 def test_a_base_forecast_is_reused_with_the_same_answer(demo_engine: Engine) -> None:

@@ -1,0 +1,151 @@
+"""The Completion page's charts and the tables beside them: the p-chart of a measure with its text
+alternative and table, the in-hours bar chart, and a split's measures as a table for people."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+
+from dashboard.components.charts import PAIR, SPC_TYPE_LABELS, nhs_layout_dict, percent, spc_chart
+from dashboard.components.format import met_of, period_label
+from rota.analytics.completion import MEASURES
+from rota.services.completion import MEASURE_LABELS, SPLIT_LABELS, CompletionView, MeasureSpc
+
+SIGNAL_TEXT = {
+    "above_upl": "above the upper limit",
+    "below_lpl": "below the lower limit",
+    "trend_up": "rising trend",
+    "trend_down": "falling trend",
+    "two_of_three_above": "two of three near the upper limit",
+    "two_of_three_below": "two of three near the lower limit",
+    "shift_above": "run above the mean",
+    "shift_below": "run below the mean",
+}
+
+
+SIGNAL_TEXT = {
+    "above_upl": "above the upper limit",
+    "below_lpl": "below the lower limit",
+    "trend_up": "rising trend",
+    "trend_down": "falling trend",
+    "two_of_three_above": "two of three near the upper limit",
+    "two_of_three_below": "two of three near the lower limit",
+    "shift_above": "run above the mean",
+    "shift_below": "run below the mean",
+}
+
+
+def spc_figure(spc: MeasureSpc) -> tuple[go.Figure, str]:
+    pts = spc.points
+    labels = [period_label(p) for p in pts["period"].to_list()]
+    hover = [
+        f"<b>{label}</b><br>{n} of {d} ({percent(r)})" + (f"<br>{SIGNAL_TEXT.get(s, s)}" if s else "")
+        for label, n, d, r, s in zip(
+            labels,
+            pts["numerator"].to_list(),
+            pts["denominator"].to_list(),
+            pts["rate"].to_list(),
+            pts["signal"].to_list(),
+            strict=True,
+        )
+    ]
+    fig = spc_chart(
+        labels,
+        pts["rate"].to_list(),
+        mean=spc.mean or 0.0,
+        upper=pts["upl"].to_list(),
+        lower=pts["lpl"].to_list(),
+        point_types=pts["type"].to_list(),
+        target=spc.target,
+        hover=hover,
+    )
+    special = pts.filter(pl.col("type") != "common_cause")["period"].to_list()
+    alt = (
+        f"p-chart of {spc.label.lower()} by period, {pts.height} periods from {labels[0]} to {labels[-1]}: "
+        f"mean {percent(spc.mean)}, target {percent(spc.target, 0)}, latest {percent(pts['rate'][-1])}. "
+        f"{spc.variation_text}; {spc.assurance_text or 'no target'}. "
+        + (
+            f"Special cause in {', '.join(period_label(p) for p in special)}. "
+            if special
+            else "No special cause. "
+        )
+        + "The numbers are in the table below the chart."
+    )
+    return fig, alt
+
+
+def spc_table(spc: MeasureSpc) -> pl.DataFrame:
+    return spc.points.select(
+        pl.col("period").map_elements(period_label, return_dtype=pl.String).alias("Period"),
+        pl.col("numerator").alias("Met"),
+        pl.col("denominator").alias("Cases"),
+        pl.col("rate").alias("Rate"),
+        pl.col("lpl").alias("Lower limit"),
+        pl.col("upl").alias("Upper limit"),
+        pl.col("type").replace_strict(SPC_TYPE_LABELS, default=None, return_dtype=pl.String).alias("Kind"),
+        pl.col("signal").replace_strict(SIGNAL_TEXT, default=None, return_dtype=pl.String).alias("Signal"),
+    )
+
+
+def _cells(rows: pl.DataFrame) -> dict[tuple[str, str], str]:
+    """(split, measure) -> "7 of 10 (70.0%)" for people, from the counts as shown."""
+    return {
+        (s, m): met_of(n, d, r)
+        for s, m, n, d, r in rows.select(
+            "split", "measure", "numerator_shown", "denominator_shown", "rate"
+        ).iter_rows()
+    }
+
+
+def split_table(rows: pl.DataFrame, splits: list[str]) -> pl.DataFrame:
+    cells = _cells(rows)
+    cases = {
+        s: d
+        for s, d in rows.filter(pl.col("measure") == MEASURES[0])
+        .select("split", "denominator_shown")
+        .iter_rows()
+    }
+    return pl.DataFrame(
+        {
+            "Group": [SPLIT_LABELS.get(s, s) for s in splits],
+            "Cases": [cases.get(s) for s in splits],
+            **{MEASURE_LABELS[m]: [cells.get((s, m)) for s in splits] for m in MEASURES},
+        }
+    )
+
+
+def hours_figure(view: CompletionView) -> go.Figure:
+    """Each measure in hours beside out of hours, as bars (a rate not shown leaves its bar out)."""
+    rows = view.overall.filter(pl.col("split").is_in(["in_hours", "out_of_hours"]))
+    traces: list[dict[str, object]] = []
+    for (split, name), colour in zip(
+        (("in_hours", "In hours (Mon-Fri 09:00-17:00)"), ("out_of_hours", "Out of hours")), PAIR, strict=True
+    ):
+        mine = rows.filter(pl.col("split") == split)
+        rates = dict(mine.select("measure", "rate").iter_rows())
+        texts = dict(mine.select("measure", "numerator_shown").iter_rows())
+        dens = dict(mine.select("measure", "denominator_shown").iter_rows())
+        traces.append(
+            {
+                "type": "bar",
+                "x": [MEASURE_LABELS[m] for m in MEASURES],
+                "y": [rates.get(m) for m in MEASURES],
+                "name": name,
+                "marker": {"color": colour},
+                "hovertext": [f"{name}: {met_of(texts.get(m), dens.get(m), rates.get(m))}" for m in MEASURES],
+                "hoverinfo": "text",
+            }
+        )
+    layout = nhs_layout_dict(height=320) | {
+        "barmode": "group",
+        "legend": {"orientation": "h", "y": -0.25, "x": 0},
+        "xaxis": {"fixedrange": True},
+        "yaxis": {
+            "tickformat": ".0%",
+            "range": [0, 1],
+            "title": {"text": "Share in time"},
+            "fixedrange": True,
+        },
+    }
+    fig = go.Figure(data=traces, layout=layout)
+    return fig
