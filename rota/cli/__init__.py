@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from rota.cli.accounts import cmd_users
 from rota.cli.analysis import cmd_completion, cmd_forecast, cmd_spc
-from rota.cli.common import EXIT_INPUT, UsageError
+from rota.cli.common import EXIT_INPUT, UsageError, missing_table
 from rota.cli.cover import cmd_coverage, cmd_gaps, cmd_ics
 from rota.cli.data import cmd_demo, cmd_export, cmd_import, cmd_init
 from rota.cli.ops import cmd_alerts, cmd_backup, cmd_jobs, cmd_restore, cmd_scheduler, cmd_up
@@ -48,16 +48,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
-def _missing_table(exc: BaseException) -> bool:
-    """Whether `exc` is the database saying a table does not exist (a schema from an older version)."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-
-    if not isinstance(exc, OperationalError | ProgrammingError):
-        return False
-    text = str(exc.orig if exc.orig is not None else exc).lower()
-    return "no such table" in text or ("relation" in text and "does not exist" in text)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     install_log_redaction()  # no log line of any library shows a password either
     args = build_parser().parse_args(argv)
@@ -77,12 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # last line of defence: a short message, the traceback only on request
-        from rota.storage.db import DatabaseURLError
+        from rota.storage.db import DatabaseURLError  # here only to keep `rota --help` fast
 
         if isinstance(exc, DatabaseURLError):  # from a command that does not open the database itself
             print(f"rota: error: {redact(str(exc))}", file=sys.stderr)
             return EXIT_INPUT
-        if _missing_table(exc):
+        if missing_table(exc):
             print(
                 "rota: error: the database is older than this version of rota (a table is missing): "
                 "run `rota init` to bring it up to date",

@@ -88,6 +88,16 @@ def database_reason(exc: BaseException, url: str) -> str:
     return redact(text, url_secrets(url))
 
 
+def missing_table(exc: BaseException) -> bool:
+    """Whether `exc` is the database saying a table does not exist (a schema from an older version)."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    if not isinstance(exc, OperationalError | ProgrammingError):
+        return False
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
+
+
 def safe_url(url: str) -> str:
     return mask_url(url)
 
