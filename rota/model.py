@@ -88,3 +88,14 @@ class Rota:
             shifts=conform("shifts", self.shifts),
             absences=conform("absences", self.absences),
         )
+
+
+# The product settings stored in the database (`rota settings`), name -> what it sets. A completion target
+# can also be set per measure, as completion_target.<measure>. Here rather than in rota.services.settings so
+# that the command's help can name them without loading the storage layer.
+PRODUCT_SETTINGS: dict[str, str] = {
+    "child_population": "children aged 0-17 in the area, for the forecast's national-rate prior",
+    "mean_commitment_hours": "mean hours a responder is committed to one case (Erlang-B), default 4",
+    "suppression_threshold": "commissioners' views hide counts from 1 to one below this (default 5; 1 = off)",
+    "completion_target": "target completion rate for the assurance icon, 0-1 (default 0.9)",
+}

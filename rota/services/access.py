@@ -114,6 +114,12 @@ def require_edit_rules(actor: Actor) -> None:
         raise PermissionDenied("only the CDOP manager and administrators change coverage rules")
 
 
+def require_change_settings(actor: Actor) -> None:
+    """The product settings (child population, targets, suppression threshold)."""
+    if actor.role not in (ADMIN, CDOP_MANAGER):
+        raise PermissionDenied("only the CDOP manager and administrators change the product settings")
+
+
 def require_manage_users(actor: Actor) -> None:
     if actor.role != ADMIN:
         raise PermissionDenied("only administrators manage accounts")

@@ -9,9 +9,9 @@ from collections.abc import Callable
 import pytest
 from argon2 import PasswordHasher
 
-from rota.cli import DEMO_PASSWORD
 from rota.services import auth
 from rota.services.access import Actor
+from rota.services.demo import DEMO_PASSWORD
 from rota.storage.db import make_engine
 
 Run = Callable[..., tuple[int, str, str]]

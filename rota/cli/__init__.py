@@ -1,0 +1,89 @@
+"""The `rota` command: set up the database, import and export rotas, and report gaps and hourly cover.
+
+Bad input exits 2 with a message naming what and where; `--fail-on-gap` exits 3 when a gap exists.
+The grammar is in `parser`, the shared helpers in `common`, and each group of commands in its own module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from rota.cli.accounts import cmd_users
+from rota.cli.analysis import cmd_completion, cmd_forecast, cmd_spc
+from rota.cli.common import EXIT_INPUT, UsageError, missing_table
+from rota.cli.cover import cmd_coverage, cmd_gaps, cmd_ics
+from rota.cli.data import cmd_demo, cmd_export, cmd_import, cmd_init
+from rota.cli.ops import cmd_alerts, cmd_backup, cmd_jobs, cmd_restore, cmd_scheduler, cmd_up
+from rota.cli.parser import build_parser
+from rota.cli.settings import cmd_settings
+from rota.errors import InputError, PermissionDenied
+from rota.redact import install_log_redaction, redact
+from rota.rules import RuleError
+from rota.timeutil import TimeParseError
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "init": cmd_init,
+    "demo": cmd_demo,
+    "import": cmd_import,
+    "export": cmd_export,
+    "gaps": cmd_gaps,
+    "coverage": cmd_coverage,
+    "completion": cmd_completion,
+    "forecast": cmd_forecast,
+    "users": cmd_users,
+    "ics": cmd_ics,
+    "spc": cmd_spc,
+    "settings": cmd_settings,
+    "up": cmd_up,
+    "scheduler": cmd_scheduler,
+    "jobs": cmd_jobs,
+    "alerts": cmd_alerts,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    install_log_redaction()  # no log line of any library shows a password either
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except InputError as exc:
+        print(f"rota: error: {redact(exc.message())}", file=sys.stderr)
+        return EXIT_INPUT
+    except (UsageError, TimeParseError, RuleError) as exc:
+        print(f"rota: error: {redact(str(exc))}", file=sys.stderr)
+        return EXIT_INPUT
+    except PermissionDenied as exc:
+        print(f"rota: not allowed: {redact(str(exc))}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # last line of defence: a short message, the traceback only on request
+        from rota.storage.db import DatabaseURLError  # here only to keep `rota --help` fast
+
+        if isinstance(exc, DatabaseURLError):  # from a command that does not open the database itself
+            print(f"rota: error: {redact(str(exc))}", file=sys.stderr)
+            return EXIT_INPUT
+        if missing_table(exc):
+            print(
+                "rota: error: the database is older than this version of rota (a table is missing): "
+                "run `rota init` to bring it up to date",
+                file=sys.stderr,
+            )
+            return EXIT_INPUT
+        if os.environ.get("ROTA_DEBUG"):
+            raise
+        reason = redact(str(exc))
+        print(
+            f"rota: internal error: {exc.__class__.__name__}: {reason} (set ROTA_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
+        return 1

@@ -1,0 +1,92 @@
+"""`rota gaps`, `rota coverage` and `rota ics`: the cover a rota gives, and one responder's shifts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import timedelta
+
+from rota.cli.common import (
+    EXIT_GAP,
+    UsageError,
+    load_rota_for,
+    open_engine,
+    output_format,
+    service_tz,
+    time_range,
+)
+from rota.files import write_private
+from rota.output import duration_text, render
+from rota.timeutil import TimeParseError, parse_bound, uk_local, utc_now
+
+# The engine and the services are imported inside the commands only to keep `rota --help` fast.
+
+
+def cmd_gaps(args: argparse.Namespace) -> int:
+    from rota.engine import gaps
+
+    tz = service_tz(args)
+    start, end = time_range(args, tz)
+    rota = load_rota_for(args, tz, start, end)
+    found = gaps(rota, start, end, tz)
+    fmt = output_format(args)
+    if fmt == "table":
+        if found.height == 0:
+            print(f"No gaps from {uk_local(start, tz)} to {uk_local(end, tz)}.")
+        else:
+            import polars as pl
+
+            shown = found.with_columns(
+                pl.col("minutes").map_elements(duration_text, return_dtype=pl.String).alias("length")
+            ).select("rule_id", "age_band", "start", "end", "length", "required", "available")
+            print(render(shown, "table", tz, ["rule", "ages", "from", "to", "length", "needed", "on"]))
+            hours = found["minutes"].sum() / 60
+            print(
+                f"\n{found.height} gaps, {hours:.1f} hours in all, from {uk_local(start, tz)} to "
+                f"{uk_local(end, tz)}."
+            )
+    else:
+        print(render(found, fmt, tz))
+    return EXIT_GAP if args.fail_on_gap and found.height else 0
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    from rota.engine import coverage
+
+    tz = service_tz(args)
+    start, end = time_range(args, tz)
+    rota = load_rota_for(args, tz, start, end)
+    grid = coverage(rota, start, end, tz)
+    fmt = output_format(args)
+    if fmt == "table":
+        print(
+            render(
+                grid.select("hour_start", "rule_id", "required", "available", "gap_minutes"),
+                "table",
+                tz,
+                ["hour", "rule", "needed", "on (min)", "gap min"],
+            )
+        )
+    else:
+        print(render(grid, fmt, tz))
+    return 0
+
+
+def cmd_ics(args: argparse.Namespace) -> int:
+    from rota.services.calendar import responder_calendar
+
+    tz = service_tz(args)
+    try:
+        start = parse_bound(args.start, tz) if args.start else utc_now() - timedelta(days=30)
+        end = parse_bound(args.end, tz) if args.end else None
+    except TimeParseError as exc:
+        raise UsageError(f"--start/--end: {exc}") from exc
+    if end is not None and end <= start:
+        raise UsageError(f"--end ({uk_local(end, tz)}) must be after --start ({uk_local(start, tz)})")
+    data = responder_calendar(open_engine(args), args.responder, start, end, tz)
+    if args.output is not None:
+        write_private(args.output, data)
+        print(f"Wrote {data.count(b'BEGIN:VEVENT')} shifts of {args.responder} to {args.output}")
+    else:
+        sys.stdout.write(data.decode("utf-8"))
+    return 0
