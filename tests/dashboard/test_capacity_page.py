@@ -154,7 +154,9 @@ def test_the_published_only_button_shortens_the_period(app_as: AppFactory) -> No
     button.click().run()
     clean(at)
     first, last = at.date_input(key="capacity_period").value
-    assert first == DEMO_TODAY and DEMO_TODAY + timedelta(days=90) < last < DEMO_TODAY + timedelta(days=100)
+    # published 14 weeks (98 days) ahead; a duty that starts on the last rostered day may run up to a week on,
+    # depending on the weekday the demo is built (it ended on day 100 on a Friday)
+    assert first == DEMO_TODAY and DEMO_TODAY + timedelta(days=90) < last <= DEMO_TODAY + timedelta(days=105)
     assert not any("not yet published" in w.value for w in at.warning)
 
 
