@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,6 +29,7 @@ from starlette.routing import Route
 from dashboard.components.signin import SESSION_COOKIE, SESSION_PATH
 from rota.redact import install_log_redaction
 from rota.services import sessions
+from rota.storage import Engine
 from rota.storage.db import database_url, init_db
 
 log = logging.getLogger(__name__)

@@ -17,13 +17,12 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from rota.errors import InputError, Problem
 from rota.model import UTC_US
 from rota.notify import NotifyError, Settings, post_webhook, send_email
 from rota.output import duration_text
+from rota.storage import Engine, StorageError
 from rota.storage import alerts as store
 from rota.storage.db import database_url, make_engine, write_transaction
 from rota.timeutil import day_start, iso_local, uk_local, utc_now
@@ -146,7 +145,7 @@ def _heartbeat(engine: Engine, run_id: int, stop: threading.Event) -> None:
     while not stop.wait(store.HEARTBEAT.total_seconds()):
         try:
             store.renew_run(engine, run_id, utc_now())
-        except SQLAlchemyError:  # busy for a moment: the lease outlasts several missed beats
+        except StorageError:  # busy for a moment: the lease outlasts several missed beats
             log.debug("heartbeat of run %s missed", run_id, exc_info=True)
 
 

@@ -26,12 +26,12 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from rota import jobs
 from rota.notify import Settings
 from rota.redact import mask_url
+from rota.storage import Engine
+from rota.storage.db import is_sqlite
 from rota.storage.models import JOBSTORE_TABLE
 from rota.timeutil import utc_now
 
@@ -163,7 +163,7 @@ def embedded(url: str, environ: Mapping[str, str] | None = None) -> bool:
     env = os.environ if environ is None else environ
     if env.get(ENV_EMBEDDED, "").strip().lower() in ("0", "false", "no", "off"):
         return False
-    return make_url(url).get_backend_name() == "sqlite"
+    return is_sqlite(url)
 
 
 def serve(

@@ -23,14 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
-
 from rota.errors import InputError, Problem
 from rota.limits import excerpt
 from rota.notify import ENV_IMPORT_MAX_MB, Settings
 from rota.services.access import ADMIN, Actor
 from rota.services.imports import import_file
+from rota.storage import Engine, StorageError
 from rota.timeutil import uk_local
 
 WATCH_ACTOR = Actor("import-watch", ADMIN, display_name="Watched import folder")
@@ -336,7 +334,7 @@ def _watch(engine: Engine, settings: Settings, now: datetime, dir_fd: int) -> tu
                 except StillWriting:
                     waiting += 1
                     continue
-                except SQLAlchemyError:
+                except StorageError:
                     raise  # the database, not the file: leave it where it is for the next run
                 except Exception as exc:  # a bad or refused item of any sort: what went wrong, in short
                     if isinstance(exc, InputError):

@@ -8,9 +8,9 @@ from datetime import tzinfo
 from typing import Any
 
 import streamlit as st
-from sqlalchemy import Engine
 
 from rota.services.access import Actor, pages_for
+from rota.storage import Engine
 from rota.storage.db import database_url, init_db
 from rota.timeutil import DEFAULT_TZ_NAME, zone
 

@@ -14,7 +14,7 @@ from rota.output import render
 from rota.timeutil import TimeParseError, day_start, parse_bound, uk_local, utc_now
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from rota.storage import Engine
 
 # The analytics, storage and bundle reader are imported inside the commands only to keep `rota --help` fast.
 

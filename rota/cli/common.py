@@ -55,9 +55,7 @@ def time_range(args: argparse.Namespace, tz: tzinfo) -> tuple[datetime, datetime
 
 def open_engine(args: argparse.Namespace, *, must_exist: bool = True):  # type: ignore[no-untyped-def]
     """The database of --db (else the environment's), reached now: a usage error names what is wrong."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from rota.storage.db import DatabaseURLError, current_revision, database_url, make_engine
+    from rota.storage.db import DatabaseURLError, StorageError, current_revision, database_url, make_engine
 
     url = database_url(getattr(args, "db", None))
     try:
@@ -72,7 +70,7 @@ def open_engine(args: argparse.Namespace, *, must_exist: bool = True):  # type: 
                 pass
     except DatabaseURLError as exc:  # a malformed URL; the message masks the password
         raise UsageError(str(exc)) from None
-    except SQLAlchemyError as exc:
+    except StorageError as exc:
         raise UsageError(f"cannot open the database {safe_url(url)}: {database_reason(exc, url)}") from None
     return engine
 
@@ -90,12 +88,9 @@ def database_reason(exc: BaseException, url: str) -> str:
 
 def missing_table(exc: BaseException) -> bool:
     """Whether `exc` is the database saying a table does not exist (a schema from an older version)."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from rota.storage.db import missing_table as storage_missing_table
 
-    if not isinstance(exc, OperationalError | ProgrammingError):
-        return False
-    text = str(exc.orig if exc.orig is not None else exc).lower()
-    return "no such table" in text or ("relation" in text and "does not exist" in text)
+    return storage_missing_table(exc)
 
 
 def safe_url(url: str) -> str:

@@ -24,12 +24,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     url = database_url(args.db)
     open_engine(args, must_exist=False)
     init_db(url)
-    from sqlalchemy.engine import make_url
+    from rota.storage.db import pin_sqlite_path
 
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        # the server runs from the project folder: pin a relative SQLite path to where it was given
-        url = parsed.set(database=str(Path(parsed.database).resolve())).render_as_string(hide_password=False)
+    url = pin_sqlite_path(url)  # the server runs from the project folder: pin a relative SQLite path
     env = dict(os.environ, ROTA_DATABASE_URL=url)
     if getattr(args, "tz", None):
         env["ROTA_TZ"] = args.tz

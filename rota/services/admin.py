@@ -11,7 +11,6 @@ from datetime import date, tzinfo
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine
 
 from rota.errors import InputError, Problem
 from rota.rules import Rule, RuleError, default_rules, make_rule
@@ -22,6 +21,7 @@ from rota.services.access import (
     require_manage_users,
     require_read_audit,
 )
+from rota.storage import Engine
 from rota.storage.audit import audit_facets, search_audit
 from rota.storage.models import AUDIT_ACTIONS
 from rota.storage.people import held_competencies

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
-from sqlalchemy import Engine
 
 from rota import jobs
 from rota.errors import InputError, PermissionDenied, Problem
 from rota.notify import Settings
 from rota.services.access import ADMIN, CDOP_MANAGER, COORDINATOR, Actor, can_read_people
+from rota.storage import Engine
 from rota.storage import alerts as store
 from rota.storage.audit import record_audit
 from rota.storage.db import write_transaction

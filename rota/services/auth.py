@@ -22,11 +22,11 @@ from typing import Any, NoReturn
 import polars as pl
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine
 
 from rota.errors import InputError, Problem
 from rota.model import UTC_US
 from rota.services.access import ADMIN, COORDINATOR, ROLE_LABELS, ROLES, Actor, require_manage_users
+from rota.storage import Connection, Engine
 from rota.storage.accounts import (
     AccountExists,
     AccountRow,

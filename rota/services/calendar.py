@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import polars as pl
-from sqlalchemy import Engine
 
 from rota.errors import InputError
 from rota.limits import DATE_RANGE_TEXT, EARLIEST_DATE, ID_MAX, LATEST_DATE, NAME_MAX, printable
+from rota.storage import Engine
 from rota.storage.people import responders_frame
 from rota.storage.versioned import versioned_rows
 from rota.timeutil import SERVICE_TZ, utc_now

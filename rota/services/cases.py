@@ -10,10 +10,10 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Engine
 
 from rota.analytics.cases import read_cases
 from rota.services.access import Actor, require_case_level, require_import_cases
+from rota.storage import Engine
 from rota.storage.audit import record_read
 from rota.storage.cases import load_cases
 from rota.storage.changes import KindCounts

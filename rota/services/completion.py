@@ -46,7 +46,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 
 import polars as pl
-from sqlalchemy import Engine
 
 from rota.analytics.completion import (
     MEASURES,
@@ -72,6 +71,7 @@ from rota.errors import PermissionDenied
 from rota.model import Rota
 from rota.services.access import COMPLETION, Actor, can_read_case_level, pages_for, require_case_level
 from rota.services.cases import audit_case_read
+from rota.storage import Engine
 from rota.storage.cases import load_cases
 from rota.storage.rota import load_rota
 from rota.storage.settings import read_settings

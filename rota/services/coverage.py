@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import holidays
 import polars as pl
-from sqlalchemy import Engine
 
 from rota.engine import coverage, gaps, qualified_intervals, qualified_timeline
 from rota.errors import InputError, PermissionDenied, Problem
@@ -25,6 +24,7 @@ from rota.model import UTC_US, Rota
 from rota.output import duration_text
 from rota.rules import Rule, parse_age_band
 from rota.services.access import COVERAGE, Actor, pages_for, require_read_people
+from rota.storage import Engine
 from rota.storage.audit import data_version as _data_version
 from rota.storage.rota import load_rota
 from rota.timeutil import SERVICE_TZ, day_start, uk_local

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import date, tzinfo
 
 import polars as pl
-from sqlalchemy import Engine
 
 from rota.demo import AGENCIES, build_demo, demo_summary
 from rota.demo_cases import CHILD_POPULATION, build_demo_cases, demo_cases_summary
 from rota.model import Rota
 from rota.services.access import ADMIN, CDOP_MANAGER, COMMISSIONER, COORDINATOR, Actor
 from rota.services.auth import check_password, ensure_user
+from rota.storage import Engine
 from rota.storage.changes import KindCounts
 from rota.storage.imports import import_cases, import_rota
 from rota.storage.rota import ImportSummary, reset_rota

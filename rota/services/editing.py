@@ -18,7 +18,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
-from sqlalchemy import Engine
 
 from rota.bundle import (
     check_rows,
@@ -41,6 +40,7 @@ from rota.services.access import (
 )
 from rota.services.imports import ImportPreview, ImportResult, preview_upload
 from rota.services.imports import apply_import as store_import
+from rota.storage import Engine
 from rota.storage.audit import data_version, record_audit
 from rota.storage.db import write_transaction
 from rota.storage.people import agency_names, responder_agencies, responders_frame

@@ -24,7 +24,6 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine
 
 from rota.analytics.demand import Prior
 from rota.analytics.forecast import (
@@ -39,6 +38,7 @@ from rota.errors import InputError, Problem
 from rota.model import Rota
 from rota.services.access import Actor, can_read_case_level, can_read_people, require_read_forecast
 from rota.services.coverage import Period, make_period, rule_label, zone_name
+from rota.storage import Engine
 from rota.storage.cases import load_cases
 from rota.storage.people import stored_responders
 from rota.storage.rota import load_rota

@@ -16,7 +16,6 @@ from datetime import tzinfo
 from pathlib import Path, PurePosixPath
 
 import polars as pl
-from sqlalchemy import Connection, Engine
 
 from rota.analytics.cases import read_cases
 from rota.bundle import (
@@ -36,6 +35,7 @@ from rota.services.access import (
     Actor,
     can_import_cases,
 )
+from rota.storage import Connection, Engine
 from rota.storage.changes import KindCounts
 from rota.storage.frames import connected
 from rota.storage.imports import import_rota_and_cases

@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine
 
 from rota.engine.sweep import gaps
 from rota.errors import ConflictError, InputError
@@ -22,6 +21,7 @@ from rota.limits import DATE_RANGE_TEXT, ID_MAX, date_in_range, excerpt
 from rota.model import UTC_US, Rota
 from rota.rules import Rule
 from rota.services.access import Actor, can_edit_agency, require_edit_agency, require_read_people
+from rota.storage import Connection, Engine
 from rota.storage.audit import data_version as _data_version
 from rota.storage.db import write_transaction
 from rota.storage.people import (

@@ -14,9 +14,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
-
 from rota.services.access import Actor
+from rota.storage import Engine
 from rota.storage import sessions as store
 from rota.storage.db import write_transaction
 from rota.timeutil import utc_now

@@ -3,11 +3,10 @@ written to the audit log; the command line and a dashboard form call the same fu
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
-
 from rota.analytics.completion import MEASURES
 from rota.model import PRODUCT_SETTINGS
 from rota.services.access import Actor, require_change_settings
+from rota.storage import Engine
 from rota.storage.settings import read_settings, write_setting
 
 

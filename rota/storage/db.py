@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from rota.files import create_private, make_sqlite_private
@@ -33,6 +33,10 @@ _URL_FORMS = (
     "give a URL like sqlite:///path/to/file.db or postgresql://host:5432/database "
     "(with user and password before the host: user:password@host)"
 )
+
+
+StorageError = SQLAlchemyError
+"""Any failure reported by the database or its driver; code outside `rota/storage/` catches this name."""
 
 
 class DatabaseURLError(ValueError):
@@ -202,3 +206,24 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether `url` names an SQLite database (the embedded default)."""
+    return parse_url(url).get_backend_name() == "sqlite"
+
+
+def pin_sqlite_path(url: str) -> str:
+    """The same URL with a relative SQLite file made absolute (other URLs unchanged, password kept)."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        return parsed.set(database=str(Path(parsed.database).resolve())).render_as_string(hide_password=False)
+    return url
+
+
+def missing_table(exc: BaseException) -> bool:
+    """Whether `exc` is the database saying a table does not exist (a schema from an older version)."""
+    if not isinstance(exc, OperationalError | ProgrammingError):
+        return False
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
