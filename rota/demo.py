@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from itertools import pairwise
 
-import holidays
 import polars as pl
 
 from rota.model import Rota, conform
 from rota.rules import Rule, default_rules, parse_window
-from rota.timeutil import SERVICE_TZ, iso_local, utc_now, wall_to_instant_forward
+from rota.timeutil import SERVICE_TZ, bank_holidays, iso_local, utc_now, wall_to_instant_forward
 
 FOOTPRINT = "Wessex Vale CDOP"
 COUNCILS: tuple[str, ...] = (
@@ -130,12 +129,6 @@ def _jar_from(valid_until: date) -> date:
 
 def _rand_date(rng: random.Random, a: date, b: date) -> date:
     return a + timedelta(days=rng.randint(0, (b - a).days))
-
-
-def bank_holidays(first: date, last: date) -> set[date]:
-    """England bank holidays (observed days included) between two dates, inclusive."""
-    table = holidays.country_holidays("GB", subdiv="ENG", years=range(first.year, last.year + 1))
-    return {d for d in table if first <= d <= last}
 
 
 # --- people and training ---------------------------------------------------------------------------
@@ -506,7 +499,7 @@ def build_demo(today: date, seed: int = 7, tz: tzinfo = SERVICE_TZ) -> Rota:
     rng = random.Random(seed)
     first = today - timedelta(days=PAST_DAYS)
     last = today + timedelta(days=AHEAD_DAYS)
-    bank = bank_holidays(first - timedelta(days=14), last + timedelta(days=14))
+    bank = set(bank_holidays(first - timedelta(days=14), last + timedelta(days=14)))
 
     people, training = _people(rng, today, first)
     absences = _absences(rng, people, today, first, last)

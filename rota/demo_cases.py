@@ -48,10 +48,10 @@ from itertools import accumulate
 import polars as pl
 
 from rota.analytics.cases import CASE_COLUMNS, CASES_SCHEMA
-from rota.analytics.completion import covered, is_bank_holiday, is_working_day, nth_working_day_after
+from rota.analytics.completion import covered, nth_working_day_after
 from rota.analytics.reasons import reason_category
 from rota.model import Rota
-from rota.timeutil import SERVICE_TZ, day_start, wall_to_instant_forward
+from rota.timeutil import SERVICE_TZ, day_start, is_bank_holiday, is_working_day, wall_to_instant_forward
 
 CHILD_POPULATION = 380_000
 DEATHS_PER_100K = 30.0

@@ -168,24 +168,27 @@ class Improvement(StrEnum):
 
 
 class SpcSignal(StrEnum):
-    """Why a point is special cause, in the order a point's first signal is chosen."""
+    """Why a point is special cause, in the order a point's first signal is chosen; `upward` says which
+    way it points and `label` words it for people."""
 
     upward: bool
+    label: str
 
-    def __new__(cls, value: str, upward: bool) -> SpcSignal:
+    def __new__(cls, value: str, upward: bool, label: str) -> SpcSignal:
         member = str.__new__(cls, value)
         member._value_ = value
         member.upward = upward
+        member.label = label
         return member
 
-    ABOVE_UPL = ("above_upl", True)
-    BELOW_LPL = ("below_lpl", False)
-    TREND_UP = ("trend_up", True)
-    TREND_DOWN = ("trend_down", False)
-    TWO_OF_THREE_ABOVE = ("two_of_three_above", True)
-    TWO_OF_THREE_BELOW = ("two_of_three_below", False)
-    SHIFT_ABOVE = ("shift_above", True)
-    SHIFT_BELOW = ("shift_below", False)
+    ABOVE_UPL = ("above_upl", True, "above the upper limit")
+    BELOW_LPL = ("below_lpl", False, "below the lower limit")
+    TREND_UP = ("trend_up", True, "rising trend")
+    TREND_DOWN = ("trend_down", False, "falling trend")
+    TWO_OF_THREE_ABOVE = ("two_of_three_above", True, "two of three near the upper limit")
+    TWO_OF_THREE_BELOW = ("two_of_three_below", False, "two of three near the lower limit")
+    SHIFT_ABOVE = ("shift_above", True, "run above the mean")
+    SHIFT_BELOW = ("shift_below", False, "run below the mean")
 
 
 class Variation(StrEnum):

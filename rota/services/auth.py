@@ -25,7 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from rota.errors import InputError, Problem
 from rota.model import UTC_US
-from rota.services.access import ADMIN, COORDINATOR, ROLE_LABELS, ROLES, Actor, require_manage_users
+from rota.services.access import ADMIN, COORDINATOR, ROLES, Actor, require_manage_users
 from rota.storage import Connection, Engine
 from rota.storage.accounts import (
     AccountExists,
@@ -41,6 +41,7 @@ from rota.storage.accounts import (
 from rota.storage.audit import record_audit
 from rota.storage.db import write_transaction
 from rota.timeutil import utc_now
+from rota.vocab import account_role_label
 
 ENTITY = "user_account"
 MIN_PASSWORD_LENGTH = 12
@@ -704,6 +705,6 @@ def oidc_actor(
     return Actor(name, grant.role, grant.agency, display)
 
 
-def role_label(actor: Actor) -> str:
-    """The role and agency for headers and lists, like 'Rota coordinator, Vale Police'."""
-    return ROLE_LABELS[actor.role] + (f", {actor.agency}" if actor.agency else "")
+def account_label(actor: Actor) -> str:
+    """The account role and agency for headers and lists, like 'Rota coordinator, Vale Police'."""
+    return account_role_label(actor.role) + (f", {actor.agency}" if actor.agency else "")
