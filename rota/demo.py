@@ -19,6 +19,7 @@ import polars as pl
 from rota.model import Rota, conform
 from rota.rules import Rule, default_rules, parse_window
 from rota.timeutil import SERVICE_TZ, bank_holidays, iso_local, utc_now, wall_to_instant_forward
+from rota.vocab import ShiftKind
 
 FOOTPRINT = "Wessex Vale CDOP"
 COUNCILS: tuple[str, ...] = (
@@ -43,6 +44,9 @@ _FIRST_NAMES = (
 )  # fmt: skip
 _SURNAME_STEMS = ("Test", "Sample", "Mock", "Demo", "Example", "Dummy", "Ficton")
 _SURNAME_ENDS = ("wood", "ford", "field", "ridge", "ton", "ley", "worth", "ham", "shaw", "well", "combe")
+
+ONCALL: str = ShiftKind.ONCALL.value
+ONSITE: str = ShiftKind.ONSITE.value
 
 
 @dataclass(frozen=True)
@@ -326,7 +330,7 @@ def _office_and_oncall(
     slots: list[_Slot] = []
     for d in working:
         if first <= d <= last:
-            slots.append(_Slot(role, _at(d, day_from), _at(d, day_to), "onsite", rng.choice(office_need)))
+            slots.append(_Slot(role, _at(d, day_from), _at(d, day_to), ONSITE, rng.choice(office_need)))
     longest = timedelta(hours=64)
     for a, b in pairwise(working):
         s, e = _at(a, day_to), _at(b, day_from)
@@ -336,9 +340,9 @@ def _office_and_oncall(
             cut = _at((s + longest).date(), day_from)
             if cut > s + longest:
                 cut -= timedelta(days=1)
-            slots.append(_Slot(role, s, cut, "oncall", 1))
+            slots.append(_Slot(role, s, cut, ONCALL, 1))
             s = cut
-        slots.append(_Slot(role, s, e, "oncall", 1))
+        slots.append(_Slot(role, s, e, ONCALL, 1))
     return slots
 
 
@@ -349,7 +353,7 @@ def _ambulance(rng: random.Random, first: date, last: date) -> list[_Slot]:
         for a, b in ((_at(d, 7), _at(d, 19)), (_at(d, 19), _at(d + timedelta(days=1), 7))):
             r = rng.random()
             need = 0 if r < 0.02 else 1 if r < 0.08 else 3 if r < 0.45 else 2
-            slots.append(_Slot("ambulance", a, b, "onsite", need))
+            slots.append(_Slot("ambulance", a, b, ONSITE, need))
     return slots
 
 
@@ -426,7 +430,7 @@ def _slots(rng: random.Random, today: date, first: date, last: date, bank: set[d
         for s in amb:
             if s.start == _at(h, 19):
                 s.need = 0
-    return _cut(paed, paed_holes, "oncall") + _cut(sio, sio_holes, "oncall") + amb
+    return _cut(paed, paed_holes, ONCALL) + _cut(sio, sio_holes, ONCALL) + amb
 
 
 # --- rostering -------------------------------------------------------------------------------------

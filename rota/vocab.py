@@ -14,10 +14,18 @@ from typing import Any
 
 
 class ShiftKind(StrEnum):
-    """How a responder is on duty (docs/bundle.md, "Words"): on call, or on site."""
+    """How a responder is on duty (docs/bundle.md, "Words"): on call, or on site; `label` for people."""
 
-    ONCALL = "oncall"
-    ONSITE = "onsite"
+    label: str
+
+    def __new__(cls, value: str, label: str) -> ShiftKind:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    ONCALL = ("oncall", "on call")
+    ONSITE = ("onsite", "on site")
 
 
 DEFAULT_SHIFT_KIND = ShiftKind.ONCALL  # a blank kind in a file or grid

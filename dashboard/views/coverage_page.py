@@ -39,7 +39,7 @@ from rota.services.coverage import (
 )
 from rota.services.forecasting import nightly_outlook
 from rota.timeutil import utc_now, zone, zone_name
-from rota.vocab import responder_role_label
+from rota.vocab import ShiftKind, responder_role_label
 
 log = logging.getLogger(__name__)
 
@@ -333,7 +333,7 @@ def _now_section(actor: Actor, url: str, version: int, tz_name: str) -> None:
                 pl.col("name").alias("Name"),
                 pl.col("agency").alias("Agency"),
                 pl.concat_str(pl.lit("mailto:"), pl.col("email")).alias("Email"),
-                pl.col("kind").replace({"oncall": "on call", "onsite": "on site"}).alias("Duty"),
+                pl.col("kind").replace({k.value: k.label for k in ShiftKind}).alias("Duty"),
                 pl.col("until_local").alias("On duty until"),
                 pl.col("jar").alias("JAR trained"),
                 pl.col("jar_16_17").alias("16-17 briefed"),

@@ -77,7 +77,7 @@ from rota.storage import Engine
 from rota.storage.cases import load_cases
 from rota.storage.rota import load_rota
 from rota.timeutil import SERVICE_TZ
-from rota.vocab import DEFAULT_TARGET
+from rota.vocab import DEFAULT_TARGET, Measure
 
 
 def rota_for(engine: Engine, cases: pl.DataFrame) -> Rota:
@@ -166,7 +166,8 @@ def case_list(
         cases = load_cases(engine)
         rows = build_case_table(cases, rota_for(engine, cases), tz)
     if only_incomplete:
-        rows = rows.filter(pl.col("fully_completed").not_() | pl.col("fully_completed").is_null())
+        fully = pl.col(Measure.FULLY_COMPLETED.value)
+        rows = rows.filter(fully.not_() | fully.is_null())
     audit_case_read(
         engine, actor, via, rows.height, filter="responses not fully completed" if only_incomplete else None
     )

@@ -41,6 +41,10 @@ from rota.services.completion.common import (
 )
 from rota.services.completion.view import CompletionView
 from rota.timeutil import SERVICE_TZ, utc_now, zone_name
+from rota.vocab import Measure
+
+_FULLY: str = Measure.FULLY_COMPLETED.value
+_JAR: str = Measure.JAR_TRIGGERED.value  # every case meeting the JAR criteria counts in its denominator
 
 
 def _monthly(per_case: pl.DataFrame) -> pl.DataFrame:
@@ -131,7 +135,7 @@ def _reasons(cases: pl.DataFrame, per_case: pl.DataFrame) -> pl.DataFrame:
     """Responses not fully completed by reason category (never the free text), per period at every level."""
     wanted = [c for c in ("case_id", "reason_incomplete", "reason_category") if c in cases.columns]
     given = cases.select(wanted) if cases.height else None
-    incomplete = per_case.filter(~pl.col("fully_completed")).select("case_id", "_month")
+    incomplete = per_case.filter(~pl.col(_FULLY)).select("case_id", "_month")
     if given is not None:
         incomplete = incomplete.join(given, on="case_id", how="left")
         codes = with_reason_category(incomplete).get_column("reason_category")
@@ -171,7 +175,7 @@ def _reasons(cases: pl.DataFrame, per_case: pl.DataFrame) -> pl.DataFrame:
         "level",
         "period",
         (pl.lit(REASON_PREFIX) + pl.col("reason")).alias("split"),
-        pl.lit("fully_completed").alias("measure"),
+        pl.lit(_FULLY).alias("measure"),
         pl.lit(None, dtype=pl.Int64).alias("numerator"),
         pl.lit(None, dtype=pl.Int64).alias("denominator"),
         pl.lit(None, dtype=pl.Float64).alias("rate"),
@@ -244,9 +248,7 @@ def build_view(
         )
 
     full = _all_levels(per_case)
-    crosstab_rows = (pl.col("measure") == "fully_completed") & pl.col("split").is_in(
-        ["all", "covered", "uncovered"]
-    )
+    crosstab_rows = (pl.col("measure") == _FULLY) & pl.col("split").is_in(["all", "covered", "uncovered"])
     full = full.with_columns(
         pl.when(crosstab_rows)
         .then(pl.col("denominator") - pl.col("numerator"))
@@ -294,7 +296,7 @@ def build_view(
 
     overall_level, overall_period = _overall_of(full, suppressed)
     overall_rows = full.filter((pl.col("level") == overall_level) & (pl.col("period") == overall_period))
-    everyone = overall_rows.filter((pl.col("split") == "all") & (pl.col("measure") == "jar_triggered")).row(
+    everyone = overall_rows.filter((pl.col("split") == "all") & (pl.col("measure") == _JAR)).row(
         0, named=True
     )
     times = per_case.get_column("notified_at")
@@ -378,9 +380,7 @@ def _starts_late(rota: Rota, times: pl.Series) -> bool:
 
 
 def _crosstab(full: pl.DataFrame) -> pl.DataFrame:
-    rows = full.filter(
-        (pl.col("measure") == "fully_completed") & pl.col("split").is_in(["covered", "uncovered", "all"])
-    )
+    rows = full.filter((pl.col("measure") == _FULLY) & pl.col("split").is_in(["covered", "uncovered", "all"]))
     order = {"covered": 0, "uncovered": 1, "all": 2}
     return (
         rows.with_columns(pl.col("split").replace_strict(order, return_dtype=pl.Int64).alias("_o"))
