@@ -56,6 +56,7 @@ class Record:
 
     kind: str
     columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()  # the natural key: no two records share it (files are checked, tables unique)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -92,6 +93,7 @@ RESPONDERS = Record(
         Column("email", limit="name"),
         Column("active", False, "bool"),
     ),
+    key=("responder_id",),
 )
 TRAINING = Record(
     "training",
@@ -101,6 +103,7 @@ TRAINING = Record(
         Column("valid_from", True, "date"),
         Column("valid_until", False, "date"),
     ),
+    key=("responder_id", "competency", "valid_from"),
 )
 SHIFTS = Record(
     "shifts",
@@ -111,6 +114,7 @@ SHIFTS = Record(
         Column("end", True, "instant"),
         Column("kind", False, "kind"),
     ),
+    key=("shift_id",),
 )
 ABSENCES = Record(
     "absences",
@@ -120,6 +124,7 @@ ABSENCES = Record(
         Column("end", True, "instant"),
         Column("reason", limit="text"),
     ),
+    key=("responder_id", "start", "end"),
 )
 # A pseudonymised CDOP case (docs/cases.md "cases.csv"): nothing identifies a child. The step times are
 # the `step` columns of rota.vocab.Measure; `reason_category` is optional and derived when blank.
@@ -137,6 +142,7 @@ CASES = Record(
         Column("reason_incomplete", limit="text"),
         Column("reason_category"),
     ),
+    key=("case_id",),
 )
 # The rota's records, by the name of their file (responders.csv...) and sheet.
 RECORDS: dict[str, Record] = {r.kind: r for r in (RESPONDERS, TRAINING, SHIFTS, ABSENCES)}

@@ -10,19 +10,23 @@ constraints, the polars schemas and the pages' labels are all made from these de
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 
-class ShiftKind(StrEnum):
-    """How a responder is on duty (docs/bundle.md, "Words"): on call, or on site; `label` for people."""
+class Labelled(StrEnum):
+    """A vocabulary whose every word carries its `label` for people: members are ("value", "label")."""
 
     label: str
 
-    def __new__(cls, value: str, label: str) -> ShiftKind:
+    def __new__(cls, value: str, label: str) -> Self:
         member = str.__new__(cls, value)
         member._value_ = value
         member.label = label
         return member
+
+
+class ShiftKind(Labelled):
+    """How a responder is on duty (docs/bundle.md, "Words"): on call, or on site; `label` for people."""
 
     ONCALL = ("oncall", "on call")
     ONSITE = ("onsite", "on site")
@@ -31,16 +35,8 @@ class ShiftKind(StrEnum):
 DEFAULT_SHIFT_KIND = ShiftKind.ONCALL  # a blank kind in a file or grid
 
 
-class AccountRole(StrEnum):
+class AccountRole(Labelled):
     """The access role of a sign-in account (docs/security.md, "Roles"); not a responder's role."""
-
-    label: str
-
-    def __new__(cls, value: str, label: str) -> AccountRole:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label = label
-        return member
 
     ADMIN = ("admin", "Administrator")
     CDOP_MANAGER = ("cdop_manager", "CDOP manager")
@@ -199,16 +195,8 @@ class SpcSignal(StrEnum):
     SHIFT_BELOW = ("shift_below", False, "run below the mean")
 
 
-class Variation(StrEnum):
+class Variation(Labelled):
     """The kind of a point, and of the latest point (the variation icon), with its words for people."""
-
-    label: str
-
-    def __new__(cls, value: str, label: str) -> Variation:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label = label
-        return member
 
     COMMON_CAUSE = ("common_cause", "Common cause variation")
     IMPROVEMENT = ("special_cause_improvement", "Special cause improvement")
@@ -216,16 +204,8 @@ class Variation(StrEnum):
     NEUTRAL = ("special_cause_neutral", "Special cause variation")
 
 
-class Assurance(StrEnum):
+class Assurance(Labelled):
     """Whether the process will meet its target (the assurance icon), with its words for people."""
-
-    label: str
-
-    def __new__(cls, value: str, label: str) -> Assurance:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label = label
-        return member
 
     PASS = ("consistent_pass", "Consistently passing target")
     FAIL = ("consistent_fail", "Consistently failing target")

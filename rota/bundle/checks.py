@@ -30,10 +30,26 @@ from rota.csvcheck import (
 )
 from rota.errors import Problem
 from rota.limits import ID_MAX, bad_text_mask, excerpt, text_reason
-from rota.model import Column, conform
+from rota.model import RECORDS, Column, conform
 from rota.vocab import DEFAULT_SHIFT_KIND, ShiftKind, values_of
 
 _SHIFT_KINDS: tuple[str, ...] = values_of(ShiftKind)  # docs/bundle.md "Words"
+# The records whose natural key (rota.model) spans columns: the column a repeat is reported in, and why.
+_KEY_PROBLEMS: dict[str, tuple[str, Callable[[tuple[Any, ...], int], str]]] = {
+    "training": (
+        "valid_from",
+        lambda k, first: (
+            f"{k[0]}'s {k[1]} training from {k[2]} is already on line {first}; "
+            "give each certificate once (a renewal starts on a later valid_from)"
+        ),
+    ),
+    "absences": (
+        "start",
+        lambda k, first: (
+            f"{k[0]}'s absence from {k[1]} to {k[2]} is already on line {first}; give each absence once"
+        ),
+    ),
+}
 
 
 def validate(raw: RawTable, ctx: CheckContext, problems: Problems) -> pl.DataFrame:
@@ -185,58 +201,39 @@ def _cross_checks(kind: str, out: pl.DataFrame, raw: pl.DataFrame, file: str, pr
             else:
                 firsts[key] = line
 
-    if kind == "responders":
-        duplicates("responder_id")
-    elif kind == "shifts":
-        duplicates("shift_id")
-    elif kind == "training":
-        duplicate_keys(
-            ["responder_id", "competency", "valid_from"],
-            "valid_from",
-            lambda k, first: (
-                f"{k[0]}'s {k[1]} training from {k[2]} is already on line {first}; "
-                "give each certificate once (a renewal starts on a later valid_from)"
-            ),
-        )
-    elif kind == "absences":
-        duplicate_keys(
-            ["responder_id", "start", "end"],
-            "start",
-            lambda k, first: (
-                f"{k[0]}'s absence from {k[1]} to {k[2]} is already on line {first}; give each absence once"
-            ),
-        )
+    key = RECORDS[kind].key
+    if kind in _KEY_PROBLEMS:
+        column, reason = _KEY_PROBLEMS[kind]
+        duplicate_keys(list(key), column, reason)
+    elif len(key) == 1:
+        duplicates(key[0])
+
+    def report(rows: pl.DataFrame, column: str, why: Callable[[tuple[Any, ...]], str]) -> None:
+        """One problem in `column` per row of `rows` (its line first, then the values `why` words)."""
+        problems.report_rows(rows, lambda r: Problem(file, int(str(r[0])), column, why(r)))
+
     if kind == "training":
         bad = out.filter(pl.col("valid_until") < pl.col("valid_from"))
-        problems.report_rows(
+        report(
             bad.select(LINE, "valid_from", "valid_until"),
-            lambda r: Problem(
-                file, int(str(r[0])), "valid_until", f"valid_until {r[2]} is before valid_from {r[1]}"
-            ),
+            "valid_until",
+            lambda r: f"valid_until {r[2]} is before valid_from {r[1]}",
         )
     if kind in ("shifts", "absences"):
         what = "shift" if kind == "shifts" else "absence"
         both = out.hstack(raw.select(pl.col("start").alias("start_text"), pl.col("end").alias("end_text")))
         bad = both.filter(pl.col("end") <= pl.col("start"))
-        problems.report_rows(
+        report(
             bad.select(LINE, "start_text", "end_text"),
-            lambda r: Problem(
-                file,
-                int(str(r[0])),
-                "end",
-                f"end {r[2]} is not after start {r[1]}; a {what} must end after it starts",
-            ),
+            "end",
+            lambda r: f"end {r[2]} is not after start {r[1]}; a {what} must end after it starts",
         )
         if kind == "shifts":
             long = both.filter(pl.col("end") - pl.col("start") > MAX_SHIFT)
-            problems.report_rows(
+            report(
                 long.select(LINE, "start", "end"),
-                lambda r: Problem(
-                    file,
-                    int(str(r[0])),
-                    "end",
-                    f"the shift lasts {_duration_text(r[2] - r[1])}; a shift may last at most 7 days",  # type: ignore[operator]
-                ),
+                "end",
+                lambda r: f"the shift lasts {_duration_text(r[2] - r[1])}; a shift may last at most 7 days",
             )
 
 

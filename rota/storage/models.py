@@ -16,6 +16,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, CheckConstraint, Index, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from rota.model import ABSENCES as ABSENCES_RECORD
+from rota.model import TRAINING as TRAINING_RECORD
 from rota.vocab import (
     DEFAULT_SHIFT_KIND,
     AccountRole,
@@ -57,7 +59,7 @@ class Training(SQLModel, table=True):
 
     __tablename__ = "training"
     __table_args__ = (
-        UniqueConstraint("responder_id", "competency", "valid_from", name="uq_training_key"),
+        UniqueConstraint(*TRAINING_RECORD.key, name="uq_training_key"),
         CheckConstraint("valid_until IS NULL OR valid_until >= valid_from", name="ck_training_dates"),
     )
 
@@ -93,7 +95,7 @@ class Absence(SQLModel, table=True):
 
     __tablename__ = "absence"
     __table_args__ = (
-        UniqueConstraint("responder_id", "start", "end", name="uq_absence_key"),
+        UniqueConstraint(*ABSENCES_RECORD.key, name="uq_absence_key"),
         Index("ix_absence_start_end", "start", "end"),
         CheckConstraint('"end" > start', name="ck_absence_order"),
     )
