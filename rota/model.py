@@ -50,9 +50,9 @@ class Column:
 
 @dataclass(frozen=True)
 class Record:
-    """A record declared once (docs/bundle.md "Columns", docs/cases.md "cases.csv"): its columns in file
-    order. The polars schema, the file columns, the editor's grid columns and the database table are made
-    from (or checked against) it."""
+    """A record declared once (docs/bundle.md "Columns and words", docs/cases.md "cases.csv"): its columns
+    in file order. The polars schema, the file columns, the editor's grid columns and the database table
+    are made from (or checked against) it."""
 
     kind: str
     columns: tuple[Column, ...]

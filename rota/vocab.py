@@ -3,8 +3,9 @@ sign-in words, the completion measures (with their labels and targets) and the M
 
 Each is a `StrEnum` whose values are exactly the strings stored in the database and written in files and
 JSON, so a member compares equal to its stored string and no data changes. The database's check
-constraints, the polars schemas and the pages' labels are all made from these declarations; docs/bundle.md
-("Words"), docs/cases.md ("Measures") and docs/methods.md ("Making Data Count words") list them for people.
+constraints, the polars schemas and the pages' labels are all made from these declarations;
+docs/bundle.md ("Columns and words"), docs/cases.md ("Measures") and docs/methods.md ("Making Data Count
+words") list them for people.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class Labelled(StrEnum):
 
 
 class ShiftKind(Labelled):
-    """How a responder is on duty (docs/bundle.md, "Words"): on call, or on site; `label` for people."""
+    """How a responder is on duty (docs/bundle.md, "Columns and words"): on call, or on site."""
 
     ONCALL = ("oncall", "on call")
     ONSITE = ("onsite", "on site")

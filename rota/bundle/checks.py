@@ -33,7 +33,7 @@ from rota.limits import ID_MAX, bad_text_mask, excerpt, text_reason
 from rota.model import RECORDS, Column, conform
 from rota.vocab import DEFAULT_SHIFT_KIND, ShiftKind, values_of
 
-_SHIFT_KINDS: tuple[str, ...] = values_of(ShiftKind)  # docs/bundle.md "Words"
+_SHIFT_KINDS: tuple[str, ...] = values_of(ShiftKind)  # docs/bundle.md "Columns and words"
 # The records whose natural key (rota.model) spans columns: the column a repeat is reported in, and why.
 _KEY_PROBLEMS: dict[str, tuple[str, Callable[[tuple[Any, ...], int], str]]] = {
     "training": (

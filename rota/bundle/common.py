@@ -1,5 +1,6 @@
 """What every part of the bundle reader shares: the file names, the columns of each kind (made from the
-record declarations of `rota.model`, docs/bundle.md "Columns") and the shapes a table passes through.
+record declarations of `rota.model`, docs/bundle.md "Columns and words") and the shapes a table passes
+through.
 """
 
 from __future__ import annotations
