@@ -33,7 +33,6 @@ from rota.services.admin import (
     set_account_active,
 )
 from rota.services.alerts import acknowledge, job_overview, list_alerts
-from rota.services.auth import account_label
 from rota.timeutil import utc_now, zone_name
 from rota.vocab import ACCOUNT_ROLE_LABELS, account_role_label
 
@@ -249,7 +248,7 @@ def _accounts_section(actor: Actor) -> None:
                 except (InputError, PermissionDenied) as exc:
                     failed("create the account", exc, where=True)
                 else:
-                    _done(f"Account {made.username} added ({account_label(made)}).")
+                    _done(f"Account {made.username} added ({made.account_label}).")
     with switch, st.form("account_switch"):
         st.markdown("**Switch an account off or on**")
         names = accounts.get_column("username").to_list()

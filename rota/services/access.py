@@ -52,6 +52,11 @@ class Actor:
     def label(self) -> str:
         return self.display_name or self.username
 
+    @property
+    def account_label(self) -> str:
+        """The account role and agency for headers and lists, like 'Rota coordinator, Vale Police'."""
+        return account_role_label(self.role) + (f", {self.agency}" if self.agency else "")
+
 
 SYSTEM = Actor("system", ADMIN, display_name="Scheduled job")
 

@@ -41,7 +41,6 @@ from rota.storage.accounts import (
 from rota.storage.audit import record_audit
 from rota.storage.db import write_transaction
 from rota.timeutil import utc_now
-from rota.vocab import account_role_label
 
 ENTITY = "user_account"
 MIN_PASSWORD_LENGTH = 12
@@ -703,8 +702,3 @@ def oidc_actor(
     except AccountExists as exc:  # the same person signing in twice at once: the other one won
         raise AuthError("Sign-in clashed with another one for the same account; please try again.") from exc
     return Actor(name, grant.role, grant.agency, display)
-
-
-def account_label(actor: Actor) -> str:
-    """The account role and agency for headers and lists, like 'Rota coordinator, Vale Police'."""
-    return account_role_label(actor.role) + (f", {actor.agency}" if actor.agency else "")
