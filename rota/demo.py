@@ -1,4 +1,5 @@
-"""A realistic, plainly fictional regional demo rota, calibrated on DOMAIN.md: pure and seeded.
+"""A realistic, plainly fictional regional demo rota, pure and seeded; long because the patterns real
+teams keep (rotas, leave, lapsing training, the gaps a CDOP manager would recognise) are spelt out here.
 
 `build_demo(today)` covers the past five years (and a month, so that the demo cases of
 `rota.demo_cases` all fall within it) and the coming fourteen weeks of one CDOP footprint (three invented

@@ -1,8 +1,10 @@
-"""About five years of fictional, pseudonymised CDOP cases for the demo footprint: pure and seeded.
+"""About five years of fictional, pseudonymised CDOP cases for the demo footprint, pure and seeded; long
+because how each step of a Joint Agency Response goes, in and out of hours and against the rota's cover,
+is spelt out step by step.
 
 `build_demo_cases(today, rota)` draws the unexpected child deaths a footprint of 380,000 children would
-notify, calibrated on DOMAIN.md, and how each Joint Agency Response went, in columns of
-`rota.analytics.cases.CASES_SCHEMA`. Nothing identifies a child: references are like `JAR-2023-0042`
+notify (docs/cases.md, "The demo cases"), and how each Joint Agency Response went, in the columns of the
+case record (`rota.model.CASES`). Nothing identifies a child: references are like `JAR-2023-0042`
 (year and order of notification), there are no names, dates of birth or places.
 
 Calibration (DOMAIN.md "Numbers to calibrate demo data"):

@@ -1,5 +1,6 @@
-"""Coverage for people: per-rule cover and gaps over a period of local days, a days-by-hours heatmap, the
-England bank holidays in the period, and who is on duty at an instant.
+"""Coverage for people, long because it serves four sections of the Coverage page: per-rule cover and
+gaps over a period of local days, a days-by-hours heatmap, the England bank holidays in the period, and
+who is on duty at an instant.
 
 Reads through the repository and computes with the engine; imports no Streamlit. Names and contact details
 (`on_now`) are refused to commissioners here, not only hidden on the page.
@@ -32,8 +33,8 @@ from rota.vocab import responder_role_label
 
 MAX_PERIOD_DAYS = 366
 DEFAULT_PERIOD_DAYS = 28
-# A shift lasts at most 7 days (SPEC section 4), so the shifts touching [at, at + 8 days) include every
-# shift that continues a duty running at `at`.
+# A shift lasts at most 7 days (docs/bundle.md, "Validation"), so the shifts touching [at, at + 8 days)
+# include every shift that continues a duty running at `at`.
 _DUTY_LOOKAHEAD = timedelta(days=8)
 _INSTANT = timedelta(seconds=1)
 

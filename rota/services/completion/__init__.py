@@ -1,6 +1,7 @@
-"""Completion for people (SPEC sections 6, 8 and 9): how past Joint Agency Responses went, by period, in
-and out of hours, by age band (16-17 beside the NCMD bands), against the rota's cover, why responses
-were incomplete, and Making Data Count p-charts of each measure; the case-level list for the CDOP manager.
+"""Completion for people (docs/cases.md, docs/dashboard.md, docs/security.md): how past Joint Agency
+Responses went, by period, in and out of hours, by age band (16-17 beside the NCMD bands), against the
+rota's cover, why responses were incomplete, and Making Data Count p-charts of each measure; the
+case-level list for the CDOP manager.
 
 Who sees what (enforced here, not only on the page):
 
@@ -10,7 +11,8 @@ Who sees what (enforced here, not only on the page):
   from 1 to `threshold - 1` shown as "<5", cells hidden so that none of those can be worked out as "*",
   and the rate null wherever either of its counts is hidden; by quarter or year only (about three cases
   a month would leave a monthly view almost all "<5"). `case_table` refuses them.
-- coordinator: refused (they read coverage only, SPEC section 9; Completion is not among their pages).
+- coordinator: refused (they read coverage only, docs/security.md "Roles"; Completion is not among
+  their pages).
 
 Suppression is worked out once over every period level together (quarters, years and all the stored
 cases), every split (in/out of hours, age bands with 16-17 inside 15-17, covered/uncovered),
@@ -126,8 +128,9 @@ def completion_view(
 def completion_table(
     engine: Engine, actor: Actor, by: str = DEFAULT_BY, split: str = "none", tz: tzinfo = SERVICE_TZ
 ) -> pl.DataFrame:
-    """SPEC section 6 columns (period, split, measure, numerator, denominator, rate) of one split, plus the
-    `*_shown` texts and `suppressed`; suppressed for commissioners exactly as in `completion_view`."""
+    """The `rota completion` columns (period, split, measure, numerator, denominator, rate) of one split,
+    plus the `*_shown` texts and `suppressed`; suppressed for commissioners exactly as in
+    `completion_view`."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}")
     view = completion_view(engine, actor, by, tz)
