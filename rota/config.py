@@ -14,7 +14,9 @@ fallback for the first of them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -234,6 +236,7 @@ class _GivenSettings(Settings):
         return (init_settings,)
 
 
+@functools.cache
 def variable_names() -> tuple[str, ...]:
     """The environment variables the product reads, in the order of the class."""
     return tuple(str(f.validation_alias) for f in Settings.model_fields.values())
@@ -241,13 +244,26 @@ def variable_names() -> tuple[str, ...]:
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """The settings from the process environment, or from `environ` alone when given. A bad value raises
-    InputError naming its variable (every bad one, not just the first)."""
+    InputError naming its variable (every bad one, not just the first).
+
+    The process's settings are read again whenever one of the variables has changed (the dashboard asks on
+    every rerun, tests change variables), and otherwise come from a cache: this is called often."""
+    if environ is None:
+        return _from_process(tuple(os.environ.get(name) for name in variable_names()))
+    names = set(variable_names())
+    given: dict[str, Any] = {k: v for k, v in environ.items() if k in names}
+    return _checked(lambda: _GivenSettings(**given))
+
+
+@functools.lru_cache(maxsize=8)
+def _from_process(_values: tuple[str | None, ...]) -> Settings:
+    """`Settings()` (pydantic-settings reads the environment), once per set of values of the variables."""
+    return _checked(Settings)
+
+
+def _checked(make: Callable[[], Settings]) -> Settings:
     try:
-        if environ is None:
-            return Settings()
-        names = set(variable_names())
-        given: dict[str, Any] = {k: v for k, v in environ.items() if k in names}
-        return _GivenSettings(**given)
+        return make()
     except ValidationError as exc:
         raise InputError([_problem(e) for e in exc.errors()]) from None
 
