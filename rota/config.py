@@ -18,7 +18,7 @@ import functools
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, model_validator
@@ -171,6 +171,8 @@ class Settings(BaseSettings):
     )
     import_max_mb: Annotated[float, _number(0.001)] = _env("ROTA_IMPORT_MAX_MB", DEFAULT_IMPORT_MAX_MB)
 
+    reads_environment: ClassVar[bool] = True  # False for a given mapping (`load_settings(mapping)`)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -180,8 +182,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """The environment only: no .env file and no secrets folder, so what a deployment sets is all."""
-        return init_settings, env_settings
+        """The environment only: no .env file and no secrets folder, so what a deployment sets is all (and
+        for `_GivenSettings`, not even the environment)."""
+        return (init_settings, env_settings) if cls.reads_environment else (init_settings,)
 
     @model_validator(mode="before")
     @classmethod
@@ -224,16 +227,7 @@ class _GivenSettings(Settings):
     """The same settings from a given mapping only (`load_settings(mapping)`): the process environment is
     not read at all."""
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
+    reads_environment: ClassVar[bool] = False
 
 
 @functools.cache
