@@ -1,11 +1,12 @@
 """Every setting the product takes from the environment, in one pydantic-settings class: its variable, type,
 default and check (the table for deployments is docs/configuration.md; a test keeps the two in step).
 
-`load_settings()` reads the process environment; `load_settings(mapping)` reads only `mapping` (tests, and
-anything that must not depend on the process). The variables keep the names deployments already use, so
-each field names its variable exactly. An empty value counts as not set. A bad value raises `InputError`
-naming the variable (the command line prints it and exits 2); a secret's value is never in the message, and
-the secrets are handed to rota/redact.py so that no message or log line shows them later either.
+`load_settings()` reads the process environment (again only when one of the variables has changed);
+`load_settings(mapping)` reads only `mapping` (tests, and anything that must not depend on the process). The
+variables keep the names deployments already use, so each field names its variable exactly. An empty value
+counts as not set. A bad value raises `InputError` naming the variable (the command line prints it and exits
+2); a secret's value is never in the message, and the secrets are handed to rota/redact.py so that no message
+or log line shows them later either.
 
 The product settings an administrator changes at run time (child population, targets, suppression) are
 stored in the database instead (docs/operations.md, "Settings"); ROTA_CHILD_POPULATION is only the
@@ -132,13 +133,12 @@ class Settings(BaseSettings):
     """Every variable the product reads (docs/configuration.md). Fields are grouped by who reads them."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ROTA_",
+        env_prefix="ROTA_",  # the family; each field still names its own variable (USER is not ROTA_)
         case_sensitive=True,
         extra="ignore",
         frozen=True,
         validate_default=False,  # the defaults below are already what the checks would give
         hide_input_in_errors=True,
-        arbitrary_types_allowed=True,
     )
 
     # Where the data is, and how times are shown.
