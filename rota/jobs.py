@@ -18,9 +18,10 @@ from typing import Any
 
 import polars as pl
 
+from rota.config import Settings, load_settings
 from rota.errors import InputError, Problem
 from rota.model import UTC_US
-from rota.notify import NotifyError, Settings, post_webhook, send_email
+from rota.notify import NotifyError, post_webhook, send_email
 from rota.output import duration_text
 from rota.storage import Engine, StorageError
 from rota.storage import alerts as store
@@ -123,7 +124,7 @@ def _run(
     )
     beat.start()
     try:
-        cfg = settings or Settings.from_env()
+        cfg = settings or load_settings()
         ok, message = work(eng, cfg, now or utc_now())
     except InputError as exc:  # bad settings or data: the message says what to change
         ok, message = False, exc.message(limit=20)

@@ -11,10 +11,8 @@ and 02:00 happens twice on the October clock change and not at all in March.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
-from collections.abc import Mapping
 from datetime import datetime, timedelta, tzinfo
 from types import FrameType
 from typing import Any
@@ -28,7 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from rota import jobs
-from rota.notify import Settings
+from rota.config import Settings, load_settings
 from rota.redact import mask_url
 from rota.storage import Engine
 from rota.storage.db import is_sqlite
@@ -37,7 +35,6 @@ from rota.timeutil import utc_now
 
 log = logging.getLogger(__name__)
 
-ENV_EMBEDDED = "ROTA_EMBEDDED_SCHEDULER"
 # How late a run may still start after its time (the scheduler was down or busy): later runs are skipped
 # until the next time comes round. Missed runs are coalesced into one.
 GRACE_SECONDS: dict[str, int] = {
@@ -130,7 +127,7 @@ def install_jobs(
 def start(engine: Engine, settings: Settings | None = None) -> BackgroundScheduler:
     """Start a background scheduler on `engine`'s database with every job installed; the jobs use
     `engine`. Call `stop` (or `scheduler.shutdown()`) when done."""
-    cfg = settings or Settings.from_env()
+    cfg = settings or load_settings()
     jobs.use_engine(engine)
     scheduler = make_scheduler(engine, cfg.tz)
     scheduler.start(paused=True)  # the job store must be open to compare the stored jobs
@@ -156,14 +153,11 @@ def _where(engine: Engine) -> str:
     return mask_url(engine.url.render_as_string(hide_password=False))
 
 
-def embedded(url: str, environ: Mapping[str, str] | None = None) -> bool:
+def embedded(url: str, settings: Settings | None = None) -> bool:
     """Does the dashboard server run the scheduler itself? Yes with SQLite (the embedded database) unless
     ROTA_EMBEDDED_SCHEDULER=0; never with PostgreSQL, where `rota scheduler` runs once for all the
     dashboard processes."""
-    env = os.environ if environ is None else environ
-    if env.get(ENV_EMBEDDED, "").strip().lower() in ("0", "false", "no", "off"):
-        return False
-    return is_sqlite(url)
+    return (settings or load_settings()).embedded_scheduler and is_sqlite(url)
 
 
 def serve(
@@ -174,7 +168,7 @@ def serve(
     stop_event: threading.Event | None = None,
 ) -> int:
     """`rota scheduler`: run the jobs until SIGTERM or SIGINT (Ctrl+C), then let a running job finish."""
-    cfg = settings or Settings.from_env()
+    cfg = settings or load_settings()
     done = stop_event or threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:

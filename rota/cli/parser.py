@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -159,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="first remove stored shifts and absences of the file's responders over its time span; "
         "for cases, the stored cases that are not in the file",
     )
-    p.add_argument("--actor", default=os.environ.get("USER", "cli"), help="name written to the audit log")
+    p.add_argument("--actor", help="name written to the audit log (default: the login name, env USER)")
     p = add("export", "write the stored rota as a bundle folder (or a workbook if DIR ends in .xlsx)")
     p.add_argument("dir", type=Path)
     p = add("gaps", "list the gaps in cover")
@@ -261,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
         "key", nargs="?", help=f"one of: {', '.join(PRODUCT_SETTINGS)}, completion_target.<measure>"
     )
     p.add_argument("value", nargs="?")
-    p.add_argument("--actor", default=os.environ.get("USER", "cli"), help="name written to the audit log")
+    p.add_argument("--actor", help="name written to the audit log (default: the login name, env USER)")
     p = add("up", "start the dashboard (and, with the embedded database, the scheduler)")
     p.add_argument("--port", type=int, default=8501, help="port on localhost (default 8501)")
     p.add_argument("--address", default="localhost", help="address to listen on (default localhost)")

@@ -14,8 +14,8 @@ from datetime import datetime
 import polars as pl
 
 from rota import jobs
+from rota.config import Settings, load_settings
 from rota.errors import InputError, PermissionDenied, Problem
-from rota.notify import Settings
 from rota.services.access import ADMIN, CDOP_MANAGER, COORDINATOR, Actor, can_read_people
 from rota.storage import Engine
 from rota.storage import alerts as store
@@ -87,4 +87,4 @@ def acknowledge(engine: Engine, actor: Actor, alert_id: int, now: datetime | Non
 def job_overview(engine: Engine, actor: Actor, settings: Settings | None = None) -> pl.DataFrame:
     """Each job's schedule, next run and last run (`rota.jobs.overview`): the CDOP manager and admins."""
     require_job_status(actor)
-    return jobs.overview(engine, settings or Settings.from_env())
+    return jobs.overview(engine, settings or load_settings())
