@@ -142,7 +142,8 @@ def rule_effects(rule: Rule, before: pl.DataFrame, after: pl.DataFrame, tz: tzin
 
 def no_impact(tz: tzinfo = SERVICE_TZ) -> GapImpact:
     """The impact of no edit at all: no effects, empty gap frames."""
-    none = gaps(Rota(), datetime(2000, 1, 1, tzinfo=UTC), datetime(2000, 1, 2, tzinfo=UTC), tz)
+    # the gap columns with no rows (an empty rota over any day has gaps, but no edit has none around it)
+    none = gaps(Rota(), datetime(2000, 1, 1, tzinfo=UTC), datetime(2000, 1, 2, tzinfo=UTC), tz).clear()
     return GapImpact((), pl.DataFrame(schema=EFFECT_SCHEMA), none, none)
 
 

@@ -44,7 +44,6 @@ from rota.services.editing import (
     rebase,
     save_changes,
     shift_row,
-    span_text,
     validate_changes,
     week_csv,
     week_rota,
@@ -497,12 +496,6 @@ def test_shortening_lengthening_and_closing_gaps(engine: Engine) -> None:
         "lengthens the gap Sat 02:00-06:00 for sio to Sat 01:00-06:00 (28/03/2026)",
         "lengthens the gap Sat 02:00-08:00 for sio-16-17 to Sat 01:00-08:00 (28/03/2026)",
     )
-
-
-def test_span_text_is_local_and_24_hour() -> None:
-    assert span_text(utc(3, 28, 2), utc(3, 28, 8)) == "Sat 02:00-08:00"
-    assert span_text(utc(3, 28, 22), utc(3, 29, 6)) == "Sat 22:00-Sun 07:00"  # BST from 01:00 UTC
-    assert span_text(utc(3, 27, 18), utc(3, 28, 0)) == "Fri 18:00-24:00"
 
 
 # ------------------------------------------------------------------------------------------- free responders
