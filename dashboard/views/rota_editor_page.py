@@ -418,7 +418,7 @@ def _fill_gap(actor: Actor, view: WeekView, checked: Validation, tz: tzinfo) -> 
     gap = rows[labels.index(picked) if picked in labels else 0]
     try:
         people = gap_candidates(
-            engine(), actor, gap["rule_id"], gap["start"], gap["end"], tz=tz, agency=view.agency
+            engine(), actor, gap["rule_id"], (gap["start"], gap["end"]), tz=tz, agency=view.agency
         )
     except Exception as exc:
         failed("find free responders", exc)

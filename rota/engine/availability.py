@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, tzinfo
 
 import polars as pl
 
+from rota.engine.intervals import Interval
 from rota.engine.sweep import qualified_intervals
 from rota.model import UTC_US, Rota
 from rota.rules import Rule
@@ -86,17 +87,13 @@ def _rest_frame(rota: Rota, people: pl.DataFrame, start: datetime, end: datetime
 
 
 def candidates(
-    rota: Rota,
-    rule: Rule,
-    start: datetime,
-    end: datetime,
-    tz: tzinfo = SERVICE_TZ,
-    agency: str | None = None,
+    rota: Rota, rule: Rule, gap: Interval, tz: tzinfo = SERVICE_TZ, agency: str | None = None
 ) -> pl.DataFrame:
     """Every active responder of the rule's role (of `agency`, if given) in `rota`, whether they are free
-    to cover [start, end) and if not why (AVAILABILITY_SCHEMA), free ones first. `rota` must hold the
-    shifts, absences and training from at least 8 days either side of the gap, so that rest is judged
-    against real neighbouring shifts."""
+    to cover the gap [start, end) and if not why (AVAILABILITY_SCHEMA), free ones first. `rota` must hold
+    the shifts, absences and training from at least 8 days either side of the gap, so that rest is
+    judged against real neighbouring shifts."""
+    start, end = gap
     if start.tzinfo is None or end.tzinfo is None or end <= start:
         raise ValueError("a gap needs an aware start and a later end")
     people = rota.responders.filter((pl.col("role") == rule.role) & pl.col("active").fill_null(True))

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from functools import partial
 from typing import Any
 
-from rota.notify import NotifyError, Settings
+from rota.notify import NotifyError, Settings, post_webhook
 from rota.services.alerts import alert_json
 from rota.storage import Engine
 from rota.storage import alerts as store
@@ -30,6 +31,11 @@ def listing(lines: Sequence[str]) -> str:
     return "\n".join(shown)
 
 
+def digest_body(opening: str, alerts: Sequence[Mapping[str, Any]], closing: str) -> str:
+    """A digest's text: the opening line, the alerts' messages as a list, and a closing paragraph."""
+    return f"{opening}:\n\n" + listing([a["message"] for a in alerts]) + f"\n\n{closing}\n"
+
+
 def payload(
     event: str, subject: str, body: str, alerts: Sequence[Mapping[str, Any]], now: datetime, tz: tzinfo
 ) -> dict[str, Any]:
@@ -42,11 +48,6 @@ def payload(
         "count": len(alerts),
         "alerts": [alert_json(a, tz) for a in alerts],
     }
-
-
-def configured(settings: Settings) -> bool:
-    """Whether any channel (e-mail, webhook) is set up."""
-    return bool(settings.email_on or settings.webhook_on)
 
 
 @dataclass
@@ -78,6 +79,34 @@ class Delivery:
             store.mark_sent(self.engine, [a["id"] for a in alerts], channel, self.now)
             self.done.append(sent)
 
+    def post(
+        self, settings: Settings, event: str, subject: str, body: str, alerts: list[dict[str, Any]], what: str
+    ) -> None:
+        """Post `alerts` to the webhook in one JSON body (`payload`); mark them posted on success."""
+        json_body = payload(event, subject, body, alerts, self.now, settings.tz)
+        self.send(
+            alerts, "posted_at", partial(post_webhook, settings, json_body), f"posted {what} to the webhook"
+        )
+
     def summary(self) -> tuple[bool, str]:
         """(ok, what was sent and what failed)."""
         return not self.problems, "; ".join(self.done + self.problems) or "nothing new to send"
+
+
+Sender = Callable[[Delivery, str, list[dict[str, Any]]], None]  # (delivery, channel, alerts pending there)
+
+
+def deliver(
+    engine: Engine, settings: Settings, now: datetime, kind: str, retry: str, sender: Sender
+) -> tuple[bool, str]:
+    """Send the open alerts of `kind` not yet sent, channel by channel (e-mail, then the webhook, where
+    configured): `sender` sends those pending on a channel through the delivery, which marks them sent
+    only on success. (ok, what was sent and what failed)."""
+    if not (settings.email_on or settings.webhook_on):
+        return True, NOT_CONFIGURED
+    out = Delivery(engine, now, retry)
+    for on, channel in ((settings.email_on, "emailed_at"), (settings.webhook_on, "posted_at")):
+        pending = store.pending_alerts(engine, kind, channel) if on else []
+        if pending:
+            sender(out, channel, pending)
+    return out.summary()

@@ -13,8 +13,8 @@ from typing import Any
 import polars as pl
 
 from rota.engine import gaps
-from rota.jobs.digest import NOT_CONFIGURED, Delivery, configured, count, listing, payload
-from rota.notify import Settings, post_webhook, send_email
+from rota.jobs.digest import Delivery, count, deliver, digest_body
+from rota.notify import Settings, send_email
 from rota.output import duration_text
 from rota.services.coverage import rule_label
 from rota.storage import Engine
@@ -222,38 +222,25 @@ def _gap_digest(alerts: Sequence[Mapping[str, Any]], tz: tzinfo) -> tuple[str, s
     n = len(alerts)
     subject = f"CDOP rota: {count(n, 'new gap')} in cover in the next 30 days"
     zone_name = getattr(tz, "key", str(tz))
-    body = (
-        f"The rota has {count(n, 'gap')} in cover not reported before (times are local, {zone_name}):\n\n"
-        + listing([a["message"] for a in alerts])
-        + "\n\nThe Coverage page of the dashboard shows each gap and who could fill it. Gaps are checked "
-        "every hour and each is reported once; a gap that closes is marked resolved.\n"
+    body = digest_body(
+        f"The rota has {count(n, 'gap')} in cover not reported before (times are local, {zone_name})",
+        alerts,
+        "The Coverage page of the dashboard shows each gap and who could fill it. Gaps are checked every "
+        "hour and each is reported once; a gap that closes is marked resolved.",
     )
     return subject, body
 
 
 def deliver_gaps(engine: Engine, settings: Settings, now: datetime) -> tuple[bool, str]:
     """Send the open gap alerts not yet sent, in one digest per channel; mark them sent only on success."""
-    if not configured(settings):
-        return True, NOT_CONFIGURED
-    out = Delivery(engine, now, "will retry at the next scan")
-    if settings.email_on:
-        pending = store.pending_alerts(engine, "gap", "emailed_at")
-        if pending:
-            subject, body = _gap_digest(pending, settings.tz)
-            out.send(
-                pending,
-                "emailed_at",
-                partial(send_email, settings, settings.alert_email, subject, body),
-                f"e-mailed {count(len(pending), 'gap')} in one digest",
-            )
-    if settings.webhook_on:
-        posting = store.pending_alerts(engine, "gap", "posted_at")
-        if posting:
-            subject, body = _gap_digest(posting, settings.tz)
-            out.send(
-                posting,
-                "posted_at",
-                partial(post_webhook, settings, payload("gaps", subject, body, posting, now, settings.tz)),
-                f"posted {count(len(posting), 'gap')} to the webhook",
-            )
-    return out.summary()
+
+    def sender(out: Delivery, channel: str, pending: list[dict[str, Any]]) -> None:
+        subject, body = _gap_digest(pending, settings.tz)
+        gaps_text = count(len(pending), "gap")
+        if channel == "emailed_at":
+            sending = partial(send_email, settings, settings.alert_email, subject, body)
+            out.send(pending, channel, sending, f"e-mailed {gaps_text} in one digest")
+        else:
+            out.post(settings, "gaps", subject, body, pending, gaps_text)
+
+    return deliver(engine, settings, now, "gap", "will retry at the next scan", sender)

@@ -11,8 +11,8 @@ from typing import Any
 
 import polars as pl
 
-from rota.jobs.digest import NOT_CONFIGURED, Delivery, configured, count, listing, payload
-from rota.notify import Settings, post_webhook, send_email
+from rota.jobs.digest import Delivery, count, deliver, digest_body, listing
+from rota.notify import Settings, send_email
 from rota.services.auth import list_users
 from rota.services.people import upcoming_lapses
 from rota.storage import Engine
@@ -111,11 +111,11 @@ def _agency_mail(agency: str | None, group: Sequence[Mapping[str, Any]], names: 
         if names
         else f"For the rota coordinator of {place} (no coordinator account is set up for it)"
     )
-    body = (
-        f"{audience}:\n\n"
-        + listing([a["message"] for a in group])
-        + "\n\nRecord the renewal on the Responders & training page (or import training.csv) "
-        "before the lapse date, or the rota loses that responder's cover.\n"
+    body = digest_body(
+        audience,
+        group,
+        "Record the renewal on the Responders & training page (or import training.csv) before the lapse "
+        "date, or the rota loses that responder's cover.",
     )
     return subject, body
 
@@ -146,26 +146,13 @@ def _email_agencies(out: Delivery, settings: Settings, pending: Sequence[Mapping
 
 def deliver_expiries(engine: Engine, settings: Settings, now: datetime) -> tuple[bool, str]:
     """One e-mail per agency, to its coordinators, and one webhook post with them all."""
-    if not configured(settings):
-        return True, NOT_CONFIGURED
-    out = Delivery(engine, now, "will retry at the next run")
-    if settings.email_on:
-        pending = store.pending_alerts(engine, "training_expiry", "emailed_at")
-        if pending:
+
+    def sender(out: Delivery, channel: str, pending: list[dict[str, Any]]) -> None:
+        if channel == "emailed_at":
             _email_agencies(out, settings, pending)
-    if settings.webhook_on:
-        posting = store.pending_alerts(engine, "training_expiry", "posted_at")
-        if posting:
-            subject = f"CDOP rota: {count(len(posting), 'competency', 'competencies')} lapse within 30 days"
-            body = listing([a["message"] for a in posting])
-            out.send(
-                posting,
-                "posted_at",
-                partial(
-                    post_webhook,
-                    settings,
-                    payload("training_expiry", subject, body, posting, now, settings.tz),
-                ),
-                f"posted {len(posting)} to the webhook",
-            )
-    return out.summary()
+            return
+        subject = f"CDOP rota: {count(len(pending), 'competency', 'competencies')} lapse within 30 days"
+        body = listing([a["message"] for a in pending])
+        out.post(settings, "training_expiry", subject, body, pending, str(len(pending)))
+
+    return deliver(engine, settings, now, "training_expiry", "will retry at the next run", sender)

@@ -150,7 +150,7 @@ def test_availability_judges_training_leave_duty_and_real_hours_of_rest_across_t
         ],
         absences=[("away", "2026-03-28 20:00", "2026-03-29 12:00")],
     )
-    found = candidates(r, SIO, start, end)
+    found = candidates(r, SIO, (start, end))
     assert found.schema == pl.Schema(AVAILABILITY_SCHEMA)
     why = dict(found.select("responder_id", "reason").iter_rows())
     assert why["rested"] is None
@@ -165,13 +165,13 @@ def test_availability_judges_training_leave_duty_and_real_hours_of_rest_across_t
     assert free.row(0, named=True)["rest_before_hours"] == 11  # 13:00 to 00:00 GMT
     assert free.row(0, named=True)["rest_after_hours"] == 11  # 04:00 to 15:00 BST
     assert "free" not in free.columns and "reason" not in free.columns
-    assert candidates(r, SIO, start, end, agency="Elsewhere").is_empty()
+    assert candidates(r, SIO, (start, end), agency="Elsewhere").is_empty()
 
 
 def test_availability_needs_an_aware_gap_and_finds_rules_by_id() -> None:
     r = rota([("a", "2026-06-01 08:00", "2026-06-01 20:00")])
     with pytest.raises(ValueError):
-        candidates(r, SIO, t("2026-06-01 08:00").replace(tzinfo=None), t("2026-06-01 09:00"))
+        candidates(r, SIO, (t("2026-06-01 08:00").replace(tzinfo=None), t("2026-06-01 09:00")))
     with pytest.raises(ValueError):
-        candidates(r, SIO, t("2026-06-01 09:00"), t("2026-06-01 08:00"))
+        candidates(r, SIO, (t("2026-06-01 09:00"), t("2026-06-01 08:00")))
     assert find_rule(r, "sio") == SIO and find_rule(r, "nobody") is None

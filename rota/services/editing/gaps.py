@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import timedelta, tzinfo
 
 import polars as pl
 
 from rota.engine.availability import candidates, find_rule
 from rota.engine.impact import MARGIN, GapImpact, edit_impact, no_impact
+from rota.engine.intervals import Interval
 from rota.errors import InputError
 from rota.services.access import Actor, require_read_people
 from rota.services.editing.changes import Change, apply_changes
@@ -40,17 +41,17 @@ def gap_candidates(
     engine: Engine,
     actor: Actor,
     rule_id: str,
-    gap_start: datetime,
-    gap_end: datetime,
+    gap: Interval,
     *,
-    tz: tzinfo = SERVICE_TZ,
     agency: str | None = None,
+    tz: tzinfo = SERVICE_TZ,
 ) -> pl.DataFrame:
     """Every active responder of the rule's role (of `agency`, if given), whether they are free to cover
-    [gap_start, gap_end) and if not why: training through the gap, not absent, not on duty, and at least
+    the gap (start, end) and if not why: training through the gap, not absent, not on duty, and at least
     11 hours' rest after their previous shift and before their next one. Free ones first
     (`rota.engine.availability.AVAILABILITY_SCHEMA`; `free_only` keeps the free ones)."""
     require_read_people(actor)
+    gap_start, gap_end = gap
     if gap_start.tzinfo is None or gap_end.tzinfo is None or gap_end <= gap_start:
         raise InputError("a gap needs an aware start and a later end")
     rota = load_rota(engine, gap_start - REACH, gap_end + REACH)
@@ -58,4 +59,4 @@ def gap_candidates(
     if rule is None:
         known = ", ".join(r.id for r in rota.effective_rules())
         raise InputError(f"unknown rule {rule_id!r}; the rules are {known}")
-    return candidates(rota, rule, gap_start, gap_end, tz, agency)
+    return candidates(rota, rule, gap, tz, agency)
