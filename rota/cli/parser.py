@@ -100,8 +100,8 @@ def users_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
 
 def ops_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """`rota scheduler`, `rota jobs`, `rota alerts`, `rota backup` and `rota restore`."""
-    # rota.jobs loads SQLAlchemy: imported when the parser is built, not whenever rota.cli is imported.
-    from rota.jobs import JOB_NAMES
+    # The job catalogue loads SQLAlchemy: imported when the parser is built, not whenever rota.cli is.
+    from rota.services.alerts import JOB_NAMES
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
