@@ -1,4 +1,5 @@
-"""The demand model: the rate of JAR-eligible cases per real local hour, per age band (SPEC section 7).
+"""The demand model: the rate of JAR-eligible cases per real local hour, per age band (docs/methods.md,
+"Demand").
 
 Counts are rare (about one case a month in an area), so the model is a Poisson log-linear model with
 shrunken effects, fitted by penalised maximum likelihood (a posterior mode):
