@@ -185,7 +185,11 @@ def _import_training(conn: Connection, df: pl.DataFrame, audit: AuditBuffer, cou
     upsert(conn, audit, counts, _TRAINING, df, stored, key=key, compare=["valid_until"])
 
 
-def _span(frames: Sequence[pl.DataFrame]) -> tuple[datetime, datetime, list[str]] | None:
+# The span an import with --replace replaces: [earliest start, latest end) and the responders in it.
+_Span = tuple[datetime, datetime, list[str]]
+
+
+def _span(frames: Sequence[pl.DataFrame]) -> _Span | None:
     """[min start, max end) over the frames, and the responders in them; None when they are empty."""
     rows = [f.select("responder_id", "start", "end") for f in frames if f.height]
     if not rows:
@@ -220,11 +224,7 @@ def _match_blank_shifts(shifts: pl.DataFrame, pool: pl.DataFrame) -> pl.DataFram
 
 
 def _import_shifts(
-    conn: Connection,
-    df: pl.DataFrame,
-    audit: AuditBuffer,
-    counts: KindCounts,
-    span: tuple[datetime, datetime, list[str]] | None,
+    conn: Connection, df: pl.DataFrame, audit: AuditBuffer, counts: KindCounts, span: _Span | None
 ) -> None:
     columns = list(SHIFTS_SCHEMA)
     stored_schema = dict(SHIFTS_SCHEMA)
@@ -249,11 +249,7 @@ def _import_shifts(
 
 
 def _import_absences(
-    conn: Connection,
-    df: pl.DataFrame,
-    audit: AuditBuffer,
-    counts: KindCounts,
-    span: tuple[datetime, datetime, list[str]] | None,
+    conn: Connection, df: pl.DataFrame, audit: AuditBuffer, counts: KindCounts, span: _Span | None
 ) -> None:
     key = ["responder_id", "start", "end"]
     columns = list(ABSENCES_SCHEMA)
