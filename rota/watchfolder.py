@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from rota.config import Settings
 from rota.errors import InputError, Problem
 from rota.limits import excerpt
-from rota.notify import ENV_IMPORT_MAX_MB, Settings
 from rota.services.access import ADMIN, Actor
 from rota.services.imports import import_file
 from rota.storage import Engine, StorageError
@@ -165,15 +165,21 @@ def _check_file(st: os.stat_result, what: str) -> None:
         )
 
 
-def _copy(dir_fd: int, name: str, seen: os.stat_result, target: Path, limit: int) -> None:
-    """Copy a regular file named `name` in `dir_fd` to `target` (created 0600), refusing anything that is
-    not the file looked at: opened without following links or blocking, checked again on the descriptor."""
+def _open_safely(dir_fd: int, name: str, flags: int) -> int:
+    """A descriptor for `name` in `dir_fd` opened with `flags` (which do not follow links or block), or
+    Refused when it cannot be opened so."""
     try:
-        fd = os.open(name, _OPEN_FLAGS, dir_fd=dir_fd)
+        return os.open(name, flags, dir_fd=dir_fd)
     except OSError as exc:
         raise Refused(
             f"{printable(name)} cannot be opened safely ({exc.strerror}): nothing was read"
         ) from exc
+
+
+def _copy(dir_fd: int, name: str, seen: os.stat_result, target: Path, limit: int) -> None:
+    """Copy a regular file named `name` in `dir_fd` to `target` (created 0600), refusing anything that is
+    not the file looked at: opened without following links or blocking, checked again on the descriptor."""
+    fd = _open_safely(dir_fd, name, _OPEN_FLAGS)
     try:
         st = os.fstat(fd)
         _check_file(st, printable(name))
@@ -203,7 +209,7 @@ def _too_big(name: str, size: int, limit: int) -> str:
     most = round(limit / mb, 3)
     return (
         f"{printable(name)} is {size / mb:,.2f} MB; the watched folder takes files up to {most:g} MB "
-        f"({ENV_IMPORT_MAX_MB}): nothing was read; import it with `rota import`"
+        "(ROTA_IMPORT_MAX_MB): nothing was read; import it with `rota import`"
     )
 
 
@@ -212,12 +218,7 @@ def _stage(dir_fd: int, entry: _Entry, tmp: Path, limit: int, settle: float) -> 
     name, st = entry.name, entry.st
     now = time.time()
     if stat.S_ISDIR(st.st_mode):
-        try:
-            fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
-        except OSError as exc:
-            raise Refused(
-                f"{printable(name)} cannot be opened safely ({exc.strerror}): nothing was read"
-            ) from exc
+        fd = _open_safely(dir_fd, name, _DIR_FLAGS)
         try:
             inner: list[_Entry] = []
             with os.scandir(fd) as it:

@@ -417,7 +417,9 @@ def _fill_gap(actor: Actor, view: WeekView, checked: Validation, tz: tzinfo) -> 
     picked = st.selectbox("Gap", labels, key="editor_gap")
     gap = rows[labels.index(picked) if picked in labels else 0]
     try:
-        people = gap_candidates(engine(), actor, gap["rule_id"], gap["start"], gap["end"], tz, view.agency)
+        people = gap_candidates(
+            engine(), actor, gap["rule_id"], (gap["start"], gap["end"]), tz=tz, agency=view.agency
+        )
     except Exception as exc:
         failed("find free responders", exc)
         return

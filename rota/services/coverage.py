@@ -1,6 +1,8 @@
-"""Coverage for people, long because it serves four sections of the Coverage page: per-rule cover and
-gaps over a period of local days, a days-by-hours heatmap, the England bank holidays in the period, and
-who is on duty at an instant.
+"""Long because the Coverage page's service is one piece: the period, the per-rule summary and gap list,
+the heatmap with its clock-change rules, and who is on duty now all come from the same rota and engine.
+
+Coverage for people: per-rule cover and gaps over a period of local days, a days-by-hours heatmap, the
+England bank holidays in the period, and who is on duty at an instant.
 
 Reads through the repository and computes with the engine; imports no Streamlit. Names and contact details
 (`on_now`) are refused to commissioners here, not only hidden on the page.

@@ -1,5 +1,8 @@
-"""Capacity and forecast for the dashboard (SPEC sections 7 and 8): demand against rostered trained
-capacity, expected cases meeting no trained responder per rule, and what-if scenarios.
+"""Long because the Capacity & forecast page's service is one piece: the forecast, its settings and
+history window, the what-if scenarios, and the tables the page draws, all read from one CapacityForecast.
+
+Capacity and forecast for the dashboard (docs/methods.md, "Risk"; docs/dashboard.md): demand against
+rostered trained capacity, expected cases meeting no trained responder per rule, and what-if scenarios.
 
 Aggregates only: commissioners may read it all except scenarios that name a responder (letting one
 person's training lapse, removing a person), which need the right to read people.
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -34,6 +36,7 @@ from rota.analytics.forecast import (
     with_scenarios,
 )
 from rota.analytics.scenarios import AddResponders, LapseTraining, RemoveResponder, Scenario
+from rota.config import load_settings
 from rota.errors import InputError, Problem
 from rota.model import Rota
 from rota.services.access import Actor, can_read_case_level, can_read_people, require_read_forecast
@@ -58,12 +61,21 @@ class ForecastSettings:
     commitment_hours: float = DEFAULT_COMMITMENT_HOURS
 
 
+def child_population(engine: Engine | None) -> int | None:
+    """The number of children aged 0-17 for the prior: the stored setting `child_population`, else
+    ROTA_CHILD_POPULATION (rota/config.py, which refuses a value that is not a whole number), else None.
+    With no database (`rota forecast` on files) only the environment is asked."""
+    stored = (read_settings(engine).get("child_population") or "").strip() if engine is not None else ""
+    if stored.isdigit():
+        return int(stored)
+    return load_settings().child_population
+
+
 def forecast_settings(engine: Engine) -> ForecastSettings:
     """From the stored settings (`child_population`, `mean_commitment_hours`), else the environment
     (`ROTA_CHILD_POPULATION`), else none / 4 hours."""
     stored = read_settings(engine)
-    population_text = stored.get("child_population") or os.environ.get("ROTA_CHILD_POPULATION") or ""
-    population = int(population_text) if population_text.strip().isdigit() else None
+    population = child_population(engine)
     try:
         commitment = float(stored.get("mean_commitment_hours") or DEFAULT_COMMITMENT_HOURS)
     except ValueError:
@@ -611,6 +623,7 @@ __all__ = [
     "bands_by_age",
     "capacity_forecast",
     "chance_of_any",
+    "child_population",
     "default_forecast_period",
     "forecast_settings",
     "history_window",

@@ -6,7 +6,6 @@ SQLite (the default, a file under `data/`) and PostgreSQL (`postgresql+psycopg:/
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,10 +18,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+from rota.config import load_settings
 from rota.files import create_private, make_sqlite_private
 from rota.redact import mask_url, redact, url_secrets
 
-ENV_DATABASE_URL = "ROTA_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -58,11 +57,26 @@ def normalise_url(url: str) -> str:
 
 
 def database_url(cli_value: str | None = None) -> str:
-    """The database to use: the `--db` value, else env ROTA_DATABASE_URL, else the default SQLite file."""
-    for value in (cli_value, os.environ.get(ENV_DATABASE_URL)):
-        if value and value.strip():
-            return normalise_url(value.strip())
-    return default_database_url()
+    """The database to use: the `--db` value, else ROTA_DATABASE_URL (rota/config.py), else the default
+    SQLite file."""
+    if cli_value and cli_value.strip():
+        return normalise_url(cli_value.strip())
+    from_env = configured_url()
+    return from_env if from_env else default_database_url()
+
+
+def configured_url() -> str | None:
+    """ROTA_DATABASE_URL (rota/config.py), normalised and checked: DatabaseURLError names the variable and
+    masks the password when it cannot be used. None when it is not set."""
+    from_env = load_settings().database_url
+    if not from_env:
+        return None
+    url = normalise_url(from_env.strip())
+    try:
+        parse_url(url)
+    except DatabaseURLError as exc:
+        raise DatabaseURLError(f"ROTA_DATABASE_URL: {exc}") from None
+    return url
 
 
 def parse_url(url: str) -> URL:
