@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from itertools import pairwise
 
-import holidays
 import polars as pl
 
 from rota.model import Rota, conform
 from rota.rules import Rule, default_rules, parse_window
-from rota.timeutil import SERVICE_TZ, iso_local, utc_now, wall_to_instant_forward
+from rota.timeutil import SERVICE_TZ, bank_holidays, iso_local, utc_now, wall_to_instant_forward
+from rota.vocab import ShiftKind
 
 FOOTPRINT = "Wessex Vale CDOP"
 COUNCILS: tuple[str, ...] = (
@@ -48,6 +48,9 @@ _FIRST_NAMES = (
 )  # fmt: skip
 _SURNAME_STEMS = ("Test", "Sample", "Mock", "Demo", "Example", "Dummy", "Ficton")
 _SURNAME_ENDS = ("wood", "ford", "field", "ridge", "ton", "ley", "worth", "ham", "shaw", "well", "combe")
+
+ONCALL: str = ShiftKind.ONCALL.value
+ONSITE: str = ShiftKind.ONSITE.value
 
 
 @dataclass(frozen=True)
@@ -134,12 +137,6 @@ def _jar_from(valid_until: date) -> date:
 
 def _rand_date(rng: random.Random, a: date, b: date) -> date:
     return a + timedelta(days=rng.randint(0, (b - a).days))
-
-
-def bank_holidays(first: date, last: date) -> set[date]:
-    """England bank holidays (observed days included) between two dates, inclusive."""
-    table = holidays.country_holidays("GB", subdiv="ENG", years=range(first.year, last.year + 1))
-    return {d for d in table if first <= d <= last}
 
 
 # --- people and training ---------------------------------------------------------------------------
@@ -337,7 +334,7 @@ def _office_and_oncall(
     slots: list[_Slot] = []
     for d in working:
         if first <= d <= last:
-            slots.append(_Slot(role, _at(d, day_from), _at(d, day_to), "onsite", rng.choice(office_need)))
+            slots.append(_Slot(role, _at(d, day_from), _at(d, day_to), ONSITE, rng.choice(office_need)))
     longest = timedelta(hours=64)
     for a, b in pairwise(working):
         s, e = _at(a, day_to), _at(b, day_from)
@@ -347,9 +344,9 @@ def _office_and_oncall(
             cut = _at((s + longest).date(), day_from)
             if cut > s + longest:
                 cut -= timedelta(days=1)
-            slots.append(_Slot(role, s, cut, "oncall", 1))
+            slots.append(_Slot(role, s, cut, ONCALL, 1))
             s = cut
-        slots.append(_Slot(role, s, e, "oncall", 1))
+        slots.append(_Slot(role, s, e, ONCALL, 1))
     return slots
 
 
@@ -360,7 +357,7 @@ def _ambulance(rng: random.Random, first: date, last: date) -> list[_Slot]:
         for a, b in ((_at(d, 7), _at(d, 19)), (_at(d, 19), _at(d + timedelta(days=1), 7))):
             r = rng.random()
             need = 0 if r < 0.02 else 1 if r < 0.08 else 3 if r < 0.45 else 2
-            slots.append(_Slot("ambulance", a, b, "onsite", need))
+            slots.append(_Slot("ambulance", a, b, ONSITE, need))
     return slots
 
 
@@ -437,7 +434,7 @@ def _slots(rng: random.Random, today: date, first: date, last: date, bank: set[d
         for s in amb:
             if s.start == _at(h, 19):
                 s.need = 0
-    return _cut(paed, paed_holes, "oncall") + _cut(sio, sio_holes, "oncall") + amb
+    return _cut(paed, paed_holes, ONCALL) + _cut(sio, sio_holes, ONCALL) + amb
 
 
 # --- rostering -------------------------------------------------------------------------------------
@@ -510,7 +507,7 @@ def build_demo(today: date, seed: int = 7, tz: tzinfo = SERVICE_TZ) -> Rota:
     rng = random.Random(seed)
     first = today - timedelta(days=PAST_DAYS)
     last = today + timedelta(days=AHEAD_DAYS)
-    bank = bank_holidays(first - timedelta(days=14), last + timedelta(days=14))
+    bank = set(bank_holidays(first - timedelta(days=14), last + timedelta(days=14)))
 
     people, training = _people(rng, today, first)
     absences = _absences(rng, people, today, first, last)

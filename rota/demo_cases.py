@@ -1,8 +1,10 @@
-"""About five years of fictional, pseudonymised CDOP cases for the demo footprint: pure and seeded.
+"""About five years of fictional, pseudonymised CDOP cases for the demo footprint, pure and seeded; long
+because how each step of a Joint Agency Response goes, in and out of hours and against the rota's cover,
+is spelt out step by step.
 
 `build_demo_cases(today, rota)` draws the unexpected child deaths a footprint of 380,000 children would
-notify, calibrated on DOMAIN.md, and how each Joint Agency Response went, in columns of
-`rota.analytics.cases.CASES_SCHEMA`. Nothing identifies a child: references are like `JAR-2023-0042`
+notify (docs/cases.md, "The demo cases"), and how each Joint Agency Response went, in the columns of the
+case record (`rota.model.CASES`). Nothing identifies a child: references are like `JAR-2023-0042`
 (year and order of notification), there are no names, dates of birth or places.
 
 Calibration (DOMAIN.md "Numbers to calibrate demo data"):
@@ -48,10 +50,10 @@ from itertools import accumulate
 import polars as pl
 
 from rota.analytics.cases import CASE_COLUMNS, CASES_SCHEMA
-from rota.analytics.completion import covered, is_bank_holiday, is_working_day, nth_working_day_after
+from rota.analytics.completion import covered, nth_working_day_after
 from rota.analytics.reasons import reason_category
 from rota.model import Rota
-from rota.timeutil import SERVICE_TZ, day_start, wall_to_instant_forward
+from rota.timeutil import SERVICE_TZ, day_start, is_bank_holiday, is_working_day, wall_to_instant_forward
 
 CHILD_POPULATION = 380_000
 DEATHS_PER_100K = 30.0
@@ -324,6 +326,41 @@ def _factor(cover: _Cover, untrained: float, unbriefed: float) -> float:
     return unbriefed if cover.trained else untrained
 
 
+@dataclass(frozen=True)
+class _Step:
+    """How an immediate step (paediatrician, police: within 4 hours) goes: the chance of being on time in
+    and out of hours, its factor for 16-17s, the minutes taken when on time (triangular low, mode, high, in
+    and out of hours), and how often a late step is still done, with its mean lateness in minutes."""
+
+    p_in_hours: float
+    p_out_of_hours: float
+    older: float
+    in_hours: tuple[float, float, float]
+    out_of_hours: tuple[float, float, float]
+    late_share: float
+    late_mean: float
+
+
+# For 16-17s the emergency-department consultant leads, so the paediatrician is often called late.
+_PAEDIATRICIAN = _Step(0.93, 0.84, 0.82, (20, 75, 240), (30, 110, 240), 0.7, 200)
+_POLICE = _Step(0.92, 0.86, 0.9, (25, 80, 240), (35, 100, 240), 0.75, 180)
+
+
+def _immediate(
+    rng: random.Random, step: _Step, t0: datetime, in_hours: bool, older: bool, factor: float
+) -> tuple[datetime | None, bool]:
+    """When the step was done (None: never) and whether within 4 hours; `factor` is the rota's cover."""
+    p = step.p_in_hours if in_hours else step.p_out_of_hours
+    if older:
+        p *= step.older
+    p *= factor
+    if rng.random() < p:
+        return t0 + _minutes(rng, *(step.in_hours if in_hours else step.out_of_hours)), True
+    if rng.random() < step.late_share:
+        return t0 + timedelta(minutes=241 + min(round(rng.expovariate(1 / step.late_mean)), 1200)), False
+    return None, False
+
+
 def _gap(role: str, cover: _Cover) -> str:
     return GAPS[(role, cover.trained)]
 
@@ -372,15 +409,8 @@ def _respond(rng: random.Random, c: _Case, cover: dict[str, _Cover], tz: tzinfo,
         return
 
     # immediate response: paediatrician and police within 4 hours
-    p_paed = 0.93 if in_hours else 0.84
-    if older:
-        p_paed *= 0.82  # the emergency-department consultant leads; the paediatrician is called late
-    p_paed *= _factor(paed, 0.3, 0.65) * _factor(amb, 0.85, 0.95)
-    paed_on = rng.random() < p_paed
-    if paed_on:
-        c.paediatrician_at = t0 + (_minutes(rng, 20, 75, 240) if in_hours else _minutes(rng, 30, 110, 240))
-    elif rng.random() < 0.7:
-        c.paediatrician_at = t0 + timedelta(minutes=241 + min(round(rng.expovariate(1 / 200)), 1200))
+    factor = _factor(paed, 0.3, 0.65) * _factor(amb, 0.85, 0.95)
+    c.paediatrician_at, paed_on = _immediate(rng, _PAEDIATRICIAN, t0, in_hours, older, factor)
     if not paed_on:
         if not paed.ok:
             missed.append(_gap("paediatrician", paed))
@@ -395,15 +425,8 @@ def _respond(rng: random.Random, c: _Case, cover: dict[str, _Cover], tz: tzinfo,
                 else "on-call paediatrician delayed (night call-out)"
             )
 
-    p_police = 0.92 if in_hours else 0.86
-    if older:
-        p_police *= 0.9
-    p_police *= _factor(sio, 0.35, 0.7) * _factor(amb, 0.9, 0.95)
-    police_on = rng.random() < p_police
-    if police_on:
-        c.police_at = t0 + (_minutes(rng, 25, 80, 240) if in_hours else _minutes(rng, 35, 100, 240))
-    elif rng.random() < 0.75:
-        c.police_at = t0 + timedelta(minutes=241 + min(round(rng.expovariate(1 / 180)), 1200))
+    factor = _factor(sio, 0.35, 0.7) * _factor(amb, 0.9, 0.95)
+    c.police_at, police_on = _immediate(rng, _POLICE, t0, in_hours, older, factor)
     if not police_on:
         if not sio.ok:
             missed.append(_gap("sio", sio))

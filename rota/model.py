@@ -1,4 +1,5 @@
-"""The rota as plain polars frames: the one shape that the bundle, storage, engine and demo all exchange.
+"""The rota as plain polars frames: the one shape that the bundle, storage, engine and demo all exchange,
+and the one declaration of each record (responders, training, shifts, absences, cases).
 
 Instants are `Datetime("us", "UTC")`; training dates are local calendar dates (valid from 00:00 local on
 `valid_from` to the end of `valid_until`, inclusive; null = no expiry).
@@ -7,47 +8,151 @@ Instants are `Datetime("us", "UTC")`; training dates are local calendar dates (v
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import polars as pl
 
+from rota.limits import TextClass
 from rota.rules import DEFAULT_ROLES, Rule, default_rules
+from rota.vocab import Measure, ShiftKind, values_of
 
 UTC_US = pl.Datetime("us", "UTC")
 
-RESPONDERS_SCHEMA: dict[str, pl.DataType] = {
-    "responder_id": pl.String(),
-    "name": pl.String(),
+# What a column holds: plain text, a responder reference, a responder role, true/false, a local date, an
+# instant, a shift kind (rota.vocab.ShiftKind), a whole number. Readers check and parse by it.
+ColumnType = Literal["text", "ref", "role", "bool", "date", "instant", "kind", "int"]
+_DTYPES: dict[str, pl.DataType] = {
+    "text": pl.String(),
+    "ref": pl.String(),
     "role": pl.String(),
-    "agency": pl.String(),
-    "email": pl.String(),
-    "active": pl.Boolean(),
-}
-TRAINING_SCHEMA: dict[str, pl.DataType] = {
-    "responder_id": pl.String(),
-    "competency": pl.String(),
-    "valid_from": pl.Date(),
-    "valid_until": pl.Date(),
-}
-SHIFTS_SCHEMA: dict[str, pl.DataType] = {
-    "shift_id": pl.String(),
-    "responder_id": pl.String(),
-    "start": UTC_US,
-    "end": UTC_US,
     "kind": pl.String(),
+    "bool": pl.Boolean(),
+    "date": pl.Date(),
+    "instant": UTC_US,
+    "int": pl.Int64(),
 }
-ABSENCES_SCHEMA: dict[str, pl.DataType] = {
-    "responder_id": pl.String(),
-    "start": UTC_US,
-    "end": UTC_US,
-    "reason": pl.String(),
-}
-SCHEMAS: dict[str, dict[str, pl.DataType]] = {
-    "responders": RESPONDERS_SCHEMA,
-    "training": TRAINING_SCHEMA,
-    "shifts": SHIFTS_SCHEMA,
-    "absences": ABSENCES_SCHEMA,
-}
-SHIFT_KINDS = ("oncall", "onsite")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a record: its name, whether a file must give it, what it holds and, for text, the
+    length and characters allowed (rota.limits; docs/bundle.md "Limits")."""
+
+    name: str
+    required: bool = False
+    type: ColumnType = "text"
+    limit: TextClass = "id"
+
+    @property
+    def dtype(self) -> pl.DataType:
+        return _DTYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Record:
+    """A record declared once (docs/bundle.md "Columns and words", docs/cases.md "cases.csv"): its columns
+    in file order. The polars schema, the file columns, the editor's grid columns and the database table
+    are made from (or checked against) it."""
+
+    kind: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()  # the natural key: no two records share it (files are checked, tables unique)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def schema(self) -> dict[str, pl.DataType]:
+        return {c.name: c.dtype for c in self.columns}
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def limits(self) -> dict[str, TextClass]:
+        return {c.name: c.limit for c in self.columns}
+
+    def of_type(self, *types: ColumnType) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.type in types)
+
+    def grid_columns(self, key: str) -> tuple[str, ...]:
+        """The columns of an editor grid of these records keyed by `key` (the record's own id column, or
+        a stored id put first)."""
+        return self.names if key in self.names else (key, *self.names)
+
+
+RESPONDERS = Record(
+    "responders",
+    (
+        Column("responder_id", True),
+        Column("name", True, limit="name"),
+        Column("role", True, "role"),
+        Column("agency", limit="name"),
+        Column("email", limit="name"),
+        Column("active", False, "bool"),
+    ),
+    key=("responder_id",),
+)
+TRAINING = Record(
+    "training",
+    (
+        Column("responder_id", True, "ref"),
+        Column("competency", True),
+        Column("valid_from", True, "date"),
+        Column("valid_until", False, "date"),
+    ),
+    key=("responder_id", "competency", "valid_from"),
+)
+SHIFTS = Record(
+    "shifts",
+    (
+        Column("shift_id"),
+        Column("responder_id", True, "ref"),
+        Column("start", True, "instant"),
+        Column("end", True, "instant"),
+        Column("kind", False, "kind"),
+    ),
+    key=("shift_id",),
+)
+ABSENCES = Record(
+    "absences",
+    (
+        Column("responder_id", True, "ref"),
+        Column("start", True, "instant"),
+        Column("end", True, "instant"),
+        Column("reason", limit="text"),
+    ),
+    key=("responder_id", "start", "end"),
+)
+# A pseudonymised CDOP case (docs/cases.md "cases.csv"): nothing identifies a child. The step times are
+# the `step` columns of rota.vocab.Measure; `reason_category` is optional and derived when blank.
+CASES = Record(
+    "cases",
+    (
+        Column("case_id", True),
+        Column("notified_at", True, "instant"),
+        Column("age_years", True, "int"),
+        Column("age_days", False, "int"),
+        Column("jar_criteria_met", True, "bool"),
+        Column("jar_triggered", True, "bool"),
+        *(Column(m.step, False, "instant") for m in Measure if m.step is not None),
+        Column("category", limit="name"),
+        Column("reason_incomplete", limit="text"),
+        Column("reason_category"),
+    ),
+    key=("case_id",),
+)
+# The rota's records, by the name of their file (responders.csv...) and sheet.
+RECORDS: dict[str, Record] = {r.kind: r for r in (RESPONDERS, TRAINING, SHIFTS, ABSENCES)}
+
+RESPONDERS_SCHEMA: dict[str, pl.DataType] = RESPONDERS.schema
+TRAINING_SCHEMA: dict[str, pl.DataType] = TRAINING.schema
+SHIFTS_SCHEMA: dict[str, pl.DataType] = SHIFTS.schema
+ABSENCES_SCHEMA: dict[str, pl.DataType] = ABSENCES.schema
+SCHEMAS: dict[str, dict[str, pl.DataType]] = {kind: r.schema for kind, r in RECORDS.items()}
+SHIFT_KINDS: tuple[str, ...] = values_of(ShiftKind)
 
 
 def empty(kind: str) -> pl.DataFrame:

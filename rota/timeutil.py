@@ -6,6 +6,7 @@ only at the edges: parsing input and formatting output.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,12 +32,64 @@ class TimeParseError(ValueError):
     """A time or date that cannot be read; the message says why, without naming a file."""
 
 
-def zone(name: str | None) -> ZoneInfo:
-    """The service time zone by IANA name (default Europe/London)."""
+def zone(name: str | None = None) -> ZoneInfo:
+    """The one way to name a time zone: by IANA name, or the service default (Europe/London) without one
+    or with a blank one. Every module asks here rather than building its own ZoneInfo."""
     try:
         return ZoneInfo(name or DEFAULT_TZ_NAME)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise TimeParseError(f"unknown time zone {name!r}") from exc
+
+
+def zone_name(tz: tzinfo) -> str:
+    """The IANA name of a zone (what polars needs to convert instants to local time, and what pages pass
+    between reruns); UTC for the UTC singleton."""
+    key = getattr(tz, "key", None)
+    if isinstance(key, str):
+        return key
+    if tz is UTC or str(tz) == "UTC":
+        return "UTC"
+    raise ValueError(f"time zone {tz!r} has no IANA name; use zoneinfo.ZoneInfo")
+
+
+# ---------------------------------------------------------------------------------------------- bank holidays
+
+
+@functools.lru_cache(maxsize=64)
+def _bank_holidays_of(year: int) -> tuple[tuple[date, str], ...]:
+    import holidays  # only the calendar functions need it: kept out of every command's start-up
+
+    table = holidays.country_holidays("GB", subdiv="ENG", years=year)
+    return tuple(
+        sorted((d, str(name).replace("(observed)", "(substitute day)")) for d, name in table.items())
+    )
+
+
+def bank_holidays(first: date, last: date) -> dict[date, str]:
+    """England bank holidays from `first` to `last` inclusive, day -> name, in date order: the one source
+    of bank holidays (the `holidays` package, GB subdivision ENG; docs/methods.md "Completion"). A holiday
+    falling on a weekend is listed too, beside its weekday substitute named "(substitute day)"."""
+    return {
+        d: name
+        for year in range(first.year, last.year + 1)
+        for d, name in _bank_holidays_of(year)
+        if first <= d <= last
+    }
+
+
+@functools.lru_cache(maxsize=64)
+def _bank_holiday_days(year: int) -> frozenset[date]:
+    return frozenset(d for d, _ in _bank_holidays_of(year))
+
+
+def is_bank_holiday(d: date) -> bool:
+    """Whether `d` is an England bank holiday (or the substitute day of one)."""
+    return d in _bank_holiday_days(d.year)
+
+
+def is_working_day(d: date) -> bool:
+    """Monday to Friday and not an England bank holiday."""
+    return d.weekday() < 5 and not is_bank_holiday(d)
 
 
 def parse_offset(text: str) -> timedelta:

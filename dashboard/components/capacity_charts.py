@@ -14,9 +14,9 @@ import polars as pl
 
 from dashboard.components.charts import CATEGORICAL, NHS_DARK_GREY, NHS_PALE_GREY, NHS_WARM_YELLOW, nhs_layout
 from dashboard.components.format import cases_amount, uk_date
-from rota.services.coverage import role_label
 from rota.services.forecasting import CapacityForecast
 from rota.timeutil import zone
+from rota.vocab import responder_role_label
 
 DASH_AFTER = "dash"
 MARKERS = ("circle", "square", "diamond", "triangle-up", "x", "star")
@@ -192,7 +192,7 @@ def hour_of_week_figure(cf: CapacityForecast, roles: tuple[str, ...]) -> tuple[g
     fewest = how.filter(pl.col("trained_on_duty").is_not_null()).sort("trained_on_duty")
     thin = fewest.row(0, named=True) if fewest.height else None
     alt = (
-        f"Line charts by hour of the week for {', '.join(role_label(r) for r in roles)}: above, the demand "
+        f"Line charts by hour of the week for {_role_list(roles)}: above, the demand "
         "(expected cases a year notified in each hour) for each age band; below, the mean number of trained "
         "responders on duty for each rule."
     )
@@ -316,7 +316,12 @@ def weekly_figure(cf: CapacityForecast, roles: tuple[str, ...]) -> tuple[go.Figu
     alt = (
         f"Charts by week from {uk_date(weeks[0]) if weeks else '-'}: bars show the expected cases each week "
         f"(all ages, {cases_amount(total)} in all); lines show, for each rule of "
-        f"{', '.join(role_label(r) for r in roles)}, the expected cases meeting a gap and the hours in gap. "
+        f"{_role_list(roles)}, the expected cases meeting a gap and the hours in gap. "
         "The numbers are in the table below the chart."
     )
     return fig, alt
+
+
+def _role_list(roles: Sequence[str]) -> str:
+    """The responder roles for people: 'Paediatrician, SIO'."""
+    return ", ".join(responder_role_label(r) for r in roles)

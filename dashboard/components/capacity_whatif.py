@@ -13,8 +13,8 @@ import streamlit as st
 
 from dashboard.components.charts import UK_DATE_INPUT, uk_date
 from dashboard.components.format import cases_amount
-from rota.services.coverage import role_label
 from rota.services.forecasting import CapacityForecast, scenario_effects, scenario_totals
+from rota.vocab import responder_role_label
 
 PERIOD = "capacity_period"
 SCENARIO = "capacity_scenario"  # the what-if changes being tried: a list of plain dicts (serialisable)
@@ -37,7 +37,11 @@ PLURALS = {"sio": ("SIO", "SIOs"), "paediatrician": ("paediatrician", "paediatri
 def _noun(role: str, n: int) -> str:
     """2 -> 'SIOs', 1 -> 'paediatrician', ambulance -> 'ambulance responders'."""
     one, many = PLURALS.get(
-        role, (f"{role_label(role).lower()} responder", f"{role_label(role).lower()} responders")
+        role,
+        (
+            f"{responder_role_label(role).lower()} responder",
+            f"{responder_role_label(role).lower()} responders",
+        ),
     )
     return one if n == 1 else many
 
@@ -177,7 +181,7 @@ def add_form(roles: list[str], default_role: str | None, first: date) -> None:
             "Role",
             roles,
             index=roles.index(default_role) if default_role in roles else 0,
-            format_func=role_label,
+            format_func=responder_role_label,
             key="capacity_add_role",
         )
         count_col.number_input(
@@ -204,7 +208,7 @@ def add_form(roles: list[str], default_role: str | None, first: date) -> None:
 
 def people_forms(people: pl.DataFrame, first: date) -> None:
     names = {
-        rid: f"{name} ({role_label(role)}, {agency or 'no agency'})"
+        rid: f"{name} ({responder_role_label(role)}, {agency or 'no agency'})"
         for rid, name, role, agency in people.select("responder_id", "name", "role", "agency").iter_rows()
     }
     ids = list(names)
@@ -299,7 +303,7 @@ def _change_sentences(cf: CapacityForecast, changes: list[dict[str, Any]]) -> li
         lost = (
             "no trained " + _noun(effect.role, 1)
             if effect.one_needed
-            else f"a gap in {role_label(effect.role)} cover"
+            else f"a gap in {responder_role_label(effect.role)} cover"
         )
         verb = "cut" if effect.better else "raise"
         parts = "; ".join(

@@ -36,6 +36,7 @@ from dashboard.components.format import (
     xlsx_bytes,
 )
 from rota.timeutil import SERVICE_TZ
+from rota.vocab import Variation
 
 __all__ = [
     "CATEGORICAL",
@@ -280,26 +281,29 @@ def download_buttons(
 
 
 # ---------------------------------------------------------------------------------------------- SPC
-# Making Data Count colours for the kind of each point: improvement blue, concern orange, common cause
-# grey, neither purple; each kind also has its own marker shape, so nothing depends on colour alone.
-SPC_COLOURS: dict[str, str] = {
-    "common_cause": NHS_MID_GREY,
-    "special_cause_improvement": NHS_BLUE,
-    "special_cause_concern": NHS_ORANGE,
-    "special_cause_neutral": NHS_PURPLE,
+# Making Data Count styles for the kind of each point (rota.vocab.Variation; docs/methods.md "Making Data
+# Count words"): improvement blue, concern orange, common cause grey, neither purple, each kind with its own
+# marker shape so that nothing depends on colour alone, and the badge colour and icon of the page.
+@dataclass(frozen=True)
+class SpcStyle:
+    colour: str
+    symbol: str
+    badge: str
+    icon: str
+
+
+SPC_STYLES: dict[str, SpcStyle] = {
+    Variation.COMMON_CAUSE: SpcStyle(NHS_MID_GREY, "circle", "gray", ":material/horizontal_rule:"),
+    Variation.IMPROVEMENT: SpcStyle(NHS_BLUE, "square", "blue", ":material/trending_up:"),
+    Variation.CONCERN: SpcStyle(NHS_ORANGE, "diamond", "orange", ":material/trending_down:"),
+    Variation.NEUTRAL: SpcStyle(NHS_PURPLE, "triangle-up", "violet", ":material/swap_vert:"),
 }
-SPC_SYMBOLS: dict[str, str] = {
-    "common_cause": "circle",
-    "special_cause_improvement": "square",
-    "special_cause_concern": "diamond",
-    "special_cause_neutral": "triangle-up",
-}
-SPC_TYPE_LABELS: dict[str, str] = {
-    "common_cause": "Common cause",
-    "special_cause_improvement": "Special cause: improvement",
-    "special_cause_concern": "Special cause: concern",
-    "special_cause_neutral": "Special cause",
-}
+SPC_TYPE_LABELS: dict[str, str] = {v.value: v.label for v in Variation}
+
+
+def spc_style(kind: str | None) -> SpcStyle:
+    """The style of a point kind (an unknown or missing kind is drawn as common cause)."""
+    return SPC_STYLES.get(kind or "", SPC_STYLES[Variation.COMMON_CAUSE])
 
 
 def nhs_layout_dict(*, title: str | None = None, height: int | None = None) -> dict[str, object]:
@@ -335,7 +339,7 @@ def spc_chart(
 ) -> go.Figure:
     """A Making Data Count chart: the series, its mean, the process limits (per point, so a p-chart's
     limits step with each denominator) and an optional target, each point coloured and shaped by its
-    kind (`SPC_COLOURS`, `SPC_SYMBOLS`). `proportion` shows the y axis as percentages from 0 to 100%."""
+    kind (`SPC_STYLES`). `proportion` shows the y axis as percentages from 0 to 100%."""
     xs = list(x)
     limit_line = {"color": NHS_DARK_GREY, "width": 1, "dash": "dash", "shape": "hvh"}
     traces: list[dict[str, object]] = [
@@ -373,8 +377,8 @@ def spc_chart(
             "mode": "lines+markers",
             "line": {"color": NHS_PALE_GREY, "width": 2},
             "marker": {
-                "color": [SPC_COLOURS.get(t, NHS_MID_GREY) for t in point_types],
-                "symbol": [SPC_SYMBOLS.get(t, "circle") for t in point_types],
+                "color": [spc_style(t).colour for t in point_types],
+                "symbol": [spc_style(t).symbol for t in point_types],
                 "size": 9,
                 "line": {"color": NHS_WHITE, "width": 1},
             },
@@ -395,7 +399,7 @@ def spc_chart(
     return go.Figure(data=traces, layout=layout)
 
 
-__all__ += ["SPC_COLOURS", "SPC_SYMBOLS", "SPC_TYPE_LABELS", "nhs_layout_dict", "spc_chart"]
+__all__ += ["SPC_STYLES", "SPC_TYPE_LABELS", "SpcStyle", "nhs_layout_dict", "spc_chart", "spc_style"]
 
 
 def period_range_input(default: tuple[date, date], key: str, help_text: str) -> tuple[date, date]:

@@ -10,29 +10,10 @@ from dashboard.components.charts import PAIR, SPC_TYPE_LABELS, nhs_layout_dict, 
 from dashboard.components.format import met_of, period_label
 from rota.analytics.completion import MEASURES
 from rota.services.completion import MEASURE_LABELS, SPLIT_LABELS, CompletionView, MeasureSpc
+from rota.vocab import Measure, SpcSignal, Variation
 
-SIGNAL_TEXT = {
-    "above_upl": "above the upper limit",
-    "below_lpl": "below the lower limit",
-    "trend_up": "rising trend",
-    "trend_down": "falling trend",
-    "two_of_three_above": "two of three near the upper limit",
-    "two_of_three_below": "two of three near the lower limit",
-    "shift_above": "run above the mean",
-    "shift_below": "run below the mean",
-}
-
-
-SIGNAL_TEXT = {
-    "above_upl": "above the upper limit",
-    "below_lpl": "below the lower limit",
-    "trend_up": "rising trend",
-    "trend_down": "falling trend",
-    "two_of_three_above": "two of three near the upper limit",
-    "two_of_three_below": "two of three near the lower limit",
-    "shift_above": "run above the mean",
-    "shift_below": "run below the mean",
-}
+# The signals in words (rota.vocab.SpcSignal; docs/methods.md "Making Data Count words").
+SIGNAL_TEXT: dict[str, str] = {signal.value: signal.label for signal in SpcSignal}
 
 
 def spc_figure(spc: MeasureSpc) -> tuple[go.Figure, str]:
@@ -59,7 +40,7 @@ def spc_figure(spc: MeasureSpc) -> tuple[go.Figure, str]:
         target=spc.target,
         hover=hover,
     )
-    special = pts.filter(pl.col("type") != "common_cause")["period"].to_list()
+    special = pts.filter(pl.col("type") != Variation.COMMON_CAUSE.value)["period"].to_list()
     alt = (
         f"p-chart of {spc.label.lower()} by period, {pts.height} periods from {labels[0]} to {labels[-1]}: "
         f"mean {percent(spc.mean)}, target {percent(spc.target, 0)}, latest {percent(pts['rate'][-1])}. "
@@ -101,7 +82,7 @@ def split_table(rows: pl.DataFrame, splits: list[str]) -> pl.DataFrame:
     cells = _cells(rows)
     cases = {
         s: d
-        for s, d in rows.filter(pl.col("measure") == MEASURES[0])
+        for s, d in rows.filter(pl.col("measure") == Measure.JAR_TRIGGERED.value)
         .select("split", "denominator_shown")
         .iter_rows()
     }

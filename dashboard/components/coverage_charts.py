@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboard.components.charts import HeatmapPanel, heatmap, hours_amount, percent, uk_day
-from rota.services.coverage import CoverageReport, role_label
+from rota.services.coverage import CoverageReport
+from rota.vocab import responder_role_label
 
 
 def heatmap_figure(report: CoverageReport, role: str) -> tuple[go.Figure, str]:
@@ -47,7 +48,7 @@ def heatmap_figure(report: CoverageReport, role: str) -> tuple[go.Figure, str]:
         for r in chosen.iter_rows(named=True)
     )
     alt = (
-        f"Heatmap of each local day by hour of the day, {role_label(role)}. {summary}. "
+        f"Heatmap of each local day by hour of the day, {responder_role_label(role)}. {summary}. "
         "The numbers are in the table below the chart."
     )
     return fig, alt

@@ -31,7 +31,7 @@ import streamlit as st
 from dashboard.components.context import USER_KEY, current_actor, engine, session_minutes, store_actor
 from rota.services import sessions
 from rota.services.access import Actor
-from rota.services.auth import AuthError, check_sign_in, grant_for, oidc_actor, role_label
+from rota.services.auth import AuthError, check_sign_in, grant_for, oidc_actor
 
 MESSAGE_KEY = "signin_message"  # a note for the next drawing of the form (expiry, signed out)
 ERROR_KEY = "signin_error"  # why the last attempt was refused
@@ -281,7 +281,7 @@ def _page(settings: OidcSettings | None) -> None:
 
 def sidebar(actor: Actor) -> None:
     with st.sidebar:
-        st.markdown(f"**{actor.label}**  \n{role_label(actor)}")
+        st.markdown(f"**{actor.label}**  \n{actor.account_label}")
         code = (st.session_state.get(USER_KEY) or {}).get("handoff")
         if code:  # until the browser has exchanged it for its cookie (then _resume forgets it)
             _session_script("set", str(code))

@@ -17,7 +17,7 @@ from dashboard.components.context import tz as service_tz
 from dashboard.components.feedback import failed
 from rota.errors import ConflictError, InputError, PermissionDenied
 from rota.rules import RuleError
-from rota.services.access import ADMIN, ADMIN_PAGE, ROLE_LABELS, ROLES, Actor
+from rota.services.access import ADMIN, ADMIN_PAGE, ROLES, Actor
 from rota.services.admin import (
     AUDIT_ACTION_CHOICES,
     AUDIT_LIMIT,
@@ -33,13 +33,13 @@ from rota.services.admin import (
     set_account_active,
 )
 from rota.services.alerts import acknowledge, job_overview, list_alerts
-from rota.services.auth import role_label
-from rota.timeutil import utc_now
+from rota.timeutil import utc_now, zone_name
+from rota.vocab import ACCOUNT_ROLE_LABELS, account_role_label
 
 RULES_SNAPSHOT = "admin_rules_snapshot"  # the rules as read when editing began (rows, versions)
 FLASH = "admin_flash"
 ANY = "Any"
-ZONE_KEY = getattr(service_tz(), "key", "Europe/London")
+ZONE_KEY = zone_name(service_tz())
 
 
 def _local(column: str) -> pl.Expr:
@@ -220,7 +220,7 @@ def _accounts_section(actor: Actor) -> None:
         shown = accounts.select(
             pl.col("username").alias("Username"),
             pl.col("display_name").alias("Name"),
-            pl.col("role").replace_strict(ROLE_LABELS, default=pl.col("role")).alias("Role"),
+            pl.col("role").replace_strict(ACCOUNT_ROLE_LABELS, default=pl.col("role")).alias("Role"),
             pl.col("agency").alias("Agency"),
             pl.col("active").alias("Active"),
             pl.col("sign_in").alias("Sign-in"),
@@ -233,9 +233,7 @@ def _accounts_section(actor: Actor) -> None:
         st.markdown("**Add an account**")
         username = st.text_input("New username", key="account_username")
         display = st.text_input("Full name", key="account_display")
-        role = st.selectbox(
-            "Access role", list(ROLES), format_func=ROLE_LABELS.__getitem__, key="account_role"
-        )
+        role = st.selectbox("Access role", list(ROLES), format_func=account_role_label, key="account_role")
         agency = st.text_input("Agency (coordinators)", key="account_agency")
         password = st.text_input("New password", type="password", key="account_password")
         repeat = st.text_input("Repeat the password", type="password", key="account_repeat")
@@ -250,7 +248,7 @@ def _accounts_section(actor: Actor) -> None:
                 except (InputError, PermissionDenied) as exc:
                     failed("create the account", exc, where=True)
                 else:
-                    _done(f"Account {made.username} added ({role_label(made)}).")
+                    _done(f"Account {made.username} added ({made.account_label}).")
     with switch, st.form("account_switch"):
         st.markdown("**Switch an account off or on**")
         names = accounts.get_column("username").to_list()

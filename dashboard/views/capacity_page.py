@@ -28,7 +28,7 @@ from dashboard.components.feedback import failed
 from dashboard.components.format import cases_amount, chance, count_range
 from rota.errors import InputError, PermissionDenied
 from rota.services.access import CAPACITY, Actor, can_read_case_level, can_read_people
-from rota.services.coverage import data_version, role_label, zone_name
+from rota.services.coverage import data_version
 from rota.services.forecasting import (
     WITH_CHANGES,
     CapacityForecast,
@@ -44,7 +44,8 @@ from rota.services.forecasting import (
     weekly_table,
 )
 from rota.services.people import ResponderFilters, responder_list
-from rota.timeutil import utc_now, zone
+from rota.timeutil import utc_now, zone, zone_name
+from rota.vocab import responder_role_label
 
 ALL_PARTNERS = "capacity_all_partners"
 CHART_ROLE = "capacity_chart_role"
@@ -279,7 +280,7 @@ def _charts_section(
         "Role",
         roles,
         default=default_role if default_role in roles else roles[0],
-        format_func=role_label,
+        format_func=responder_role_label,
         required=True,
         key=CHART_ROLE,
     )
@@ -432,7 +433,10 @@ if agency_roles:
         help=f"Off: only the rules {actor.agency} provides responders for. On: every partner's rules.",
     )
     if not show_all:
-        st.caption(f"Showing the rules of {actor.agency}: {', '.join(role_label(r) for r in agency_roles)}.")
+        st.caption(
+            f"Showing the rules of {actor.agency}: "
+            f"{', '.join(responder_role_label(r) for r in agency_roles)}."
+        )
 shown_roles = roles if show_all else agency_roles
 default_role = agency_roles[0] if agency_roles else (roles[0] if roles else None)
 

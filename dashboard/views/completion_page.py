@@ -18,6 +18,7 @@ from dashboard.components.charts import (
     download_buttons,
     percent,
     show_chart,
+    spc_style,
     uk_date,
     uk_day,
 )
@@ -40,21 +41,16 @@ from rota.services.completion import (
     periods_for,
     require_read_completion,
 )
-from rota.services.coverage import data_version, zone_name
-from rota.timeutil import zone
+from rota.services.coverage import data_version
+from rota.timeutil import zone, zone_name
+from rota.vocab import Assurance
 
-ASSURANCE_COLOURS = {"consistent_pass": "blue", "consistent_fail": "orange", "inconsistent": "gray"}
-VARIATION_COLOURS = {
-    "special_cause_improvement": "blue",
-    "special_cause_concern": "orange",
-    "special_cause_neutral": "violet",
-    "common_cause": "gray",
-}
-VARIATION_ICONS = {
-    "special_cause_improvement": ":material/trending_up:",
-    "special_cause_concern": ":material/trending_down:",
-    "special_cause_neutral": ":material/swap_vert:",
-    "common_cause": ":material/horizontal_rule:",
+# Badge colours of the assurance icon (rota.vocab.Assurance); the variation icon's come with its chart
+# style (dashboard.components.charts.SPC_STYLES).
+ASSURANCE_COLOURS: dict[str, str] = {
+    Assurance.PASS: "blue",
+    Assurance.FAIL: "orange",
+    Assurance.HIT_AND_MISS: "gray",
 }
 READ_SESSION = "completion_read_session"  # one id per browser session, for the audited case reads
 HIGHLIGHT = "background-color: #FFF4D6; font-weight: 600"  # warm yellow tint, dark text stays readable
@@ -135,8 +131,8 @@ def _badges(spc: MeasureSpc) -> None:
         if spc.variation_icon:
             st.badge(
                 spc.variation_text or spc.variation_icon,
-                color=VARIATION_COLOURS.get(spc.variation_icon, "gray"),
-                icon=VARIATION_ICONS.get(spc.variation_icon),
+                color=spc_style(spc.variation_icon).badge,
+                icon=spc_style(spc.variation_icon).icon,
                 help="Variation: what the latest period shows (Making Data Count).",
             )
         if spc.assurance_icon:

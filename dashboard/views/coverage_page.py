@@ -36,11 +36,10 @@ from rota.services.coverage import (
     coverage_report,
     data_version,
     on_now,
-    role_label,
-    zone_name,
 )
 from rota.services.forecasting import nightly_outlook
-from rota.timeutil import utc_now, zone
+from rota.timeutil import utc_now, zone, zone_name
+from rota.vocab import ShiftKind, responder_role_label
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +211,7 @@ def _heatmaps(q: Query, report: CoverageReport) -> None:
         "Role",
         roles,
         default=roles[0],
-        format_func=role_label,
+        format_func=responder_role_label,
         required=True,
         key="coverage_heatmap_role",
     )
@@ -324,17 +323,17 @@ def _now_section(actor: Actor, url: str, version: int, tz_name: str) -> None:
         return
     roles = list(dict.fromkeys(counts["role"].to_list()))
     for role in roles:
-        st.markdown(f"**{role_label(role)}**")
+        st.markdown(f"**{responder_role_label(role)}**")
         mine = people.filter(pl.col("role") == role)
         if mine.is_empty():
-            st.warning(f"{role_label(role)}: nobody is on duty now.", icon=":material/warning:")
+            st.warning(f"{responder_role_label(role)}: nobody is on duty now.", icon=":material/warning:")
             continue
         st.dataframe(
             mine.select(
                 pl.col("name").alias("Name"),
                 pl.col("agency").alias("Agency"),
                 pl.concat_str(pl.lit("mailto:"), pl.col("email")).alias("Email"),
-                pl.col("kind").replace({"oncall": "on call", "onsite": "on site"}).alias("Duty"),
+                pl.col("kind").replace({k.value: k.label for k in ShiftKind}).alias("Duty"),
                 pl.col("until_local").alias("On duty until"),
                 pl.col("jar").alias("JAR trained"),
                 pl.col("jar_16_17").alias("16-17 briefed"),

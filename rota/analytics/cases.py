@@ -32,49 +32,17 @@ from rota.csvcheck import (
 )
 from rota.errors import InputError, Problem
 from rota.limits import ID_MAX, TextClass, bad_text_mask, excerpt, text_reason
-from rota.model import UTC_US
+from rota.model import CASES
 from rota.timeutil import SERVICE_TZ
 
 _LINE = LINE
 _BOM = "\ufeff"
 
-TIME_COLUMNS: tuple[str, ...] = (
-    "notified_at",
-    "paediatrician_at",
-    "police_at",
-    "home_visit_at",
-    "planning_meeting_at",
-    "ncmd_notified_at",
-)
-REQUIRED: tuple[str, ...] = ("case_id", "notified_at", "age_years", "jar_criteria_met", "jar_triggered")
-CASE_COLUMNS: tuple[str, ...] = (
-    "case_id",
-    "notified_at",
-    "age_years",
-    "age_days",
-    "jar_criteria_met",
-    "jar_triggered",
-    "paediatrician_at",
-    "police_at",
-    "home_visit_at",
-    "planning_meeting_at",
-    "ncmd_notified_at",
-    "category",
-    "reason_incomplete",
-    "reason_category",  # optional extra column (docs/cases.md): a reason category code, derived if blank
-)
-CASES_SCHEMA: dict[str, pl.DataType] = {
-    "case_id": pl.String(),
-    "notified_at": UTC_US,
-    "age_years": pl.Int64(),
-    "age_days": pl.Int64(),
-    "jar_criteria_met": pl.Boolean(),
-    "jar_triggered": pl.Boolean(),
-    **{c: UTC_US for c in TIME_COLUMNS[1:]},
-    "category": pl.String(),
-    "reason_incomplete": pl.String(),
-    "reason_category": pl.String(),
-}
+# The columns, required ones and types are those of the one case record (rota.model.CASES, docs/cases.md).
+TIME_COLUMNS: tuple[str, ...] = CASES.of_type("instant")
+REQUIRED: tuple[str, ...] = CASES.required
+CASE_COLUMNS: tuple[str, ...] = CASES.names
+CASES_SCHEMA: dict[str, pl.DataType] = CASES.schema
 
 # Column names that identify a child, compared lower case without spaces, underscores, hyphens or dots.
 _IDENTIFYING = frozenset(
@@ -103,7 +71,8 @@ _IDENTIFYING = frozenset(
 _ORDER = {c: i for i, c in enumerate(CASE_COLUMNS)}
 # The length and characters each column may hold (rota.limits; docs/cases.md): an id, a name, free text;
 # the other columns hold short typed values (times, numbers, true/false) and are held to an id's length.
-_LIMITS: dict[str, TextClass] = {"category": "name", "reason_incomplete": "text"}
+_LIMITS: dict[str, TextClass] = CASES.limits
+_TEXT: tuple[str, ...] = CASES.of_type("text")
 _STEPS: tuple[str, ...] = TIME_COLUMNS[1:]
 
 
@@ -211,7 +180,7 @@ def _check_header(header: list[str], name: str, problems: Problems) -> dict[str,
 
 def _limit_reason(column: str, cls: TextClass, value: str | None) -> str:
     text = value or ""
-    if column not in ("case_id", *_LIMITS) and len(text) > ID_MAX:
+    if column not in _TEXT and len(text) > ID_MAX:
         return f"{excerpt(text)} is {len(text)} characters long: too long to be a {column}"
     return text_reason(column, text, cls) or f"{column} {excerpt(text)} is not allowed"
 

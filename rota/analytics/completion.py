@@ -17,30 +17,22 @@ Rules where SPEC is silent, chosen here:
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-import holidays
 import numpy as np
 import polars as pl
 
 from rota.csvcheck import polars_zone
 from rota.model import UTC_US, Rota
 from rota.rules import parse_age_band
-from rota.timeutil import SERVICE_TZ, day_start
+from rota.timeutil import SERVICE_TZ, day_start, is_bank_holiday, is_working_day
+from rota.vocab import PARTS_OF_FULL, Measure, values_of
 
 COLUMNS: tuple[str, ...] = ("period", "split", "measure", "numerator", "denominator", "rate")
-MEASURES: tuple[str, ...] = (
-    "jar_triggered",
-    "paediatrician",
-    "police",
-    "home_visit",
-    "planning_meeting",
-    "ncmd_notification",
-    "fully_completed",
-)
+# The measures in their declared order (rota.vocab.Measure, docs/cases.md "Measures"), as plain strings.
+MEASURES: tuple[str, ...] = values_of(Measure)
 BY: tuple[str, ...] = ("month", "quarter", "year")
 SPLITS: tuple[str, ...] = ("none", "hours", "age_band", "coverage")
 SPLIT_VALUES: dict[str, tuple[str, ...]] = {
@@ -51,29 +43,25 @@ SPLIT_VALUES: dict[str, tuple[str, ...]] = {
 }
 
 
+# The time each measure timed in hours allows after notification, as declared (rota.vocab.Measure).
+_LIMITS: dict[Measure, timedelta] = {m: timedelta(hours=m.hours) for m in Measure if m.hours is not None}
+
+
 @dataclass(frozen=True)
 class Targets:
-    """The configurable targets (SPEC section 6 defaults)."""
+    """The configurable time limits; the defaults are the measures' own (rota.vocab.Measure)."""
 
-    paediatrician: timedelta = timedelta(hours=4)
-    police: timedelta = timedelta(hours=4)
-    home_visit: timedelta = timedelta(hours=24)
-    ncmd_notification: timedelta = timedelta(hours=48)
-    planning_meeting_working_days: int = 2
+    paediatrician: timedelta = _LIMITS[Measure.PAEDIATRICIAN]
+    police: timedelta = _LIMITS[Measure.POLICE]
+    home_visit: timedelta = _LIMITS[Measure.HOME_VISIT]
+    ncmd_notification: timedelta = _LIMITS[Measure.NCMD_NOTIFICATION]
+    planning_meeting_working_days: int = Measure.PLANNING_MEETING.working_days or 2
 
-
-@functools.lru_cache(maxsize=64)
-def _bank_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year))
-
-
-def is_bank_holiday(d: date) -> bool:
-    """Whether `d` is an England bank holiday."""
-    return d in _bank_holidays(d.year)
-
-
-def is_working_day(d: date) -> bool:
-    return d.weekday() < 5 and not is_bank_holiday(d)
+    def limit(self, measure: Measure) -> timedelta:
+        """The time allowed after notification for a measure timed in hours."""
+        value = getattr(self, measure.value)
+        assert isinstance(value, timedelta), f"{measure} is not timed in hours"
+        return value
 
 
 def nth_working_day_after(d: date, n: int) -> date:
@@ -119,24 +107,21 @@ def measures(cases: pl.DataFrame, tz: tzinfo = SERVICE_TZ, targets: Targets | No
     )
     n = pl.col("notified_at")
 
-    def within(column: str, limit: timedelta) -> pl.Expr:
-        return (pl.col(column) <= n + pl.lit(limit)).fill_null(False)
+    def met(measure: Measure) -> pl.Expr:
+        """Whether a case met one measure (a blank time is not met), from the measure's declaration."""
+        if measure.step is None:  # read from the case's own flag
+            return pl.col(measure.value)
+        if measure.working_days is not None:  # strictly before the end of the n-th working day
+            return pl.col(measure.step) < pl.col("_deadline")
+        return pl.col(measure.step) <= n + pl.lit(t.limit(measure))
 
     df = (
         df.with_columns(pl.col("local").dt.date().alias("_day"))
         .join(deadlines, on="_day", how="left", maintain_order="left")
-        .with_columns(
-            pl.col("jar_triggered").fill_null(False).alias("m_jar_triggered"),
-            within("paediatrician_at", t.paediatrician).alias("m_paediatrician"),
-            within("police_at", t.police).alias("m_police"),
-            within("home_visit_at", t.home_visit).alias("m_home_visit"),
-            (pl.col("planning_meeting_at") < pl.col("_deadline"))
-            .fill_null(False)
-            .alias("m_planning_meeting"),
-            within("ncmd_notified_at", t.ncmd_notification).alias("m_ncmd_notification"),
-        )
+        .with_columns(met(m).fill_null(False).alias(f"m_{m}") for m in PARTS_OF_FULL)
     )
-    df = df.with_columns(pl.all_horizontal([f"m_{m}" for m in MEASURES[:-1]]).alias("m_fully_completed"))
+    fully = Measure.FULLY_COMPLETED
+    df = df.with_columns(pl.all_horizontal([f"m_{m}" for m in PARTS_OF_FULL]).alias(f"m_{fully}"))
     return df.select(
         "case_id",
         "notified_at",

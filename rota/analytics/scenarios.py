@@ -14,6 +14,7 @@ from rota.errors import InputError, Problem
 from rota.model import Rota, conform
 from rota.rules import RuleError, parse_window
 from rota.timeutil import SERVICE_TZ
+from rota.vocab import DEFAULT_SHIFT_KIND
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def _add(rota: Rota, s: AddResponders, start: datetime, end: datetime, tz: tzinf
             "responder_id": [r for r in ids for _ in spans],
             "start": [a for _ in ids for a, _ in spans],
             "end": [b for _ in ids for _, b in spans],
-            "kind": ["oncall"] * (len(ids) * len(spans)),
+            "kind": [DEFAULT_SHIFT_KIND.value] * (len(ids) * len(spans)),
         }
     )
     return replace(

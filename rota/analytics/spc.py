@@ -48,25 +48,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rota.errors import InputError, Problem
+from rota.vocab import Assurance, SpcSignal, Variation, values_of
+from rota.vocab import Improvement as ImprovementWord
 
-Improvement = Literal["up", "down", "neutral"]
-IMPROVEMENTS: tuple[str, ...] = ("up", "down", "neutral")
+Improvement = Literal["up", "down", "neutral"]  # the values of rota.vocab.Improvement
+IMPROVEMENTS: tuple[str, ...] = values_of(ImprovementWord)
 
 LIMIT = 2.66
 TWO_SIGMA = 2 * LIMIT / 3  # 1.7733...
 RUN = 7  # points in a shift or a trend
 
-SIGNALS: tuple[str, ...] = (
-    "above_upl",
-    "below_lpl",
-    "trend_up",
-    "trend_down",
-    "two_of_three_above",
-    "two_of_three_below",
-    "shift_above",
-    "shift_below",
-)
-_UPWARD = frozenset({"above_upl", "trend_up", "two_of_three_above", "shift_above"})
+# The signals in the order a point's first one is chosen, and the point kinds and assurance words: the
+# Making Data Count words of rota.vocab (docs/methods.md "Making Data Count words").
+SIGNALS: tuple[str, ...] = values_of(SpcSignal)
+_UPWARD = frozenset(s.value for s in SpcSignal if s.upward)
 
 
 @dataclass(frozen=True)
@@ -230,22 +225,24 @@ def _signals(
 def point_type(signal: str | None, improvement: str) -> str:
     """``common_cause`` or the kind of special cause, by the direction of the signal."""
     if signal is None:
-        return "common_cause"
-    if improvement == "neutral":
-        return "special_cause_neutral"
+        return Variation.COMMON_CAUSE.value
+    if improvement == ImprovementWord.NEUTRAL:
+        return Variation.NEUTRAL.value
     upward = signal in _UPWARD
-    return "special_cause_improvement" if upward == (improvement == "up") else "special_cause_concern"
+    kind = Variation.IMPROVEMENT if upward == (improvement == ImprovementWord.UP) else Variation.CONCERN
+    return kind.value
 
 
 def assurance(target: float | None, improvement: str, upl: float, lpl: float) -> str | None:
     """Whether the process will consistently pass, consistently fail or sometimes hit the target."""
-    if target is None or improvement == "neutral":
+    if target is None or improvement == ImprovementWord.NEUTRAL:
         return None
+    up = improvement == ImprovementWord.UP
     if target < lpl:
-        return "consistent_pass" if improvement == "up" else "consistent_fail"
+        return (Assurance.PASS if up else Assurance.FAIL).value
     if target > upl:
-        return "consistent_fail" if improvement == "up" else "consistent_pass"
-    return "inconsistent"
+        return (Assurance.FAIL if up else Assurance.PASS).value
+    return Assurance.HIT_AND_MISS.value
 
 
 # ------------------------------------------------------------------------------------------- charts

@@ -62,7 +62,7 @@ def cmd_users(args: argparse.Namespace) -> int:
         actor = auth.create_user(
             engine, None, name, args.role, password, args.agency, args.display_name, by=by
         )
-        print(f"Added {actor.username}: {auth.role_label(actor)}.")
+        print(f"Added {actor.username}: {actor.account_label}.")
     elif action == "passwd":
         auth.set_password(engine, None, name, _new_password(), by=by)
         print(f"New password set for {name}.")

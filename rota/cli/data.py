@@ -23,7 +23,6 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from rota.services.auth import role_label
     from rota.services.demo import DEMO_PASSWORD, check_demo_day, check_demo_password, load_demo
     from rota.services.imports import cases_text
     from rota.storage.db import database_url, init_db
@@ -64,7 +63,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     source = "from ROTA_DEMO_PASSWORD" if given is not None else f"{password!r}"
     print(f"Demo sign-in accounts (password {source}):")
     for a in demo.accounts:
-        print(f"  {a.username}: {role_label(a)}")
+        print(f"  {a.username}: {a.account_label}")
     print(
         "Next: `rota gaps` lists the gaps of the coming 28 days; `rota coverage` gives the hourly grid; "
         "`rota completion --split coverage` the completion measures."

@@ -9,18 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rota.errors import PermissionDenied
+from rota.vocab import AccountRole, account_role_label, values_of
 
-ADMIN = "admin"
-CDOP_MANAGER = "cdop_manager"
-COORDINATOR = "coordinator"
-COMMISSIONER = "commissioner"
-ROLES: tuple[str, ...] = (ADMIN, CDOP_MANAGER, COORDINATOR, COMMISSIONER)
-ROLE_LABELS = {
-    ADMIN: "Administrator",
-    CDOP_MANAGER: "CDOP manager",
-    COORDINATOR: "Rota coordinator",
-    COMMISSIONER: "Commissioner",
-}
+# The account roles (rota.vocab.AccountRole, docs/security.md "Roles"), as the plain strings stored.
+ADMIN: str = AccountRole.ADMIN.value
+CDOP_MANAGER: str = AccountRole.CDOP_MANAGER.value
+COORDINATOR: str = AccountRole.COORDINATOR.value
+COMMISSIONER: str = AccountRole.COMMISSIONER.value
+ROLES: tuple[str, ...] = values_of(AccountRole)
 
 # Page titles exactly as SPEC section 8 names them, and who sees each.
 COVERAGE = "Coverage"
@@ -55,6 +51,11 @@ class Actor:
     @property
     def label(self) -> str:
         return self.display_name or self.username
+
+    @property
+    def account_label(self) -> str:
+        """The account role and agency for headers and lists, like 'Rota coordinator, Vale Police'."""
+        return account_role_label(self.role) + (f", {self.agency}" if self.agency else "")
 
 
 SYSTEM = Actor("system", ADMIN, display_name="Scheduled job")
@@ -106,7 +107,7 @@ def require_edit_agency(actor: Actor, agency: str | None) -> None:
             raise PermissionDenied(
                 f"{actor.label} coordinates {actor.agency} and cannot change {agency or 'unassigned'} records"
             )
-        raise PermissionDenied(f"the {ROLE_LABELS[actor.role]} role cannot change the rota")
+        raise PermissionDenied(f"the {account_role_label(actor.role)} role cannot change the rota")
 
 
 def require_edit_rules(actor: Actor) -> None:

@@ -16,9 +16,8 @@ Sunday the hour from 01:00 does not exist: its cell has `real_minutes` 0 and no 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
-import holidays
 import polars as pl
 
 from rota.engine import coverage, gaps, qualified_intervals, qualified_timeline
@@ -30,16 +29,16 @@ from rota.services.access import COVERAGE, Actor, pages_for, require_read_people
 from rota.storage import Engine
 from rota.storage.audit import data_version as _data_version
 from rota.storage.rota import load_rota
-from rota.timeutil import SERVICE_TZ, day_start, uk_local
+from rota.timeutil import SERVICE_TZ, day_start, uk_local, zone_name
+from rota.timeutil import bank_holidays as england_bank_holidays
+from rota.vocab import responder_role_label
 
 MAX_PERIOD_DAYS = 366
 DEFAULT_PERIOD_DAYS = 28
-# A shift lasts at most 7 days (SPEC section 4), so the shifts touching [at, at + 8 days) include every
-# shift that continues a duty running at `at`.
+# A shift lasts at most 7 days (docs/bundle.md, "Validation"), so the shifts touching [at, at + 8 days)
+# include every shift that continues a duty running at `at`.
 _DUTY_LOOKAHEAD = timedelta(days=8)
 _INSTANT = timedelta(seconds=1)
-
-ROLE_LABELS: dict[str, str] = {"paediatrician": "Paediatrician", "sio": "SIO", "ambulance": "Ambulance"}
 
 RULE_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "rule_id": pl.String(),
@@ -176,23 +175,9 @@ def default_period(today: date, tz: tzinfo = SERVICE_TZ) -> Period:
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def zone_name(tz: tzinfo) -> str:
-    """The IANA name polars needs to convert instants to local time."""
-    key = getattr(tz, "key", None)
-    if isinstance(key, str):
-        return key
-    if tz is UTC or str(tz) == "UTC":
-        return "UTC"
-    raise ValueError(f"time zone {tz!r} has no IANA name; use zoneinfo.ZoneInfo")
-
-
-def role_label(role: str) -> str:
-    return ROLE_LABELS.get(role, role.replace("_", " ").replace("-", " ").capitalize())
-
-
 def rule_label(rule: Rule) -> str:
     """For people: `Paediatrician 16-17`, `Paediatrician 0-17, Mon-Fri 09:00-17:00, 2 needed`."""
-    label = f"{role_label(rule.role)} {rule.age_band}"
+    label = f"{responder_role_label(rule.role)} {rule.age_band}"
     if rule.windows:
         label += ", " + "; ".join(w.text for w in rule.windows)
     if rule.min_count > 1:
@@ -207,13 +192,8 @@ def data_version(engine: Engine) -> int:
 
 def bank_holidays(first: date, last: date) -> pl.DataFrame:
     """England bank holidays from `first` to `last` inclusive (columns day, name), as GOV.UK lists them:
-    weekend dates are dropped and their weekday substitutes named `(substitute day)`."""
-    table = holidays.country_holidays("GB", subdiv="ENG", years=range(first.year, last.year + 1))
-    rows = sorted(
-        (d, str(name).replace("(observed)", "(substitute day)"))
-        for d, name in table.items()
-        if first <= d <= last and d.weekday() < 5
-    )
+    weekend dates are dropped and their weekday substitutes named `(substitute day)` (rota.timeutil)."""
+    rows = [(d, name) for d, name in england_bank_holidays(first, last).items() if d.weekday() < 5]
     return pl.DataFrame(rows, schema=BANK_HOLIDAY_SCHEMA, orient="row")
 
 
@@ -362,7 +342,7 @@ def _pairs(rules: list[Rule], summary: pl.DataFrame) -> pl.DataFrame:
             slots.setdefault(rule.role, {}).setdefault(slot, rule.id)
     rows = []
     for role, chosen in slots.items():
-        row: dict[str, object] = {"role": role, "role_label": role_label(role)}
+        row: dict[str, object] = {"role": role, "role_label": responder_role_label(role)}
         for slot in ("0_15", "16_17"):
             rid = chosen.get(slot)
             s = by_id.get(rid) if rid else None

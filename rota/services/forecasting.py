@@ -40,13 +40,13 @@ from rota.config import load_settings
 from rota.errors import InputError, Problem
 from rota.model import Rota
 from rota.services.access import Actor, can_read_case_level, can_read_people, require_read_forecast
-from rota.services.coverage import Period, make_period, rule_label, zone_name
+from rota.services.coverage import Period, make_period, rule_label
 from rota.storage import Engine
 from rota.storage.cases import load_cases
 from rota.storage.people import stored_responders
 from rota.storage.rota import load_rota
 from rota.storage.settings import read_settings
-from rota.timeutil import SERVICE_TZ, day_start, utc_now
+from rota.timeutil import SERVICE_TZ, day_start, utc_now, zone_name
 
 MAX_FORECAST_DAYS = 366
 DEFAULT_FORECAST_DAYS = 91

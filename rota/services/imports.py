@@ -34,7 +34,6 @@ from rota.model import Rota
 from rota.services.access import (
     ADMIN,
     COORDINATOR,
-    ROLE_LABELS,
     Actor,
     can_import_cases,
 )
@@ -47,6 +46,7 @@ from rota.storage.rota import ImportSummary
 from rota.storage.rules import stored_rules
 from rota.storage.versioned import versioned_rows
 from rota.timeutil import SERVICE_TZ
+from rota.vocab import account_role_label
 
 CASES = "cases"
 CASES_FILE = "cases.csv"
@@ -137,7 +137,7 @@ class ImportResult:
 
 def _require_may_import(actor: Actor) -> None:
     if actor.role not in (ADMIN, COORDINATOR) and not can_import_cases(actor):
-        raise PermissionDenied(f"the {ROLE_LABELS[actor.role]} role cannot import files")
+        raise PermissionDenied(f"the {account_role_label(actor.role)} role cannot import files")
 
 
 def read_import(
@@ -354,8 +354,8 @@ def scope_problems(engine: Engine | Connection, actor: Actor, preview: ImportPre
                 preview.source,
                 None,
                 None,
-                f"the {ROLE_LABELS[actor.role]} role cannot change the rota (responders, training, shifts, "
-                "absences); a coordinator or an administrator imports these",
+                f"the {account_role_label(actor.role)} role cannot change the rota (responders, training, "
+                "shifts, absences); a coordinator or an administrator imports these",
             )
         )
         return problems

@@ -11,13 +11,34 @@ runs; 0005: sign-in sessions and the accounts' security stamp).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, Index, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from rota.model import ABSENCES as ABSENCES_RECORD
+from rota.model import TRAINING as TRAINING_RECORD
+from rota.vocab import (
+    DEFAULT_SHIFT_KIND,
+    AccountRole,
+    AlertKind,
+    AuditAction,
+    JobStatus,
+    ShiftKind,
+    SignInMethod,
+    values_of,
+)
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def one_of(column: str, words: type[StrEnum], name: str) -> CheckConstraint:
+    """A check constraint holding `column` to the stored strings of a vocabulary (rota.vocab), written
+    exactly as the migrations wrote it: "kind IN ('oncall', 'onsite')"."""
+    listed = ", ".join(f"'{value}'" for value in values_of(words))
+    return CheckConstraint(f"{column} IN ({listed})", name=name)
 
 
 class Responder(SQLModel, table=True):
@@ -38,7 +59,7 @@ class Training(SQLModel, table=True):
 
     __tablename__ = "training"
     __table_args__ = (
-        UniqueConstraint("responder_id", "competency", "valid_from", name="uq_training_key"),
+        UniqueConstraint(*TRAINING_RECORD.key, name="uq_training_key"),
         CheckConstraint("valid_until IS NULL OR valid_until >= valid_from", name="ck_training_dates"),
     )
 
@@ -58,14 +79,14 @@ class Shift(SQLModel, table=True):
         Index("ix_shift_responder_start", "responder_id", "start"),
         Index("ix_shift_start_end", "start", "end"),
         CheckConstraint('"end" > start', name="ck_shift_order"),
-        CheckConstraint("kind IN ('oncall', 'onsite')", name="ck_shift_kind"),
+        one_of("kind", ShiftKind, "ck_shift_kind"),
     )
 
     shift_id: str = Field(primary_key=True)
     responder_id: str = Field(foreign_key="responder.responder_id")
     start: datetime
     end: datetime
-    kind: str = "oncall"
+    kind: str = DEFAULT_SHIFT_KIND.value
     version: int = 1
 
 
@@ -74,7 +95,7 @@ class Absence(SQLModel, table=True):
 
     __tablename__ = "absence"
     __table_args__ = (
-        UniqueConstraint("responder_id", "start", "end", name="uq_absence_key"),
+        UniqueConstraint(*ABSENCES_RECORD.key, name="uq_absence_key"),
         Index("ix_absence_start_end", "start", "end"),
         CheckConstraint('"end" > start', name="ck_absence_order"),
     )
@@ -111,7 +132,7 @@ class RoleName(SQLModel, table=True):
     name: str = Field(primary_key=True)
 
 
-AUDIT_ACTIONS = ("create", "update", "delete", "import", "read")
+AUDIT_ACTIONS: tuple[str, ...] = values_of(AuditAction)
 
 
 class AuditLog(SQLModel, table=True):
@@ -121,9 +142,7 @@ class AuditLog(SQLModel, table=True):
     __table_args__ = (
         Index("ix_audit_log_at", "at"),
         Index("ix_audit_log_entity", "entity", "entity_id"),
-        CheckConstraint(
-            "action IN ('create', 'update', 'delete', 'import', 'read')", name="ck_audit_log_action"
-        ),
+        one_of("action", AuditAction, "ck_audit_log_action"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -153,18 +172,18 @@ AUDIT_LOG = table_of(AuditLog)
 
 
 class UserAccount(SQLModel, table=True):
-    """A sign-in account (SPEC section 9). Usernames are lower-case; `password_hash` (argon2id) is empty
-    for accounts that sign in only through OIDC. `failed_attempts` and `last_failed_at` drive the slow-down
-    after repeated wrong passwords. `security_stamp` goes up whenever the account is switched on or off or
-    its role, agency or password changes; a sign-in session made under another stamp is over."""
+    """A sign-in account (docs/security.md, "Roles"). Usernames are lower-case; `password_hash` (argon2id)
+    is empty for accounts that sign in only through OIDC. `failed_attempts` and `last_failed_at` drive the
+    slow-down after repeated wrong passwords. `security_stamp` goes up whenever the account is switched on
+    or off or its role, agency or password changes; a sign-in session made under another stamp is over."""
 
     __tablename__ = "user_account"
     __table_args__ = (
         CheckConstraint("username = lower(username)", name="ck_user_account_lower"),
+        one_of("role", AccountRole, "ck_user_account_role"),
         CheckConstraint(
-            "role IN ('admin', 'cdop_manager', 'coordinator', 'commissioner')", name="ck_user_account_role"
+            f"role <> '{AccountRole.COORDINATOR.value}' OR agency IS NOT NULL", name="ck_user_account_agency"
         ),
-        CheckConstraint("role <> 'coordinator' OR agency IS NOT NULL", name="ck_user_account_agency"),
         CheckConstraint("failed_attempts >= 0", name="ck_user_account_failures"),
     )
 
@@ -195,7 +214,7 @@ class UserSession(SQLModel, table=True):
     __table_args__ = (
         Index("ix_user_session_username", "username"),
         Index("ix_user_session_last_seen_at", "last_seen_at"),
-        CheckConstraint("method IN ('password', 'oidc')", name="ck_user_session_method"),
+        one_of("method", SignInMethod, "ck_user_session_method"),
     )
 
     session_id: str = Field(primary_key=True)
@@ -213,7 +232,7 @@ USER_SESSION = table_of(UserSession)
 
 
 class CaseRecord(SQLModel, table=True):
-    """One pseudonymised CDOP case (SPEC section 6): the columns of `rota.analytics.cases.CASES_SCHEMA`,
+    """One pseudonymised CDOP case (docs/cases.md): the columns of the case record `rota.model.CASES`,
     plus `version` and `updated_at`. A blank step time means the step was not done. Nothing identifies
     a child: no name, NHS number, date of birth or address is ever stored."""
 
@@ -263,8 +282,8 @@ SETTING = table_of(Setting)
 # APScheduler keeps its own job store table (`JOBSTORE_TABLE`), created by APScheduler itself and kept out
 # of SQLModel.metadata; the Alembic environment ignores it, so autogenerate never proposes to drop it.
 JOBSTORE_TABLE = "apscheduler_jobs"
-ALERT_KINDS = ("gap", "training_expiry")
-JOB_STATUSES = ("running", "ok", "failed")
+ALERT_KINDS: tuple[str, ...] = values_of(AlertKind)
+JOB_STATUSES: tuple[str, ...] = values_of(JobStatus)
 
 
 class Alert(SQLModel, table=True):
@@ -288,7 +307,7 @@ class Alert(SQLModel, table=True):
             postgresql_where=text("resolved_at IS NULL"),
         ),
         Index("ix_alert_kind_resolved", "kind", "resolved_at"),
-        CheckConstraint("kind IN ('gap', 'training_expiry')", name="ck_alert_kind"),
+        one_of("kind", AlertKind, "ck_alert_kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -322,14 +341,14 @@ class JobRun(SQLModel, table=True):
     __tablename__ = "job_run"
     __table_args__ = (
         Index("ix_job_run_job_started", "job", "started_at"),
-        CheckConstraint("status IN ('running', 'ok', 'failed')", name="ck_job_run_status"),
+        one_of("status", JobStatus, "ck_job_run_status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     job: str
     started_at: datetime
     finished_at: datetime | None = None
-    status: str = "running"
+    status: str = JobStatus.RUNNING.value
     message: str | None = Field(default=None, sa_type=Text)
 
 

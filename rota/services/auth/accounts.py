@@ -17,7 +17,7 @@ import polars as pl
 
 from rota.errors import InputError, Problem
 from rota.model import UTC_US
-from rota.services.access import ADMIN, COORDINATOR, ROLE_LABELS, ROLES, Actor, require_manage_users
+from rota.services.access import ADMIN, COORDINATOR, ROLES, Actor, require_manage_users
 from rota.services.auth.lockout import locked_until
 from rota.services.auth.passwords import check_password, hash_password
 from rota.storage import Connection, Engine
@@ -335,8 +335,3 @@ def list_users(engine: Engine, actor: Actor | None = None, *, now: datetime | No
             }
         )
     return pl.DataFrame(records, schema=USERS_SCHEMA, orient="row")
-
-
-def role_label(actor: Actor) -> str:
-    """The role and agency for headers and lists, like 'Rota coordinator, Vale Police'."""
-    return ROLE_LABELS[actor.role] + (f", {actor.agency}" if actor.agency else "")
