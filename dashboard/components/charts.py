@@ -19,6 +19,7 @@ import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from dashboard.components.downloads import CSV_MIME, XLSX_MIME, Download, download_row
 from dashboard.components.format import (
     NOT_APPLICABLE,
     UK_DATE_COLUMN,
@@ -258,25 +259,12 @@ def download_buttons(
     def as_xlsx() -> bytes:
         return xlsx_bytes(rows("download excel"), tz, sheet or name)
 
-    with st.container(horizontal=True, gap="small"):
-        st.download_button(
-            "Download CSV",
-            as_csv,
-            file_name=f"{name}.csv",
-            mime="text/csv",
-            key=f"{key}-csv",
-            icon=":material/download:",
-            on_click="ignore",
-        )
-        st.download_button(
-            "Download Excel",
-            as_xlsx,
-            file_name=f"{name}.xlsx",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            key=f"{key}-xlsx",
-            icon=":material/download:",
-            on_click="ignore",
-        )
+    download_row(
+        [
+            Download("Download CSV", as_csv, f"{name}.csv", CSV_MIME, f"{key}-csv"),
+            Download("Download Excel", as_xlsx, f"{name}.xlsx", XLSX_MIME, f"{key}-xlsx"),
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------------------------- SPC

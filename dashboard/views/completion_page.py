@@ -7,7 +7,7 @@ only; the numbers, and the small-number suppression commissioners see, come from
 from __future__ import annotations
 
 import uuid
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import plotly.graph_objects as go
 import polars as pl
@@ -43,8 +43,14 @@ from rota.services.completion import (
 from rota.services.coverage import data_version, zone_name
 from rota.timeutil import zone
 
-ASSURANCE_COLOURS = {"consistent_pass": "blue", "consistent_fail": "orange", "inconsistent": "gray"}
-VARIATION_COLOURS = {
+# The badge colours used here, out of those st.badge accepts (its `color` is a Literal).
+BadgeColour = Literal["blue", "orange", "violet", "gray"]
+ASSURANCE_COLOURS: dict[str, BadgeColour] = {
+    "consistent_pass": "blue",
+    "consistent_fail": "orange",
+    "inconsistent": "gray",
+}
+VARIATION_COLOURS: dict[str, BadgeColour] = {
     "special_cause_improvement": "blue",
     "special_cause_concern": "orange",
     "special_cause_neutral": "violet",
