@@ -23,18 +23,6 @@ SIGNAL_TEXT = {
 }
 
 
-SIGNAL_TEXT = {
-    "above_upl": "above the upper limit",
-    "below_lpl": "below the lower limit",
-    "trend_up": "rising trend",
-    "trend_down": "falling trend",
-    "two_of_three_above": "two of three near the upper limit",
-    "two_of_three_below": "two of three near the lower limit",
-    "shift_above": "run above the mean",
-    "shift_below": "run below the mean",
-}
-
-
 def spc_figure(spc: MeasureSpc) -> tuple[go.Figure, str]:
     pts = spc.points
     labels = [period_label(p) for p in pts["period"].to_list()]

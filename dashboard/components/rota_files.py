@@ -14,6 +14,7 @@ import streamlit as st
 from dashboard.components.context import engine
 from dashboard.components.downloads import CSV_MIME, ICS_MIME, XLSX_MIME, Download, download_row
 from dashboard.components.feedback import failed
+from dashboard.components.format import counted
 from dashboard.components.rota_grids import UK_DATETIME_EDIT
 from rota.services.access import Actor
 from rota.services.calendar import shifts_calendar
@@ -107,8 +108,7 @@ def _preview(preview: ImportPreview, tz: tzinfo) -> None:
     if preview.problems:
         n = len(preview.problems)
         st.error(
-            f"{n} problem{'s' if n != 1 else ''}: fix {'them' if n != 1 else 'it'} and upload again. "
-            "Nothing was stored."
+            f"{counted(n, 'problem')}: fix {'them' if n != 1 else 'it'} and upload again. Nothing was stored."
         )
         st.dataframe(
             pl.DataFrame(

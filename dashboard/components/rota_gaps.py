@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboard.components.context import engine
 from dashboard.components.feedback import failed
+from dashboard.components.format import labelled
 from rota.services.access import Actor
 from rota.services.editing import (
     CREATE,
@@ -39,14 +40,17 @@ def _free_table(free: pl.DataFrame, tz: tzinfo) -> pl.DataFrame:
     def rest(column: str) -> pl.Expr:
         return (pl.col(column).round(1).cast(pl.String) + " h").fill_null("a week or more")
 
-    return wall.select(
-        pl.col("name").alias("Name"),
-        pl.col("responder_id").alias("ID"),
-        pl.col("email").alias("Email"),
-        when("previous_shift_end").alias("Previous shift ended"),
-        rest("rest_before_hours").alias("Rest before"),
-        when("next_shift_start").alias("Next shift starts"),
-        rest("rest_after_hours").alias("Rest after"),
+    return labelled(
+        wall,
+        {
+            "Name": "name",
+            "ID": "responder_id",
+            "Email": "email",
+            "Previous shift ended": when("previous_shift_end"),
+            "Rest before": rest("rest_before_hours"),
+            "Next shift starts": when("next_shift_start"),
+            "Rest after": rest("rest_after_hours"),
+        },
     )
 
 
@@ -111,10 +115,13 @@ def fill_gap_section(
     if not busy.is_empty():
         with st.expander(f"Not free ({busy.height}), and why"):
             st.dataframe(
-                busy.select(
-                    pl.col("name").alias("Name"),
-                    pl.col("responder_id").alias("ID"),
-                    pl.col("reason").alias("Why not"),
+                labelled(
+                    busy,
+                    {
+                        "Name": "name",
+                        "ID": "responder_id",
+                        "Why not": "reason",
+                    },
                 ),
                 hide_index=True,
                 key="editor_not_free",

@@ -23,6 +23,7 @@ from dashboard.components.charts import UK_DATE_INPUT, show_chart
 from dashboard.components.context import engine, require_page
 from dashboard.components.context import tz as service_tz
 from dashboard.components.feedback import failed
+from dashboard.components.format import counted
 from dashboard.components.rota_files import export_section, import_section
 from dashboard.components.rota_gaps import fill_gap_section
 from dashboard.components.rota_grids import problem_table, week_grids
@@ -203,7 +204,7 @@ def _conflicts(actor: Actor, view: WeekView, checked: Validation, tz: tzinfo) ->
         return
     n = len(conflicts)
     st.error(
-        f"Nothing was saved: {n} row{'s' if n != 1 else ''} changed since you opened this week. Your "
+        f"Nothing was saved: {counted(n, 'row')} changed since you opened this week. Your "
         "edits are kept below. Compare the two versions, then keep yours or take the current one.",
         icon=":material/sync_problem:",
     )
@@ -281,7 +282,7 @@ if view is not None:
         checked = Validation((), (Problem("Shifts", None, None, "the grids could not be read; reload"),))
     if checked.problems:
         n = len(checked.problems)
-        st.error(f"{n} problem{'s' if n != 1 else ''} to fix before saving:", icon=":material/error:")
+        st.error(f"{counted(n, 'problem')} to fix before saving:", icon=":material/error:")
         problem_table(checked.problems, {"Shifts": edited_shifts, "Absences": edited_absences}, view.names())
     with timeline_slot:
         st.subheader("Timeline")
