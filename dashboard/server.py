@@ -27,6 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from dashboard.components.signin import SESSION_COOKIE, SESSION_PATH
+from rota import scheduler as jobs_scheduler
 from rota.redact import install_log_redaction
 from rota.services import sessions
 from rota.storage import Engine
@@ -44,8 +45,6 @@ async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
     engine = init_db(url)  # create or migrate once, before the first page is served
     _ENGINES.append(engine)
     scheduler = None
-    from rota import scheduler as jobs_scheduler
-
     if jobs_scheduler.embedded(url):
         try:
             scheduler = jobs_scheduler.start(engine)

@@ -6,6 +6,10 @@ Where it runs: with the embedded SQLite database, once per dashboard server proc
 in dashboard/server.py starts it, never a page script); with PostgreSQL as its own process, `rota
 scheduler` (docs/operations.md). Nightly work runs at 02:00 or later local time: a cron time between 01:00
 and 02:00 happens twice on the October clock change and not at all in March.
+
+The job store keeps each job as "module:function" (rota/jobs/__init__.py) with no arguments, so no
+database URL, and no password, is ever stored there. The scheduler's executor, a `JobRunner`, hands each
+of the product's jobs the scheduler's own engine and settings when it runs it.
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from rota import jobs
-from rota.notify import Settings
+from rota.config import Settings, load_settings
 from rota.redact import mask_url
+from rota.services.alerts import JOBS, overview_lines
 from rota.storage import Engine
 from rota.storage.db import is_sqlite
 from rota.storage.models import JOBSTORE_TABLE
@@ -59,11 +63,40 @@ def triggers(tz: tzinfo) -> dict[str, Any]:
     }
 
 
-def make_scheduler(engine: Engine, tz: tzinfo) -> BackgroundScheduler:
-    """A scheduler (not started) whose jobs live in `engine`'s database."""
+class JobRunner(ThreadPoolExecutor):  # type: ignore[misc]  # APScheduler has no type hints
+    """The scheduler's executor (APScheduler's documented extension point, `_do_submit_job`): a job whose
+    function is one of the product's (`JOBS`) runs with the scheduler's engine and settings passed in;
+    any other job runs as stored. The job in the store is left as it was."""
+
+    def __init__(self, engine: Engine, settings: Settings | None = None, max_workers: int = 2) -> None:
+        super().__init__(max_workers=max_workers)
+        self.engine = engine
+        self.settings = settings
+
+    def bound(self, job: Job) -> Job:
+        """A copy of `job` (one of the product's) with the engine and settings among its arguments."""
+        state = job.__getstate__()
+        passed: dict[str, object] = {"engine": self.engine}
+        if self.settings is not None:
+            passed["settings"] = self.settings
+        state["kwargs"] = {**job.kwargs, **passed}
+        copy = Job.__new__(Job)
+        copy.__setstate__(state)
+        copy._jobstore_alias = job._jobstore_alias
+        copy._scheduler = job._scheduler
+        return copy
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        ours = job.func_ref in {spec.function for spec in JOBS.values()}
+        super()._do_submit_job(self.bound(job) if ours else job, run_times)
+
+
+def make_scheduler(engine: Engine, tz: tzinfo, settings: Settings | None = None) -> BackgroundScheduler:
+    """A scheduler (not started) whose jobs live in `engine`'s database and run with `engine` (and
+    `settings`, else the environment's)."""
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)},
-        executors={"default": ThreadPoolExecutor(max_workers=2)},
+        executors={"default": JobRunner(engine, settings)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
         timezone=tz,
     )
@@ -100,7 +133,7 @@ def install_jobs(
     now = now or utc_now()
     wanted = triggers(settings.tz)
     changed: list[str] = []
-    for name, spec in jobs.JOBS.items():
+    for name, spec in JOBS.items():
         existing = scheduler.get_job(name)
         if name == "import-watch" and settings.import_watch is None:
             if existing is not None:
@@ -128,11 +161,10 @@ def install_jobs(
 
 
 def start(engine: Engine, settings: Settings | None = None) -> BackgroundScheduler:
-    """Start a background scheduler on `engine`'s database with every job installed; the jobs use
-    `engine`. Call `stop` (or `scheduler.shutdown()`) when done."""
-    cfg = settings or Settings.from_env()
-    jobs.use_engine(engine)
-    scheduler = make_scheduler(engine, cfg.tz)
+    """Start a background scheduler on `engine`'s database with every job installed; the jobs run with
+    `engine` and these settings. Call `stop` (or `scheduler.shutdown()`) when done."""
+    cfg = settings or load_settings()
+    scheduler = make_scheduler(engine, cfg.tz, cfg)
     scheduler.start(paused=True)  # the job store must be open to compare the stored jobs
     try:
         changed = install_jobs(scheduler, cfg)
@@ -149,7 +181,6 @@ def start(engine: Engine, settings: Settings | None = None) -> BackgroundSchedul
 def stop(scheduler: BackgroundScheduler, *, wait: bool = True) -> None:
     if scheduler.running:
         scheduler.shutdown(wait=wait)
-    jobs.use_engine(None)
 
 
 def _where(engine: Engine) -> str:
@@ -174,7 +205,7 @@ def serve(
     stop_event: threading.Event | None = None,
 ) -> int:
     """`rota scheduler`: run the jobs until SIGTERM or SIGINT (Ctrl+C), then let a running job finish."""
-    cfg = settings or Settings.from_env()
+    cfg = settings or load_settings()
     done = stop_event or threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -186,7 +217,7 @@ def serve(
         signal.signal(signal.SIGINT, _stop)
     scheduler = start(engine, cfg)
     try:
-        for line in jobs.overview_lines(engine, cfg):
+        for line in overview_lines(engine, cfg):
             log.info("%s", line)
         if ready is not None:
             ready.set()

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from rota.config import Settings
 from rota.errors import InputError, Problem
 from rota.limits import excerpt
-from rota.notify import ENV_IMPORT_MAX_MB, Settings
 from rota.services.access import ADMIN, Actor
 from rota.services.imports import import_file
 from rota.storage import Engine, StorageError
@@ -203,7 +203,7 @@ def _too_big(name: str, size: int, limit: int) -> str:
     most = round(limit / mb, 3)
     return (
         f"{printable(name)} is {size / mb:,.2f} MB; the watched folder takes files up to {most:g} MB "
-        f"({ENV_IMPORT_MAX_MB}): nothing was read; import it with `rota import`"
+        "(ROTA_IMPORT_MAX_MB): nothing was read; import it with `rota import`"
     )
 
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import tzinfo
 from typing import Any
 
 import streamlit as st
 
+from rota.config import load_settings
 from rota.services.access import Actor, pages_for
 from rota.storage import Engine
 from rota.storage.db import database_url, init_db
-from rota.timeutil import DEFAULT_TZ_NAME, zone
 
 USER_KEY = "user"
 
@@ -33,15 +32,13 @@ def engine() -> Engine:
 
 
 def tz() -> tzinfo:
-    return zone(os.environ.get("ROTA_TZ") or DEFAULT_TZ_NAME)
+    """The service time zone (env ROTA_TZ, default Europe/London)."""
+    return load_settings().tz
 
 
 def session_minutes() -> int:
     """Minutes of inactivity after which a session signs out (env ROTA_SESSION_MINUTES, default 30)."""
-    try:
-        return max(1, int(os.environ.get("ROTA_SESSION_MINUTES", "30")))
-    except ValueError:
-        return 30
+    return load_settings().session_minutes
 
 
 def store_actor(actor: Actor) -> None:

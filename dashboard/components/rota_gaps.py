@@ -96,7 +96,9 @@ def fill_gap_section(
     if gap is None:
         return
     try:
-        people = gap_candidates(engine(), actor, gap["rule_id"], gap["start"], gap["end"], tz, view.agency)
+        people = gap_candidates(
+            engine(), actor, gap["rule_id"], (gap["start"], gap["end"]), tz=tz, agency=view.agency
+        )
     except Exception as exc:
         failed("find free responders", exc)
         return

@@ -7,13 +7,12 @@ The grammar is in `parser`, the shared helpers in `common`, and each group of co
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
 
 from rota.cli.accounts import cmd_users
 from rota.cli.analysis import cmd_completion, cmd_forecast, cmd_spc
-from rota.cli.common import EXIT_INPUT, UsageError, missing_table
+from rota.cli.common import EXIT_INPUT, UsageError, env_settings, missing_table
 from rota.cli.cover import cmd_coverage, cmd_gaps, cmd_ics
 from rota.cli.data import cmd_demo, cmd_export, cmd_import, cmd_init
 from rota.cli.ops import cmd_alerts, cmd_backup, cmd_jobs, cmd_restore, cmd_scheduler, cmd_up
@@ -52,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_log_redaction()  # no log line of any library shows a password either
     args = build_parser().parse_args(argv)
     try:
+        env_settings()  # every variable is checked first: a bad one stops any command before it starts
         return COMMANDS[args.command](args)
     except InputError as exc:
         print(f"rota: error: {redact(exc.message())}", file=sys.stderr)
@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return EXIT_INPUT
-        if os.environ.get("ROTA_DEBUG"):
+        if _debug():
             raise
         reason = redact(str(exc))
         print(
@@ -87,3 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _debug() -> bool:
+    """ROTA_DEBUG is on (the settings were checked before the command ran, so they load here)."""
+    try:
+        return env_settings().debug
+    except InputError:
+        return False

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-from rota.cli.common import UsageError, open_engine, output_format, service_tz
+from rota.cli.common import UsageError, env_settings, open_engine, output_format, run_by, service_tz
 from rota.output import render
 
 # The services and the storage layer are imported inside the command only to keep `rota --help` fast.
@@ -14,9 +13,9 @@ from rota.output import render
 
 def _new_password() -> str:
     """From env ROTA_PASSWORD, else asked twice in the terminal (never an argument)."""
-    given = os.environ.get("ROTA_PASSWORD")
-    if given:
-        return given
+    given = env_settings().password
+    if given is not None:
+        return given.get_secret_value()
     if not sys.stdin.isatty():
         raise UsageError("no password: set ROTA_PASSWORD, or run the command in a terminal to be asked")
     import getpass
@@ -33,7 +32,7 @@ def cmd_users(args: argparse.Namespace) -> int:
 
     # A database made before accounts existed gets their table (idempotent).
     engine = init_db(open_engine(args))
-    by = f"cli:{os.environ.get('USER') or 'unknown'}"
+    by = run_by()
     action = args.users_command
     if action == "list":
         users = auth.list_users(engine)

@@ -4,7 +4,6 @@ scenarios and backtest, and an XmR chart of any series."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -88,18 +87,9 @@ def _population(args: argparse.Namespace, engine: Engine | None) -> int | None:
         if args.population < 1:
             raise UsageError(f"--population {args.population}: give the number of children aged 0-17")
         return int(args.population)
-    if engine is not None:
-        from rota.storage.settings import read_settings
+    from rota.services.forecasting import child_population
 
-        stored = read_settings(engine).get("child_population")
-        if stored and stored.strip().isdigit():
-            return int(stored)
-    env = os.environ.get("ROTA_CHILD_POPULATION", "").strip()
-    if env:
-        if not env.isdigit():
-            raise UsageError(f"ROTA_CHILD_POPULATION={env!r} is not a whole number")
-        return int(env)
-    return None
+    return child_population(engine)
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:

@@ -1,17 +1,17 @@
-"""What every `rota` command shares: exit codes, the usage error, and reading the zone, output format,
-time range and database from the command's arguments."""
+"""What every `rota` command shares: exit codes, the usage error, the settings of the environment, and
+reading the zone, output format, time range and database from the command's arguments."""
 
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from rota.redact import mask_url, redact, url_secrets
-from rota.timeutil import DEFAULT_TZ_NAME, TimeParseError, day_start, parse_bound, uk_local, utc_now, zone
+from rota.timeutil import TimeParseError, day_start, parse_bound, uk_local, utc_now, zone
 
 if TYPE_CHECKING:
+    from rota.config import Settings
     from rota.model import Rota
 
 EXIT_INPUT = 2
@@ -22,8 +22,28 @@ class UsageError(Exception):
     """Wrong use of the command itself (exit 2)."""
 
 
+def env_settings() -> Settings:
+    """The settings of the environment (rota/config.py), read now: a bad value is an InputError naming its
+    variable, which `main` prints before exiting 2. Imported here only to keep `rota --help` fast."""
+    from rota.config import load_settings
+
+    return load_settings()
+
+
 def service_tz(args: argparse.Namespace) -> tzinfo:
-    return zone(getattr(args, "tz", None) or os.environ.get("ROTA_TZ") or DEFAULT_TZ_NAME)
+    """--tz, else ROTA_TZ, else Europe/London."""
+    given = getattr(args, "tz", None)
+    return zone(given) if given else env_settings().tz
+
+
+def run_by() -> str:
+    """Who runs the command, for the audit log: `cli:` and the login name (env USER)."""
+    return f"cli:{env_settings().user or 'unknown'}"
+
+
+def actor_name(args: argparse.Namespace) -> str:
+    """--actor, else the login name (env USER), else `cli`: the name written to the audit log."""
+    return str(args.actor or env_settings().user or "cli")
 
 
 def output_format(args: argparse.Namespace) -> str:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-from rota.cli.common import UsageError, open_engine, safe_url, service_tz
+from rota.cli.common import UsageError, actor_name, env_settings, open_engine, safe_url, service_tz
 from rota.errors import InputError
 from rota.timeutil import TimeParseError, parse_bound, utc_now
 
@@ -43,7 +42,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"--today {today:%Y-%m-%d}: {exc}") from exc
     url = database_url(args.db)
-    password = os.environ.get("ROTA_DEMO_PASSWORD") or DEMO_PASSWORD
+    given = env_settings().demo_password
+    password = given.get_secret_value() if given is not None else DEMO_PASSWORD
     try:
         check_demo_password(password)
     except InputError as exc:
@@ -61,7 +61,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     for key, value in demo.case_facts.items():
         print(f"  {key}: {value}")
-    source = "from ROTA_DEMO_PASSWORD" if os.environ.get("ROTA_DEMO_PASSWORD") else f"{password!r}"
+    source = "from ROTA_DEMO_PASSWORD" if given is not None else f"{password!r}"
     print(f"Demo sign-in accounts (password {source}):")
     for a in demo.accounts:
         print(f"  {a.username}: {role_label(a)}")
@@ -84,7 +84,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UsageError("--kind is for a single CSV; a folder or workbook says what each part holds")
     engine = open_engine(args)
     # Whoever runs the command owns the database: an administrator, named in the audit log by --actor.
-    actor = Actor(args.actor, ADMIN)
+    actor = Actor(actor_name(args), ADMIN)
     result = import_file(engine, actor, path, tz, kind=args.kind, replace=args.replace, via="cli")
     print(f"Imported {path}: {result}")
     return 0

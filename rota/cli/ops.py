@@ -7,10 +7,14 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rota.cli.common import UsageError, open_engine, output_format, safe_url, service_tz
+from rota.cli.common import UsageError, env_settings, open_engine, output_format, run_by, safe_url, service_tz
 from rota.output import render
 from rota.redact import redact
+
+if TYPE_CHECKING:
+    from rota.config import Settings
 
 # The storage layer, the jobs and the services are imported inside the commands only to keep `rota --help`
 # fast.
@@ -55,13 +59,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     os.execvpe(command[0], command, env)  # the dashboard replaces this process
 
 
-def _job_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    import dataclasses
-
-    from rota.notify import Settings
-
-    settings = Settings.from_env()
-    return dataclasses.replace(settings, tz=service_tz(args)) if getattr(args, "tz", None) else settings
+def _job_settings(args: argparse.Namespace) -> Settings:
+    """The settings of the environment, with the zone of --tz when given."""
+    found = env_settings()
+    return found.model_copy(update={"tz": service_tz(args)}) if getattr(args, "tz", None) else found
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
@@ -70,7 +71,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     from rota.scheduler import serve
     from rota.storage.db import init_db
 
-    settings = _job_settings(args)
+    job_settings = _job_settings(args)
     engine = init_db(open_engine(args, must_exist=False))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if engine.dialect.name == "sqlite":
@@ -81,10 +82,10 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         )
     print(
         f"Scheduler on {safe_url(engine.url.render_as_string(hide_password=False))}; alerts: "
-        f"{settings.channels_text()}. Ctrl+C or SIGTERM stops it.",
+        f"{job_settings.channels_text()}. Ctrl+C or SIGTERM stops it.",
         flush=True,
     )
-    return serve(engine, settings)
+    return serve(engine, job_settings)
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
@@ -93,13 +94,13 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     from rota.jobs import overview, run_job
     from rota.storage.db import init_db
 
-    if not os.environ.get("ROTA_DEBUG"):
+    if not env_settings().debug:
         logging.getLogger("rota").addHandler(logging.NullHandler())  # the outcome is printed below
-    settings = _job_settings(args)
+    job_settings = _job_settings(args)
     engine = init_db(open_engine(args))
     tz = service_tz(args)
     if args.jobs_command == "list":
-        table = overview(engine, settings)
+        table = overview(engine, job_settings)
         fmt = output_format(args)
         if fmt == "table":
             print(
@@ -118,7 +119,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         else:
             print(render(table, fmt, tz))
         return 0
-    outcome = run_job(args.name, engine, settings)
+    outcome = run_job(args.name, engine, job_settings)
     print(f"{outcome.job}: {outcome.status}: {redact(outcome.message)}")
     return 0 if outcome.ok else 1
 
@@ -135,7 +136,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
     engine = init_db(open_engine(args))
     tz = service_tz(args)
-    actor = Actor(f"cli:{os.environ.get('USER') or 'unknown'}", ADMIN)  # whoever runs it owns the database
+    actor = Actor(run_by(), ADMIN)  # whoever runs it owns the database
     if args.ack is not None:
         done = acknowledge(engine, actor, args.ack)
         print(f"Alert {args.ack} acknowledged." if done else f"Alert {args.ack} was already acknowledged.")

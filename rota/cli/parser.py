@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -101,8 +100,8 @@ def users_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
 
 def ops_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """`rota scheduler`, `rota jobs`, `rota alerts`, `rota backup` and `rota restore`."""
-    # rota.jobs loads SQLAlchemy: imported when the parser is built, not whenever rota.cli is imported.
-    from rota.jobs import JOB_NAMES
+    # The job catalogue loads SQLAlchemy: imported when the parser is built, not whenever rota.cli is.
+    from rota.services.alerts import JOB_NAMES
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
@@ -159,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="first remove stored shifts and absences of the file's responders over its time span; "
         "for cases, the stored cases that are not in the file",
     )
-    p.add_argument("--actor", default=os.environ.get("USER", "cli"), help="name written to the audit log")
+    p.add_argument("--actor", help="name written to the audit log (default: the login name, env USER)")
     p = add("export", "write the stored rota as a bundle folder (or a workbook if DIR ends in .xlsx)")
     p.add_argument("dir", type=Path)
     p = add("gaps", "list the gaps in cover")
@@ -261,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
         "key", nargs="?", help=f"one of: {', '.join(PRODUCT_SETTINGS)}, completion_target.<measure>"
     )
     p.add_argument("value", nargs="?")
-    p.add_argument("--actor", default=os.environ.get("USER", "cli"), help="name written to the audit log")
+    p.add_argument("--actor", help="name written to the audit log (default: the login name, env USER)")
     p = add("up", "start the dashboard (and, with the embedded database, the scheduler)")
     p.add_argument("--port", type=int, default=8501, help="port on localhost (default 8501)")
     p.add_argument("--address", default="localhost", help="address to listen on (default localhost)")

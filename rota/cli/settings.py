@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rota.cli.common import UsageError, open_engine
+from rota.cli.common import UsageError, actor_name, open_engine
 from rota.model import PRODUCT_SETTINGS
 
 
@@ -27,7 +27,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
     if not args.key:
         raise UsageError(f"rota settings {args.action} needs the setting's name")
     # Whoever runs the command owns the database: an administrator, named in the audit log by --actor.
-    actor = Actor(args.actor, ADMIN)
+    actor = Actor(actor_name(args), ADMIN)
     try:
         if args.action == "set":
             if args.value is None:

@@ -1,6 +1,9 @@
 """Alerts and scheduled jobs for people: reading alerts (everyone signed in, within their role),
-acknowledging them (the CDOP manager and administrators, audited), the Coverage banner, and the jobs'
-last and next runs. Imports no Streamlit; the dashboard and `rota alerts` both come through here.
+acknowledging them (the CDOP manager and administrators, audited), the Coverage banner, an alert as JSON
+for programs, and the catalogue of jobs with their last and next runs. Imports no Streamlit; the
+dashboard, `rota alerts` and `rota jobs list` come through here, and the jobs (rota/jobs/) and the
+scheduler (rota/scheduler.py) take the catalogue and `alert_json` from here, so that nothing here
+imports the jobs.
 
 What each role sees: administrators and the CDOP manager every alert; a coordinator the gap alerts and
 their own agency's training alerts; a commissioner the gap alerts only (training alerts name people).
@@ -8,22 +11,56 @@ their own agency's training alerts; a commissioner the gap alerts only (training
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, tzinfo
+from typing import Any
 
 import polars as pl
 
-from rota import jobs
+from rota.config import Settings, load_settings
 from rota.errors import InputError, PermissionDenied, Problem
-from rota.notify import Settings
+from rota.model import UTC_US
 from rota.services.access import ADMIN, CDOP_MANAGER, COORDINATOR, Actor, can_read_people
 from rota.storage import Engine
 from rota.storage import alerts as store
 from rota.storage.audit import record_audit
 from rota.storage.db import write_transaction
-from rota.timeutil import utc_now
+from rota.timeutil import iso_local, uk_local, utc_now
 
 ENTITY = "alert"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job: its fixed id (also the name `rota jobs run` takes), the function the scheduler calls, and
+    its schedule in words (the triggers themselves are in rota/scheduler.py)."""
+
+    name: str
+    function: str
+    title: str
+    schedule: str
+
+
+JOBS: dict[str, JobSpec] = {
+    spec.name: spec
+    for spec in (
+        JobSpec("gap-scan", "rota.jobs:gap_scan", "Gap scan (next 30 days)", "every hour"),
+        JobSpec(
+            "training-expiry", "rota.jobs:training_expiry", "Training expiry (next 30 days)", "daily 02:30"
+        ),
+        JobSpec(
+            "forecast-refresh", "rota.jobs:forecast_refresh", "Forecast refresh (91 days)", "nightly 03:00"
+        ),
+        JobSpec(
+            "import-watch",
+            "rota.jobs:import_watch",
+            "Import watch folder",
+            "every minute while ROTA_IMPORT_WATCH is set",
+        ),
+    )
+}
+JOB_NAMES: tuple[str, ...] = tuple(JOBS)
 
 
 def can_acknowledge(actor: Actor) -> bool:
@@ -84,7 +121,91 @@ def acknowledge(engine: Engine, actor: Actor, alert_id: int, now: datetime | Non
     return True
 
 
+def alert_json(alert: Mapping[str, Any], tz: tzinfo) -> dict[str, Any]:
+    """An alert for programs (webhook, `rota alerts`): local ISO times with their offset."""
+
+    def t(value: Any) -> str | None:
+        return iso_local(value, tz) if isinstance(value, datetime) else None
+
+    until = alert.get("valid_until")
+    return {
+        "id": alert.get("id"),
+        "kind": alert["kind"],
+        "rule_id": alert.get("rule_id"),
+        "role": alert.get("role"),
+        "age_band": alert.get("age_band"),
+        "start": t(alert.get("start")),
+        "end": t(alert.get("end")),
+        "open_end": bool(alert.get("open_end")),
+        "required": alert.get("required"),
+        "available": alert.get("available"),
+        "responder_id": alert.get("responder_id"),
+        "competency": alert.get("competency"),
+        "valid_until": until.isoformat() if isinstance(until, date) else None,
+        "agency": alert.get("agency"),
+        "message": alert.get("message"),
+        "created_at": t(alert.get("created_at")),
+        "resolved_at": t(alert.get("resolved_at")),
+        "resolution": alert.get("resolution"),
+        "acknowledged_at": t(alert.get("acknowledged_at")),
+        "acknowledged_by": alert.get("acknowledged_by"),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- jobs
+
+OVERVIEW_SCHEMA: dict[str, pl.DataType] = {
+    "job": pl.String(),
+    "schedule": pl.String(),
+    "next_run": UTC_US,
+    "last_run": UTC_US,
+    "last_finished": UTC_US,
+    "last_status": pl.String(),
+    "last_message": pl.String(),
+}
+
+
+def overview(engine: Engine, settings: Settings, now: datetime | None = None) -> pl.DataFrame:
+    """Every job: its schedule, next run (from the job store; null while no scheduler has stored it), and
+    its last run (start, end, status, message). A run still marked running long after it began died with
+    its process and shows as `interrupted`."""
+    now = now or utc_now()
+    scheduled = store.scheduled_runs(engine) or {}
+    last = store.last_runs(engine)
+    rows = []
+    for name, spec in JOBS.items():
+        schedule = spec.schedule
+        if name == "import-watch":
+            schedule = (
+                f"every minute: {settings.import_watch}"
+                if settings.import_watch
+                else "off (ROTA_IMPORT_WATCH not set)"
+            )
+        run = last.get(name, {})
+        status = run.get("status")
+        started = run.get("started_at")
+        if (
+            status == "running"
+            and started is not None
+            and not store.run_is_live(started, run.get("message"), now)
+        ):
+            status = "interrupted"
+        rows.append(
+            (name, schedule, scheduled.get(name), started, run.get("finished_at"), status, run.get("message"))
+        )
+    return pl.DataFrame(rows, schema=OVERVIEW_SCHEMA, orient="row")
+
+
+def overview_lines(engine: Engine, settings: Settings) -> list[str]:
+    """One line a job: its schedule and next run (for the log of `rota scheduler`)."""
+    out = []
+    for r in overview(engine, settings).iter_rows(named=True):
+        nxt = uk_local(r["next_run"], settings.tz) if r["next_run"] else "not scheduled"
+        out.append(f"{r['job']}: {r['schedule']}; next run {nxt}")
+    return out
+
+
 def job_overview(engine: Engine, actor: Actor, settings: Settings | None = None) -> pl.DataFrame:
-    """Each job's schedule, next run and last run (`rota.jobs.overview`): the CDOP manager and admins."""
+    """Each job's schedule, next run and last run (`overview`): the CDOP manager and admins."""
     require_job_status(actor)
-    return jobs.overview(engine, settings or Settings.from_env())
+    return overview(engine, settings or load_settings())

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -34,6 +33,7 @@ from rota.analytics.forecast import (
     with_scenarios,
 )
 from rota.analytics.scenarios import AddResponders, LapseTraining, RemoveResponder, Scenario
+from rota.config import load_settings
 from rota.errors import InputError, Problem
 from rota.model import Rota
 from rota.services.access import Actor, can_read_case_level, can_read_people, require_read_forecast
@@ -58,12 +58,21 @@ class ForecastSettings:
     commitment_hours: float = DEFAULT_COMMITMENT_HOURS
 
 
+def child_population(engine: Engine | None) -> int | None:
+    """The number of children aged 0-17 for the prior: the stored setting `child_population`, else
+    ROTA_CHILD_POPULATION (rota/config.py, which refuses a value that is not a whole number), else None.
+    With no database (`rota forecast` on files) only the environment is asked."""
+    stored = (read_settings(engine).get("child_population") or "").strip() if engine is not None else ""
+    if stored.isdigit():
+        return int(stored)
+    return load_settings().child_population
+
+
 def forecast_settings(engine: Engine) -> ForecastSettings:
     """From the stored settings (`child_population`, `mean_commitment_hours`), else the environment
     (`ROTA_CHILD_POPULATION`), else none / 4 hours."""
     stored = read_settings(engine)
-    population_text = stored.get("child_population") or os.environ.get("ROTA_CHILD_POPULATION") or ""
-    population = int(population_text) if population_text.strip().isdigit() else None
+    population = child_population(engine)
     try:
         commitment = float(stored.get("mean_commitment_hours") or DEFAULT_COMMITMENT_HOURS)
     except ValueError:
@@ -611,6 +620,7 @@ __all__ = [
     "bands_by_age",
     "capacity_forecast",
     "chance_of_any",
+    "child_population",
     "default_forecast_period",
     "forecast_settings",
     "history_window",

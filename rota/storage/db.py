@@ -6,7 +6,6 @@ SQLite (the default, a file under `data/`) and PostgreSQL (`postgresql+psycopg:/
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,10 +18,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+from rota.config import load_settings
 from rota.files import create_private, make_sqlite_private
 from rota.redact import mask_url, redact, url_secrets
 
-ENV_DATABASE_URL = "ROTA_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -58,11 +57,12 @@ def normalise_url(url: str) -> str:
 
 
 def database_url(cli_value: str | None = None) -> str:
-    """The database to use: the `--db` value, else env ROTA_DATABASE_URL, else the default SQLite file."""
-    for value in (cli_value, os.environ.get(ENV_DATABASE_URL)):
-        if value and value.strip():
-            return normalise_url(value.strip())
-    return default_database_url()
+    """The database to use: the `--db` value, else ROTA_DATABASE_URL (rota/config.py), else the default
+    SQLite file."""
+    if cli_value and cli_value.strip():
+        return normalise_url(cli_value.strip())
+    from_env = load_settings().database_url
+    return normalise_url(from_env) if from_env else default_database_url()
 
 
 def parse_url(url: str) -> URL:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rota.notify import Settings
+from rota.config import load_settings
 from rota.redact import install_log_redaction, mask_url, redact
 from rota.storage.db import DatabaseURLError, make_engine
 
@@ -139,12 +139,12 @@ def test_log_records_are_redacted_whatever_logs_them(caplog: pytest.LogCaptureFi
 
 def test_webhook_url_and_smtp_password_are_never_shown() -> None:
     hook = "https://hooks.example.org/services/T000/B000/XXXXXXXXXXXX"
-    settings = Settings.from_env({"ROTA_ALERT_WEBHOOK": hook, "ROTA_SMTP_PASSWORD": "smtp-pa55word"})
+    settings = load_settings({"ROTA_ALERT_WEBHOOK": hook, "ROTA_SMTP_PASSWORD": "smtp-pa55word"})
     assert hook not in repr(settings) and "smtp-pa55word" not in repr(settings)
     assert (
         redact(f"webhook {hook} failed; login smtp-pa55word refused")
         == "webhook *** failed; login *** refused"
     )
     with pytest.raises(Exception) as info:
-        Settings.from_env({"ROTA_ALERT_WEBHOOK": "hooks.example.org/services/T000/B000/YYYYYYYY"})
+        load_settings({"ROTA_ALERT_WEBHOOK": "hooks.example.org/services/T000/B000/YYYYYYYY"})
     assert "YYYYYYYY" not in str(info.value)

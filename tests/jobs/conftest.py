@@ -18,8 +18,8 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine
 
+from rota.config import Settings, load_settings
 from rota.model import Rota, conform
-from rota.notify import Settings
 from rota.storage.db import init_db
 from rota.storage.imports import import_rota
 
@@ -203,4 +203,4 @@ def settings_for(smtp: Mailbox | None = None, webhook: Receiver | None = None, *
     if webhook is not None:
         env["ROTA_ALERT_WEBHOOK"] = webhook.url
     env |= {k: str(v) for k, v in extra.items()}
-    return Settings.from_env(env)
+    return load_settings(env)

@@ -17,8 +17,8 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine, insert
 
+from rota.config import load_settings
 from rota.jobs import import_watch
-from rota.notify import Settings
 from rota.storage.alerts import job_runs
 from rota.storage.models import JOB_RUN
 from rota.storage.rota import load_rota
@@ -138,7 +138,7 @@ def test_a_file_changed_within_the_settle_time_is_left_alone(engine: Engine, inb
     assert path.is_file()
     status, message = _watch(engine, inbox, ROTA_IMPORT_SETTLE_SECONDS=10)
     assert status == "ok" and "done/" in message
-    assert Settings.from_env({}).import_settle_seconds == 60
+    assert load_settings({}).import_settle_seconds == 60
 
 
 def test_a_file_over_the_size_limit_is_refused_unread(engine: Engine, inbox: Path) -> None:
@@ -148,7 +148,7 @@ def test_a_file_over_the_size_limit_is_refused_unread(engine: Engine, inbox: Pat
     assert status == "failed"
     assert "the watched folder takes files up to 0.01 MB (ROTA_IMPORT_MAX_MB)" in _reports(inbox)
     assert load_rota(engine).shifts.filter(pl.col("shift_id") == "W1").height == 0
-    assert Settings.from_env({}).import_max_mb == 200
+    assert load_settings({}).import_max_mb == 200
 
 
 def test_reports_are_short_escaped_and_private(engine: Engine, inbox: Path) -> None:

@@ -22,9 +22,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, inspect
 
 from rota import scheduler as rota_scheduler
-from rota.jobs import JOB_NAMES, overview
-from rota.storage.alerts import scheduled_runs
+from rota.jobs import training_expiry
+from rota.services.alerts import JOB_NAMES, overview
+from rota.storage.alerts import last_runs, scheduled_runs
 from rota.storage.db import alembic_config, init_db, make_engine
+from rota.storage.engines import configured_engine, engine_for
 from rota.storage.models import JOBSTORE_TABLE
 from rota.timeutil import SERVICE_TZ
 from tests.jobs.conftest import settings_for
@@ -64,6 +66,43 @@ def test_a_restart_keeps_the_jobs_and_their_next_run_times(db_url: str, tmp_path
     assert table.filter(table["job"] == "training-expiry")["next_run"][0] == before["training-expiry"]
     engine.dispose()
     engine2.dispose()
+
+
+def test_the_scheduler_runs_the_jobs_with_its_own_engine_and_stores_no_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The executor (`JobRunner`) hands a job the scheduler's engine and settings: the environment names
+    another database, which the job never touches; the job store keeps the job without arguments."""
+    monkeypatch.setenv("ROTA_DATABASE_URL", f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    engine = init_db(f"sqlite:///{tmp_path / 'rota.db'}")
+    scheduler = rota_scheduler.start(engine, settings_for())
+    try:
+        scheduler.modify_job("training-expiry", next_run_time=datetime.now(UTC))
+        deadline = time.monotonic() + 30
+        while last_runs(engine).get("training-expiry", {}).get("status") in (None, "running"):
+            assert time.monotonic() < deadline, "the job did not run"
+            time.sleep(0.2)
+        assert last_runs(engine)["training-expiry"]["status"] == "ok"
+        assert scheduler.get_job("training-expiry").kwargs == {}  # no engine or URL in the job store
+    finally:
+        rota_scheduler.stop(scheduler)
+        engine.dispose()
+    assert not (tmp_path / "elsewhere.db").exists()
+
+
+def test_a_job_called_without_an_engine_uses_the_configured_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As APScheduler would call "rota.jobs:training_expiry" outside a `JobRunner`: the process's one
+    engine for ROTA_DATABASE_URL (rota.storage.engines), made once and kept."""
+    url = f"sqlite:///{tmp_path / 'rota.db'}"
+    monkeypatch.setenv("ROTA_DATABASE_URL", url)
+    engine = init_db(url)
+    assert training_expiry(settings=settings_for()).ok
+    assert last_runs(engine)["training-expiry"]["status"] == "ok"
+    assert configured_engine() is engine_for(url)
+    engine_for(url).dispose()
+    engine.dispose()
 
 
 calls: list[datetime] = []

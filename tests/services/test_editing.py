@@ -37,14 +37,13 @@ from rota.services.editing import (
     apply_import,
     change_from_stored,
     editor_frames,
-    free_qualified,
+    free_only,
     gap_candidates,
     gap_impact,
     preview_import,
     rebase,
     save_changes,
     shift_row,
-    span_text,
     validate_changes,
     week_csv,
     week_rota,
@@ -499,12 +498,6 @@ def test_shortening_lengthening_and_closing_gaps(engine: Engine) -> None:
     )
 
 
-def test_span_text_is_local_and_24_hour() -> None:
-    assert span_text(utc(3, 28, 2), utc(3, 28, 8)) == "Sat 02:00-08:00"
-    assert span_text(utc(3, 28, 22), utc(3, 29, 6)) == "Sat 22:00-Sun 07:00"  # BST from 01:00 UTC
-    assert span_text(utc(3, 27, 18), utc(3, 28, 0)) == "Fri 18:00-24:00"
-
-
 # ------------------------------------------------------------------------------------------- free responders
 
 
@@ -512,14 +505,14 @@ def test_free_qualified_honours_training_leave_duty_and_eleven_hours_rest(engine
     view = week_rota(engine, POLICE_COORD, WEEK)
     save_changes(engine, POLICE_COORD, [change_from_stored(SHIFT, DELETE, shift_of(view.shifts, "X2"))])
     start, end = utc(3, 28, 2), utc(3, 28, 8)
-    free = free_qualified(engine, POLICE_COORD, "sio-16-17", start, end)
+    free = free_only(gap_candidates(engine, POLICE_COORD, "sio-16-17", (start, end)))
     assert free.get_column("responder_id").to_list() == ["S2"]  # 11 h rest exactly, either side
     row = free.row(0, named=True)
     assert (row["rest_before_hours"], row["rest_after_hours"]) == (11, 11)
     assert row["previous_shift_end"] == utc(3, 27, 15) and row["next_shift_start"] == utc(3, 28, 19)
 
     why = dict(
-        gap_candidates(engine, POLICE_COORD, "sio-16-17", start, end)
+        gap_candidates(engine, POLICE_COORD, "sio-16-17", (start, end))
         .select("responder_id", "reason")
         .iter_rows()
     )
@@ -532,17 +525,17 @@ def test_free_qualified_honours_training_leave_duty_and_eleven_hours_rest(engine
     assert why["S5"].startswith("only 10.5 h rest after")
     assert why["S6"].startswith("only 10.0 h rest before the shift starting 28/03/2026 18:00 GMT")
     # the 0-15 rule needs no 16-17 briefing: S3 and S9 become free; S7 is on duty from 06:00
-    free_0_15 = free_qualified(engine, POLICE_COORD, "sio", start, end)
+    free_0_15 = free_only(gap_candidates(engine, POLICE_COORD, "sio", (start, end)))
     assert free_0_15.get_column("responder_id").to_list() == ["S3", "S2", "S9"]  # by name
     why_0_15 = dict(
-        gap_candidates(engine, POLICE_COORD, "sio", start, end).select("responder_id", "reason").iter_rows()
+        gap_candidates(engine, POLICE_COORD, "sio", (start, end)).select("responder_id", "reason").iter_rows()
     )
     assert why_0_15["S7"] == "already on duty during the gap"
-    assert free_qualified(engine, POLICE_COORD, "sio", start, end, agency=NHS).height == 0
+    assert free_only(gap_candidates(engine, POLICE_COORD, "sio", (start, end), agency=NHS)).height == 0
     with pytest.raises(InputError):
-        free_qualified(engine, POLICE_COORD, "no-such-rule", start, end)
+        free_only(gap_candidates(engine, POLICE_COORD, "no-such-rule", (start, end)))
     with pytest.raises(PermissionDenied):
-        free_qualified(engine, COMMISSIONER_ACTOR, "sio", start, end)
+        free_only(gap_candidates(engine, COMMISSIONER_ACTOR, "sio", (start, end)))
 
 
 # ------------------------------------------------------------------------------------------- export
