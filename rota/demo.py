@@ -1,4 +1,8 @@
-"""A realistic, plainly fictional regional demo rota, calibrated on DOMAIN.md: pure and seeded.
+"""Long because the demo is one seeded generator: its people, training, leave and rostering patterns draw
+from one random stream in a fixed order, which splitting it would spread over several files.
+
+A realistic, plainly fictional regional demo rota, calibrated on how England's child death review
+partnerships work: pure and seeded.
 
 `build_demo(today)` covers the past five years (and a month, so that the demo cases of
 `rota.demo_cases` all fall within it) and the coming fourteen weeks of one CDOP footprint (three invented

@@ -15,10 +15,8 @@ of the product's jobs the scheduler's own engine and settings when it runs it.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
-from collections.abc import Mapping
 from datetime import datetime, timedelta, tzinfo
 from types import FrameType
 from typing import Any
@@ -187,14 +185,11 @@ def _where(engine: Engine) -> str:
     return mask_url(engine.url.render_as_string(hide_password=False))
 
 
-def embedded(url: str, environ: Mapping[str, str] | None = None) -> bool:
+def embedded(url: str, settings: Settings | None = None) -> bool:
     """Does the dashboard server run the scheduler itself? Yes with SQLite (the embedded database) unless
     ROTA_EMBEDDED_SCHEDULER=0; never with PostgreSQL, where `rota scheduler` runs once for all the
     dashboard processes."""
-    env = os.environ if environ is None else environ
-    if env.get(ENV_EMBEDDED, "").strip().lower() in ("0", "false", "no", "off"):
-        return False
-    return is_sqlite(url)
+    return (settings or load_settings()).embedded_scheduler and is_sqlite(url)
 
 
 def serve(

@@ -165,15 +165,21 @@ def _check_file(st: os.stat_result, what: str) -> None:
         )
 
 
-def _copy(dir_fd: int, name: str, seen: os.stat_result, target: Path, limit: int) -> None:
-    """Copy a regular file named `name` in `dir_fd` to `target` (created 0600), refusing anything that is
-    not the file looked at: opened without following links or blocking, checked again on the descriptor."""
+def _open_safely(dir_fd: int, name: str, flags: int) -> int:
+    """A descriptor for `name` in `dir_fd` opened with `flags` (which do not follow links or block), or
+    Refused when it cannot be opened so."""
     try:
-        fd = os.open(name, _OPEN_FLAGS, dir_fd=dir_fd)
+        return os.open(name, flags, dir_fd=dir_fd)
     except OSError as exc:
         raise Refused(
             f"{printable(name)} cannot be opened safely ({exc.strerror}): nothing was read"
         ) from exc
+
+
+def _copy(dir_fd: int, name: str, seen: os.stat_result, target: Path, limit: int) -> None:
+    """Copy a regular file named `name` in `dir_fd` to `target` (created 0600), refusing anything that is
+    not the file looked at: opened without following links or blocking, checked again on the descriptor."""
+    fd = _open_safely(dir_fd, name, _OPEN_FLAGS)
     try:
         st = os.fstat(fd)
         _check_file(st, printable(name))
@@ -212,12 +218,7 @@ def _stage(dir_fd: int, entry: _Entry, tmp: Path, limit: int, settle: float) -> 
     name, st = entry.name, entry.st
     now = time.time()
     if stat.S_ISDIR(st.st_mode):
-        try:
-            fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
-        except OSError as exc:
-            raise Refused(
-                f"{printable(name)} cannot be opened safely ({exc.strerror}): nothing was read"
-            ) from exc
+        fd = _open_safely(dir_fd, name, _DIR_FLAGS)
         try:
             inner: list[_Entry] = []
             with os.scandir(fd) as it:

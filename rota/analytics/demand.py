@@ -1,4 +1,4 @@
-"""The demand model: the rate of JAR-eligible cases per real local hour, per age band (SPEC section 7).
+"""The demand model (docs/methods.md): the rate of JAR-eligible cases per real local hour, per age band.
 
 Counts are rare (about one case a month in an area), so the model is a Poisson log-linear model with
 shrunken effects, fitted by penalised maximum likelihood (a posterior mode):
@@ -34,7 +34,7 @@ import polars as pl
 from rota.csvcheck import polars_zone
 from rota.errors import InputError, Problem
 from rota.model import UTC_US
-from rota.timeutil import SERVICE_TZ
+from rota.timeutil import SERVICE_TZ, day_start
 
 HOURS_PER_YEAR = 365.2425 * 24
 
@@ -344,6 +344,12 @@ def _jar_cases(cases: pl.DataFrame) -> pl.DataFrame:
     return cases.filter(pl.col("jar_criteria_met").fill_null(False) & pl.col("notified_at").is_not_null())
 
 
+_NO_DATA = (
+    "no JAR-eligible cases in the history and no child population configured: import cases or give the "
+    "child population (--population, or the child_population setting)"
+)
+
+
 class _History:
     """Cell counts of a history, computed once so that many fits (a backtest) slice it cheaply."""
 
@@ -390,16 +396,7 @@ class _History:
                 # no population: centre the band on the area's own all-ages rate times the national share
                 centre, sd = math.log(total * share / hours), 1.0
             else:
-                raise InputError(
-                    Problem(
-                        "forecast",
-                        None,
-                        None,
-                        "no JAR-eligible cases in the history and no child population configured: "
-                        "import cases or give the child population (--population, or the "
-                        "child_population setting)",
-                    )
-                )
+                raise InputError(Problem("forecast", None, None, _NO_DATA))
             precision = _prior_precision(sd)
             beta = _fit(counts, exposure, centre, precision)
             mu = exposure * np.exp(_X @ beta)
@@ -419,8 +416,6 @@ def history_bounds(
         if first is None or first >= until:  # type: ignore[operator]
             return until, until
         local = first.astimezone(tz)  # type: ignore[union-attr]
-        from rota.timeutil import day_start
-
         start = day_start(local.date().replace(day=1), tz)
     return start, until
 

@@ -1,4 +1,7 @@
-"""Forecast and risk (SPEC section 7): demand against rostered trained capacity, rule by rule.
+"""Long because the risk model, its scenarios and its backtest share the Forecast they compute, and
+the model is easiest to check read top to bottom in one place.
+
+Forecast and risk (docs/methods.md, "Risk"): demand against rostered trained capacity, rule by rule.
 
 For each rule over [start, end):
 - `uncovered_hours`: time inside the rule's windows with fewer than min_count qualified responders;

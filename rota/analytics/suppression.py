@@ -1,5 +1,9 @@
-"""Small-number suppression for commissioners' views (SPEC section 6): counts 1 to 4 shown as "<5", and
-secondary suppression so that no hidden count can be worked out from the published totals.
+"""Long because secondary suppression is one algorithm (the grid of cells, bound propagation, and the
+choice of what to hide next) that has to be read whole to be trusted.
+
+Small-number suppression for commissioners' views (docs/methods.md, "Small-number suppression"): counts 1
+to 4 shown as "<5", and secondary suppression so that no hidden count can be worked out from the
+published totals.
 
 Pure functions on polars frames; no database, no dashboard. The model:
 

@@ -24,10 +24,14 @@ class UsageError(Exception):
 
 def env_settings() -> Settings:
     """The settings of the environment (rota/config.py), read now: a bad value is an InputError naming its
-    variable, which `main` prints before exiting 2. Imported here only to keep `rota --help` fast."""
+    variable, which `main` prints before exiting 2 (ROTA_DATABASE_URL too, checked by the storage layer that
+    parses it). Imported here only to keep `rota --help` fast."""
     from rota.config import load_settings
+    from rota.storage.db import configured_url
 
-    return load_settings()
+    settings = load_settings()
+    configured_url()
+    return settings
 
 
 def service_tz(args: argparse.Namespace) -> tzinfo:

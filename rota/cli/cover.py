@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from rota.cli.common import (
     EXIT_GAP,
@@ -19,16 +21,28 @@ from rota.files import write_private
 from rota.output import duration_text, render
 from rota.timeutil import TimeParseError, parse_bound, uk_local, utc_now
 
+if TYPE_CHECKING:
+    import polars as pl
+
+    from rota.model import Rota
+
 # The engine and the services are imported inside the commands only to keep `rota --help` fast.
+
+
+def _over_window(
+    args: argparse.Namespace, compute: Callable[[Rota, datetime, datetime, tzinfo], pl.DataFrame]
+) -> tuple[pl.DataFrame, tzinfo, datetime, datetime]:
+    """`compute` (an engine function) over the --start/--end window of the rota the arguments choose,
+    with the service time zone and the window."""
+    tz = service_tz(args)
+    start, end = time_range(args, tz)
+    return compute(load_rota_for(args, tz, start, end), start, end, tz), tz, start, end
 
 
 def cmd_gaps(args: argparse.Namespace) -> int:
     from rota.engine import gaps
 
-    tz = service_tz(args)
-    start, end = time_range(args, tz)
-    rota = load_rota_for(args, tz, start, end)
-    found = gaps(rota, start, end, tz)
+    found, tz, start, end = _over_window(args, gaps)
     fmt = output_format(args)
     if fmt == "table":
         if found.height == 0:
@@ -53,10 +67,7 @@ def cmd_gaps(args: argparse.Namespace) -> int:
 def cmd_coverage(args: argparse.Namespace) -> int:
     from rota.engine import coverage
 
-    tz = service_tz(args)
-    start, end = time_range(args, tz)
-    rota = load_rota_for(args, tz, start, end)
-    grid = coverage(rota, start, end, tz)
+    grid, tz, _, _ = _over_window(args, coverage)
     fmt = output_format(args)
     if fmt == "table":
         print(

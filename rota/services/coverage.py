@@ -1,4 +1,7 @@
-"""Coverage for people: per-rule cover and gaps over a period of local days, a days-by-hours heatmap, the
+"""Long because the Coverage page's service is one piece: the period, the per-rule summary and gap list,
+the heatmap with its clock-change rules, and who is on duty now all come from the same rota and engine.
+
+Coverage for people: per-rule cover and gaps over a period of local days, a days-by-hours heatmap, the
 England bank holidays in the period, and who is on duty at an instant.
 
 Reads through the repository and computes with the engine; imports no Streamlit. Names and contact details

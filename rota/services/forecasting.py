@@ -1,5 +1,8 @@
-"""Capacity and forecast for the dashboard (SPEC sections 7 and 8): demand against rostered trained
-capacity, expected cases meeting no trained responder per rule, and what-if scenarios.
+"""Long because the Capacity & forecast page's service is one piece: the forecast, its settings and
+history window, the what-if scenarios, and the tables the page draws, all read from one CapacityForecast.
+
+Capacity and forecast for the dashboard (docs/methods.md, "Risk"; docs/dashboard.md): demand against
+rostered trained capacity, expected cases meeting no trained responder per rule, and what-if scenarios.
 
 Aggregates only: commissioners may read it all except scenarios that name a responder (letting one
 person's training lapse, removing a person), which need the right to read people.

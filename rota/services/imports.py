@@ -1,4 +1,7 @@
-"""The one import path (docs/bundle.md, "Importing"): `rota import`, the watched folder and the Rota editor's
+"""Long because the one import path keeps its four steps (read, check, scope, apply) side by side, so
+that every entry point visibly gets the same checks; the scope check alone is a long list of rules.
+
+The one import path (docs/bundle.md, "Importing"): `rota import`, the watched folder and the Rota editor's
 upload all read, check, scope and store a file through these functions, so each has the same checks.
 
 read -> validate (the bundle's rules, against the stored responders and configured roles) -> scope (what the

@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import polars as pl
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from rota.analytics.cases import CASES_SCHEMA
 from rota.analytics.reasons import with_reason_category
 from rota.errors import InputError, Problem
-from rota.storage.audit import AuditBuffer, audit_frame, to_audit_json
-from rota.storage.changes import KindCounts, delete_audited, duplicates, upsert
+from rota.storage.audit import AuditBuffer, to_audit_json
+from rota.storage.changes import Audited, KindCounts, clear_audited, delete_audited, duplicates, upsert
 from rota.storage.db import write_transaction
 from rota.storage.frames import blank_to_null, select_frame, select_frame_in
 from rota.storage.models import CASE_RECORD
@@ -22,6 +22,7 @@ from rota.timeutil import utc_now
 CASE_KEY = "case_id"
 _CASE_COMPARE: tuple[str, ...] = tuple(c for c in CASES_SCHEMA if c != CASE_KEY)
 _CASE_REQUIRED: tuple[str, ...] = ("case_id", "notified_at", "age_years", "jar_criteria_met", "jar_triggered")
+_CASES = Audited(CASE_RECORD, "case", CASE_KEY, pl.col(CASE_KEY))
 
 
 def load_cases(engine: Engine, start: datetime | None = None, end: datetime | None = None) -> pl.DataFrame:
@@ -116,17 +117,7 @@ def _store_cases(
     if replace:
         stored = select_frame(conn, CASE_RECORD, CASES_SCHEMA)
         doomed = stored.join(df.select(CASE_KEY), on=CASE_KEY, how="anti")
-        delete_audited(
-            conn,
-            audit,
-            counts,
-            table=CASE_RECORD,
-            entity="case",
-            doomed=doomed,
-            columns=columns,
-            pk=CASE_KEY,
-            entity_id=pl.col(CASE_KEY),
-        )
+        delete_audited(conn, audit, counts, _CASES, doomed, columns)
         stored = stored.join(doomed.select(CASE_KEY), on=CASE_KEY, how="anti")
     else:
         stored = select_frame_in(conn, CASE_RECORD, CASES_SCHEMA, CASE_KEY, df.get_column(CASE_KEY).to_list())
@@ -134,31 +125,17 @@ def _store_cases(
         conn,
         audit,
         counts,
-        table=CASE_RECORD,
-        entity="case",
-        incoming=df,
-        stored=stored,
+        _CASES,
+        df,
+        stored,
         key=[CASE_KEY],
         compare=list(_CASE_COMPARE),
-        pk=CASE_KEY,
-        entity_id=pl.col(CASE_KEY),
-        insert_constants={"version": 1, "updated_at": now},
+        insert_constants={"updated_at": now},
         update_constants={"updated_at": now},
     )
     if counts.changes:
-        summary = {
-            "created": counts.created,
-            "updated": counts.updated,
-            "deleted": counts.deleted,
-            "unchanged": counts.unchanged,
-        }
-        audit.add_one(
-            "cases",
-            "import",
-            source or "import",
-            None,
-            to_audit_json({"replace": replace, "summary": summary}),
-        )
+        summary = {"replace": replace, "summary": counts.as_dict()}
+        audit.add_one("cases", "import", source or "import", None, to_audit_json(summary))
 
 
 def reset_cases(engine: Engine, *, actor: str) -> KindCounts:
@@ -168,21 +145,8 @@ def reset_cases(engine: Engine, *, actor: str) -> KindCounts:
     counts = KindCounts()
     audit = AuditBuffer()
     with write_transaction(engine) as conn:
-        stored = select_frame(conn, CASE_RECORD, CASES_SCHEMA)
-        if stored.height:
-            conn.execute(delete(CASE_RECORD))
-            audit.add(
-                audit_frame(
-                    stored,
-                    "case",
-                    "delete",
-                    pl.col(CASE_KEY),
-                    list(CASES_SCHEMA),
-                    before_suffix="",
-                    after_suffix=None,
-                )
-            )
-            counts.deleted = stored.height
-            audit.add_one("cases", "delete", "all", None, to_audit_json({"deleted": stored.height}))
+        counts.deleted = clear_audited(conn, audit, _CASES, CASES_SCHEMA)
+        if counts.deleted:
+            audit.add_one("cases", "delete", "all", None, to_audit_json({"deleted": counts.deleted}))
         audit.write(conn, actor.strip(), utc_now())
     return counts

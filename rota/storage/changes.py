@@ -7,14 +7,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, delete
 
 from rota.errors import Problem
 from rota.storage.audit import AuditBuffer, audit_frame
-from rota.storage.frames import delete_rows, insert_rows, update_rows
+from rota.storage.frames import delete_rows, insert_rows, select_frame, update_rows
 
 _OLD = "__old"
 _FOUND = "__found"
+
+
+@dataclass(frozen=True)
+class Audited:
+    """A table whose imported rows are audited one by one: the entity its rows are in the audit log, its
+    primary key column, and the expression that names a row there (the audit entry's entity_id)."""
+
+    table: Table
+    entity: str
+    pk: str
+    entity_id: pl.Expr
 
 
 @dataclass
@@ -27,6 +38,15 @@ class KindCounts:
     @property
     def changes(self) -> int:
         return self.created + self.updated + self.deleted
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts by name, as the import's audit entry and summaries show them."""
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+        }
 
 
 def _changed_mask(columns: Sequence[str]) -> pl.Expr:
@@ -62,25 +82,26 @@ def upsert(
     conn: Connection,
     audit: AuditBuffer,
     counts: KindCounts,
-    *,
-    table: Table,
-    entity: str,
+    target: Audited,
     incoming: pl.DataFrame,
     stored: pl.DataFrame,
+    *,
     key: list[str],
     compare: list[str],
-    pk: str,
-    entity_id: pl.Expr,
     insert_constants: Mapping[str, Any] | None = None,
     update_constants: Mapping[str, Any] | None = None,
 ) -> None:
-    """Insert new rows, update changed ones (version + 1), leave identical ones alone; audit each change."""
+    """Insert new rows (version 1, and `insert_constants`), update changed ones (version + 1, and
+    `update_constants`), leave identical ones alone; audit each change."""
     columns = list(incoming.columns)
+    entity, entity_id = target.entity, target.entity_id
     new, changed, unchanged = _classify(incoming, stored, key, compare)
     insert_rows(
-        conn, table, new.with_columns(pl.lit(v).alias(k) for k, v in (insert_constants or {}).items())
+        conn,
+        target.table,
+        new.with_columns(pl.lit(v).alias(k) for k, v in {"version": 1, **(insert_constants or {})}.items()),
     )
-    update_rows(conn, table, pk, changed, compare, **(update_constants or {}))
+    update_rows(conn, target.table, target.pk, changed, compare, **(update_constants or {}))
     audit.add(audit_frame(new, entity, "create", entity_id, columns, before_suffix=None, after_suffix=""))
     if changed.height:
         # The "before" image: the key columns as they are, the compared ones from the stored row.
@@ -96,20 +117,36 @@ def upsert(
     counts.unchanged += unchanged
 
 
+def _audit_deleted(audit: AuditBuffer, target: Audited, doomed: pl.DataFrame, columns: Sequence[str]) -> None:
+    audit.add(
+        audit_frame(
+            doomed, target.entity, "delete", target.entity_id, columns, before_suffix="", after_suffix=None
+        )
+    )
+
+
 def delete_audited(
     conn: Connection,
     audit: AuditBuffer,
     counts: KindCounts,
-    *,
-    table: Table,
-    entity: str,
+    target: Audited,
     doomed: pl.DataFrame,
     columns: Sequence[str],
-    pk: str,
-    entity_id: pl.Expr,
 ) -> None:
+    """Delete the `doomed` rows (by primary key), each one audited with its `columns`."""
     if not doomed.height:
         return
-    delete_rows(conn, table, pk, doomed.get_column(pk).to_list())
-    audit.add(audit_frame(doomed, entity, "delete", entity_id, columns, before_suffix="", after_suffix=None))
+    delete_rows(conn, target.table, target.pk, doomed.get_column(target.pk).to_list())
+    _audit_deleted(audit, target, doomed, columns)
     counts.deleted += doomed.height
+
+
+def clear_audited(
+    conn: Connection, audit: AuditBuffer, target: Audited, schema: Mapping[str, pl.DataType]
+) -> int:
+    """Delete every row of the table, each one audited with the columns of `schema`; how many there were."""
+    rows = select_frame(conn, target.table, schema)
+    if rows.height:
+        conn.execute(delete(target.table))
+        _audit_deleted(audit, target, rows, list(schema))
+    return rows.height

@@ -61,8 +61,22 @@ def database_url(cli_value: str | None = None) -> str:
     SQLite file."""
     if cli_value and cli_value.strip():
         return normalise_url(cli_value.strip())
+    from_env = configured_url()
+    return from_env if from_env else default_database_url()
+
+
+def configured_url() -> str | None:
+    """ROTA_DATABASE_URL (rota/config.py), normalised and checked: DatabaseURLError names the variable and
+    masks the password when it cannot be used. None when it is not set."""
     from_env = load_settings().database_url
-    return normalise_url(from_env) if from_env else default_database_url()
+    if not from_env:
+        return None
+    url = normalise_url(from_env.strip())
+    try:
+        parse_url(url)
+    except DatabaseURLError as exc:
+        raise DatabaseURLError(f"ROTA_DATABASE_URL: {exc}") from None
+    return url
 
 
 def parse_url(url: str) -> URL:

@@ -13,8 +13,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from rota.errors import InputError, Problem
 from rota.model import ABSENCES_SCHEMA, RESPONDERS_SCHEMA, SHIFTS_SCHEMA, TRAINING_SCHEMA, Rota, conform
 from rota.rules import DEFAULT_ROLES
-from rota.storage.audit import AuditBuffer, audit_frame, to_audit_json
-from rota.storage.changes import KindCounts, delete_audited, duplicates, upsert
+from rota.storage.audit import AuditBuffer, to_audit_json
+from rota.storage.changes import Audited, KindCounts, clear_audited, delete_audited, duplicates, upsert
 from rota.storage.db import write_transaction
 from rota.storage.frames import ISO_UTC, blank_to_null, overlap, select_frame, select_frame_in, snapshot
 from rota.storage.models import ABSENCE, COVERAGE_RULE, RESPONDER, ROLE, SHIFT, TRAINING
@@ -40,15 +40,7 @@ class ImportSummary:
         return sum(c.changes for c in self.kinds.values())
 
     def as_dict(self) -> dict[str, dict[str, int]]:
-        return {
-            kind: {
-                "created": c.created,
-                "updated": c.updated,
-                "deleted": c.deleted,
-                "unchanged": c.unchanged,
-            }
-            for kind, c in self.kinds.items()
-        }
+        return {kind: c.as_dict() for kind, c in self.kinds.items()}
 
     def __str__(self) -> str:
         parts = []
@@ -77,19 +69,12 @@ def load_rota(engine: Engine, start: datetime | None = None, end: datetime | Non
         training = select_frame(
             conn, TRAINING, TRAINING_SCHEMA, order_by=["responder_id", "competency", "valid_from"]
         )
-        shifts = select_frame(
-            conn,
-            SHIFT,
-            SHIFTS_SCHEMA,
-            where=overlap(SHIFT, start, end),
-            order_by=["start", "responder_id", "shift_id"],
-        )
-        absences = select_frame(
-            conn,
-            ABSENCE,
-            ABSENCES_SCHEMA,
-            where=overlap(ABSENCE, start, end),
-            order_by=["start", "responder_id", "end"],
+        shifts, absences = (
+            select_frame(conn, table, schema, where=overlap(table, start, end), order_by=order)
+            for table, schema, order in (
+                (SHIFT, SHIFTS_SCHEMA, ["start", "responder_id", "shift_id"]),
+                (ABSENCE, ABSENCES_SCHEMA, ["start", "responder_id", "end"]),
+            )
         )
         rule_rows = conn.execute(select(COVERAGE_RULE).order_by(COVERAGE_RULE.c.position)).all()
         extra_roles = conn.execute(select(ROLE.c.name).order_by(ROLE.c.name)).scalars().all()
@@ -172,15 +157,12 @@ def _import_responders(
         conn,
         audit,
         counts,
-        table=RESPONDER,
-        entity="responder",
-        incoming=df,
-        stored=stored,
+        _RESPONDERS,
+        df,
+        stored,
         key=["responder_id"],
         compare=["name", "role", "agency", "email", "active"],
-        pk="responder_id",
-        entity_id=pl.col("responder_id"),
-        insert_constants={"version": 1, "updated_at": now},
+        insert_constants={"updated_at": now},
         update_constants={"updated_at": now},
     )
 
@@ -189,29 +171,25 @@ _ABSENCE_ID = pl.concat_str(
     [pl.col("responder_id"), pl.col("start").dt.to_string(ISO_UTC), pl.col("end").dt.to_string(ISO_UTC)],
     separator="/",
 )
+_RESPONDERS = Audited(RESPONDER, "responder", "responder_id", pl.col("responder_id"))
+_TRAINING = Audited(TRAINING, "training", "id", TRAINING_ID)
+_SHIFTS = Audited(SHIFT, "shift", "shift_id", pl.col("shift_id"))
+_ABSENCES = Audited(ABSENCE, "absence", "id", _ABSENCE_ID)
 
 
 def _import_training(conn: Connection, df: pl.DataFrame, audit: AuditBuffer, counts: KindCounts) -> None:
     ids = df.get_column("responder_id").drop_nulls().unique().to_list()
     schema = {"id": pl.Int64(), **TRAINING_SCHEMA}
     stored = select_frame_in(conn, TRAINING, schema, "responder_id", ids)
-    upsert(
-        conn,
-        audit,
-        counts,
-        table=TRAINING,
-        entity="training",
-        incoming=df,
-        stored=stored,
-        key=["responder_id", "competency", "valid_from"],
-        compare=["valid_until"],
-        pk="id",
-        entity_id=TRAINING_ID,
-        insert_constants={"version": 1},
-    )
+    key = ["responder_id", "competency", "valid_from"]
+    upsert(conn, audit, counts, _TRAINING, df, stored, key=key, compare=["valid_until"])
 
 
-def _span(frames: Sequence[pl.DataFrame]) -> tuple[datetime, datetime, list[str]] | None:
+# The span an import with --replace replaces: [earliest start, latest end) and the responders in it.
+_Span = tuple[datetime, datetime, list[str]]
+
+
+def _span(frames: Sequence[pl.DataFrame]) -> _Span | None:
     """[min start, max end) over the frames, and the responders in them; None when they are empty."""
     rows = [f.select("responder_id", "start", "end") for f in frames if f.height]
     if not rows:
@@ -246,11 +224,7 @@ def _match_blank_shifts(shifts: pl.DataFrame, pool: pl.DataFrame) -> pl.DataFram
 
 
 def _import_shifts(
-    conn: Connection,
-    df: pl.DataFrame,
-    audit: AuditBuffer,
-    counts: KindCounts,
-    span: tuple[datetime, datetime, list[str]] | None,
+    conn: Connection, df: pl.DataFrame, audit: AuditBuffer, counts: KindCounts, span: _Span | None
 ) -> None:
     columns = list(SHIFTS_SCHEMA)
     stored_schema = dict(SHIFTS_SCHEMA)
@@ -262,17 +236,7 @@ def _import_shifts(
         explicit = df.get_column("shift_id").drop_nulls()
         df = _match_blank_shifts(df, scope.filter(~pl.col("shift_id").is_in(explicit.implode())))
         doomed = scope.filter(~pl.col("shift_id").is_in(df.get_column("shift_id").drop_nulls().implode()))
-        delete_audited(
-            conn,
-            audit,
-            counts,
-            table=SHIFT,
-            entity="shift",
-            doomed=doomed,
-            columns=columns,
-            pk="shift_id",
-            entity_id=pl.col("shift_id"),
-        )
+        delete_audited(conn, audit, counts, _SHIFTS, doomed, columns)
     # Only shifts that came with an id can already be stored; the others are new by definition.
     ids = df.get_column("shift_id").drop_nulls().to_list()
     stored = select_frame_in(conn, SHIFT, stored_schema, "shift_id", ids)
@@ -280,28 +244,12 @@ def _import_shifts(
     if blank.any():
         filled = df.get_column("shift_id").clone().scatter(blank.arg_true(), new_shift_ids(int(blank.sum())))
         df = df.with_columns(filled.alias("shift_id"))
-    upsert(
-        conn,
-        audit,
-        counts,
-        table=SHIFT,
-        entity="shift",
-        incoming=df,
-        stored=stored,
-        key=["shift_id"],
-        compare=["responder_id", "start", "end", "kind"],
-        pk="shift_id",
-        entity_id=pl.col("shift_id"),
-        insert_constants={"version": 1},
-    )
+    compare = ["responder_id", "start", "end", "kind"]
+    upsert(conn, audit, counts, _SHIFTS, df, stored, key=["shift_id"], compare=compare)
 
 
 def _import_absences(
-    conn: Connection,
-    df: pl.DataFrame,
-    audit: AuditBuffer,
-    counts: KindCounts,
-    span: tuple[datetime, datetime, list[str]] | None,
+    conn: Connection, df: pl.DataFrame, audit: AuditBuffer, counts: KindCounts, span: _Span | None
 ) -> None:
     key = ["responder_id", "start", "end"]
     columns = list(ABSENCES_SCHEMA)
@@ -312,37 +260,14 @@ def _import_absences(
             conn, ABSENCE, schema, "responder_id", responders, where=_in_span(ABSENCE, lo, hi)
         )
         doomed = scope.join(df.select(key), on=key, how="anti")
-        delete_audited(
-            conn,
-            audit,
-            counts,
-            table=ABSENCE,
-            entity="absence",
-            doomed=doomed,
-            columns=columns,
-            pk="id",
-            entity_id=_ABSENCE_ID,
-        )
+        delete_audited(conn, audit, counts, _ABSENCES, doomed, columns)
     if not df.height:
         return
     lo_in, hi_in = df.get_column("start").min(), df.get_column("start").max()
     where = [ABSENCE.c.start >= lo_in, ABSENCE.c.start <= hi_in] if isinstance(lo_in, datetime) else []
     ids = df.get_column("responder_id").drop_nulls().unique().to_list()
     stored = select_frame_in(conn, ABSENCE, schema, "responder_id", ids, where=where)
-    upsert(
-        conn,
-        audit,
-        counts,
-        table=ABSENCE,
-        entity="absence",
-        incoming=df,
-        stored=stored,
-        key=key,
-        compare=["reason"],
-        pk="id",
-        entity_id=_ABSENCE_ID,
-        insert_constants={"version": 1},
-    )
+    upsert(conn, audit, counts, _ABSENCES, df, stored, key=key, compare=["reason"])
 
 
 def _store_rota(
@@ -395,22 +320,14 @@ def reset_rota(engine: Engine, *, actor: str) -> ImportSummary:
     summary = ImportSummary()
     audit = AuditBuffer()
     with write_transaction(engine) as conn:
-        parts: list[tuple[str, Table, str, Mapping[str, pl.DataType], pl.Expr]] = [
-            ("shifts", SHIFT, "shift", SHIFTS_SCHEMA, pl.col("shift_id")),
-            ("absences", ABSENCE, "absence", ABSENCES_SCHEMA, _ABSENCE_ID),
-            ("training", TRAINING, "training", TRAINING_SCHEMA, TRAINING_ID),
-            ("responders", RESPONDER, "responder", RESPONDERS_SCHEMA, pl.col("responder_id")),
+        parts: list[tuple[str, Audited, Mapping[str, pl.DataType]]] = [
+            ("shifts", _SHIFTS, SHIFTS_SCHEMA),
+            ("absences", _ABSENCES, ABSENCES_SCHEMA),
+            ("training", _TRAINING, TRAINING_SCHEMA),
+            ("responders", _RESPONDERS, RESPONDERS_SCHEMA),
         ]
-        for kind, table, entity, schema, entity_id in parts:
-            rows = select_frame(conn, table, schema)
-            if rows.height:
-                conn.execute(delete(table))
-                audit.add(
-                    audit_frame(
-                        rows, entity, "delete", entity_id, list(schema), before_suffix="", after_suffix=None
-                    )
-                )
-                summary[kind].deleted = rows.height
+        for kind, target, schema in parts:
+            summary[kind].deleted = clear_audited(conn, audit, target, schema)
             if kind == "training":  # rules and roles name no responder, but go before them for a tidy log
                 import_rules(conn, (), audit, summary["rules"])
                 for name in conn.execute(select(ROLE.c.name)).scalars().all():

@@ -20,7 +20,9 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture(autouse=True)
 def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        auth.passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
     monkeypatch.delenv("ROTA_PASSWORD", raising=False)
     monkeypatch.delenv("ROTA_DEMO_PASSWORD", raising=False)
     monkeypatch.setenv("USER", "tester")

@@ -43,9 +43,11 @@ OIDC_SECRETS: dict[str, Any] = {
 
 @pytest.fixture(autouse=True)
 def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        auth.passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
     monkeypatch.delenv("ROTA_SESSION_MINUTES", raising=False)
-    auth._UNKNOWN.clear()
+    auth.signin._UNKNOWN.clear()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, inspect
 
 from rota import scheduler as rota_scheduler
+from rota.config import load_settings
 from rota.jobs import training_expiry
 from rota.services.alerts import JOB_NAMES, overview
 from rota.storage.alerts import last_runs, scheduled_runs
@@ -203,9 +204,11 @@ def test_the_job_store_table_is_not_alembics(tmp_path: Path) -> None:
 
 
 def test_embedded_only_with_sqlite_and_switchable_off() -> None:
-    assert rota_scheduler.embedded("sqlite:////tmp/rota.db", {})
-    assert not rota_scheduler.embedded("sqlite:////tmp/rota.db", {"ROTA_EMBEDDED_SCHEDULER": "0"})
-    assert not rota_scheduler.embedded("postgresql+psycopg://u@h/db", {})
+    assert rota_scheduler.embedded("sqlite:////tmp/rota.db", load_settings({}))
+    assert not rota_scheduler.embedded(
+        "sqlite:////tmp/rota.db", load_settings({"ROTA_EMBEDDED_SCHEDULER": "0"})
+    )
+    assert not rota_scheduler.embedded("postgresql+psycopg://u@h/db", load_settings({}))
 
 
 def test_the_dashboard_server_runs_one_scheduler_in_its_lifespan(

@@ -40,8 +40,8 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(autouse=True)
 def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auth, "HASHER", FAST)
-    auth._UNKNOWN.clear()
+    monkeypatch.setattr(auth.passwords, "HASHER", FAST)
+    auth.signin._UNKNOWN.clear()
 
 
 class CountingHasher(PasswordHasher):
@@ -59,7 +59,7 @@ class CountingHasher(PasswordHasher):
 @pytest.fixture
 def counting(monkeypatch: pytest.MonkeyPatch) -> CountingHasher:
     hasher = CountingHasher()
-    monkeypatch.setattr(auth, "HASHER", hasher)
+    monkeypatch.setattr(auth.passwords, "HASHER", hasher)
     return hasher
 
 
@@ -89,7 +89,7 @@ def refused(call: Callable[[], object]) -> str:
 def test_passwords_are_stored_as_argon2id_hashes_with_the_rfc_9106_profile(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher())
+    monkeypatch.setattr(auth.passwords, "HASHER", PasswordHasher())
     auth.create_user(engine, None, "Ada", CDOP_MANAGER, PASSWORD)
     row = stored(engine, "ada")
     assert row.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
@@ -128,7 +128,9 @@ def test_a_hash_with_old_parameters_is_upgraded_at_sign_in(
 ) -> None:
     auth.create_user(engine, None, "ada", ADMIN, PASSWORD)
     old = stored(engine, "ada").password_hash
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1))
+    monkeypatch.setattr(
+        auth.passwords, "HASHER", PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
+    )
     auth.authenticate(engine, "ada", PASSWORD)
     new = stored(engine, "ada").password_hash
     assert new != old and "$m=2048,t=2,p=1$" in new

@@ -24,7 +24,9 @@ IDLE = timedelta(minutes=30)
 
 @pytest.fixture
 def engine(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        auth.passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
     eng = init_db(db_url)
     auth.create_user(eng, None, "ada", ADMIN, PASSWORD, display_name="Ada")
     auth.create_user(eng, None, "boss", ADMIN, PASSWORD)
