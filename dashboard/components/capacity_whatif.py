@@ -116,16 +116,24 @@ def _add_from_form(replace: bool) -> None:
     _store([change], replace)
 
 
-def _lapse_from_form(replace: bool, names: dict[str, str]) -> None:
-    s = st.session_state
-    rid = s.get("capacity_lapse_who")
+def _picked_responder(key: str) -> str | None:
+    """The responder picked in the form's `key` box, or None with the form's error set."""
+    rid = st.session_state.get(key)
     if not rid:
-        s[FORM_ERROR] = "Pick a responder."
+        st.session_state[FORM_ERROR] = "Pick a responder."
+        return None
+    return str(rid)
+
+
+def _lapse_from_form(replace: bool, names: dict[str, str]) -> None:
+    rid = _picked_responder("capacity_lapse_who")
+    if rid is None:
         return
+    s = st.session_state
     change = {
         "kind": "lapse",
-        "responder_id": str(rid),
-        "who": names.get(str(rid)),
+        "responder_id": rid,
+        "who": names.get(rid),
         "competency": str(s.get("capacity_lapse_competency")),
         "on": s.get("capacity_lapse_on"),
     }
@@ -133,12 +141,9 @@ def _lapse_from_form(replace: bool, names: dict[str, str]) -> None:
 
 
 def _remove_from_form(replace: bool, names: dict[str, str]) -> None:
-    s = st.session_state
-    rid = s.get("capacity_remove_who")
-    if not rid:
-        s[FORM_ERROR] = "Pick a responder."
-        return
-    _store([{"kind": "remove", "responder_id": str(rid), "who": names.get(str(rid))}], replace)
+    rid = _picked_responder("capacity_remove_who")
+    if rid is not None:
+        _store([{"kind": "remove", "responder_id": rid, "who": names.get(rid)}], replace)
 
 
 def _store(changes: list[dict[str, Any]], replace: bool) -> None:
@@ -206,12 +211,23 @@ def add_form(roles: list[str], default_role: str | None, first: date) -> None:
         _submit_buttons("add", _add_from_form)
 
 
+def _responder_box(names: dict[str, str], key: str) -> None:
+    """The responder to change, picked by name (opens empty: the form asks for one)."""
+    st.selectbox(
+        "Responder",
+        list(names),
+        format_func=names.__getitem__,
+        index=None,
+        placeholder="Pick a responder",
+        key=key,
+    )
+
+
 def people_forms(people: pl.DataFrame, first: date) -> None:
     names = {
         rid: f"{name} ({responder_role_label(role)}, {agency or 'no agency'})"
         for rid, name, role, agency in people.select("responder_id", "name", "role", "agency").iter_rows()
     }
-    ids = list(names)
     plain = dict(people.select("responder_id", "name").iter_rows())
     competencies = sorted(
         {c for text in people.get_column("competencies").to_list() for c in (text or "").split(", ") if c}
@@ -219,14 +235,7 @@ def people_forms(people: pl.DataFrame, first: date) -> None:
     lapse, remove = st.columns(2)
     with lapse, st.form("capacity_lapse_form", border=True):
         st.markdown("**Let a responder's training lapse**")
-        st.selectbox(
-            "Responder",
-            ids,
-            format_func=names.__getitem__,
-            index=None,
-            placeholder="Pick a responder",
-            key="capacity_lapse_who",
-        )
+        _responder_box(names, "capacity_lapse_who")
         comp_col, on_col = st.columns(2)
         comp_col.selectbox(
             "Training",
@@ -239,14 +248,7 @@ def people_forms(people: pl.DataFrame, first: date) -> None:
     with remove, st.form("capacity_remove_form", border=True):
         st.markdown("**Remove a responder**")
         st.caption("As if they left or were off for the whole period.")
-        st.selectbox(
-            "Responder",
-            ids,
-            format_func=names.__getitem__,
-            index=None,
-            placeholder="Pick a responder",
-            key="capacity_remove_who",
-        )
+        _responder_box(names, "capacity_remove_who")
         _submit_buttons("remove", _remove_from_form, (plain,))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, tzinfo
+from typing import Literal
 
 import numpy as np
 import plotly.graph_objects as go
@@ -19,6 +20,7 @@ import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from dashboard.components.downloads import CSV_MIME, XLSX_MIME, Download, download_row
 from dashboard.components.format import (
     NOT_APPLICABLE,
     UK_DATE_COLUMN,
@@ -259,36 +261,27 @@ def download_buttons(
     def as_xlsx() -> bytes:
         return xlsx_bytes(rows("download excel"), tz, sheet or name)
 
-    with st.container(horizontal=True, gap="small"):
-        st.download_button(
-            "Download CSV",
-            as_csv,
-            file_name=f"{name}.csv",
-            mime="text/csv",
-            key=f"{key}-csv",
-            icon=":material/download:",
-            on_click="ignore",
-        )
-        st.download_button(
-            "Download Excel",
-            as_xlsx,
-            file_name=f"{name}.xlsx",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            key=f"{key}-xlsx",
-            icon=":material/download:",
-            on_click="ignore",
-        )
+    download_row(
+        [
+            Download("Download CSV", as_csv, f"{name}.csv", CSV_MIME, f"{key}-csv"),
+            Download("Download Excel", as_xlsx, f"{name}.xlsx", XLSX_MIME, f"{key}-xlsx"),
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------------------------- SPC
 # Making Data Count styles for the kind of each point (rota.vocab.Variation; docs/methods.md "Making Data
 # Count words"): improvement blue, concern orange, common cause grey, neither purple, each kind with its own
-# marker shape so that nothing depends on colour alone, and the badge colour and icon of the page.
+# marker shape so that nothing depends on colour alone, and the badge colour and icon of the page (badge
+# colours out of those st.badge accepts: its `color` is a Literal).
+BadgeColour = Literal["blue", "orange", "violet", "gray"]
+
+
 @dataclass(frozen=True)
 class SpcStyle:
     colour: str
     symbol: str
-    badge: str
+    badge: BadgeColour
     icon: str
 
 

@@ -4,6 +4,7 @@ durations, and frames turned into CSV or Excel bytes with local times as text. N
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from datetime import date, datetime, tzinfo
 
 import polars as pl
@@ -70,6 +71,20 @@ def hours_amount(hours: float | None) -> str:
         return f"{minutes} minute{'s' if minutes != 1 else ''}"
     text = f"{hours:,.1f}".removesuffix(".0")
     return f"{text} hour{'s' if text != '1' else ''}"
+
+
+def counted(n: int, noun: str) -> str:
+    """'1 gap', '3 gaps': a count with its noun, plural by adding s."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def labelled(frame: pl.DataFrame, columns: Mapping[str, str | pl.Expr]) -> pl.DataFrame:
+    """The columns a table shows people, in this order, under their labels: each label maps to a column
+    of `frame` or to an expression over it."""
+    return frame.select(
+        (pl.col(source) if isinstance(source, str) else source).alias(label)
+        for label, source in columns.items()
+    )
 
 
 def for_people(df: pl.DataFrame, tz: tzinfo = SERVICE_TZ) -> pl.DataFrame:

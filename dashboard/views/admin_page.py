@@ -258,8 +258,8 @@ def _accounts_section(actor: Actor) -> None:
             return
         states = accounts.get_column("active").to_list()
         # a dict's method, not a lambda: session state (which keeps format_func) must pickle
-        shown = {n: f"{n} ({'on' if on else 'off'})" for n, on in zip(names, states, strict=True)}
-        name = st.selectbox("Account", names, format_func=shown.__getitem__, key="account_pick")
+        labels = {n: f"{n} ({'on' if on else 'off'})" for n, on in zip(names, states, strict=True)}
+        name = st.selectbox("Account", names, format_func=labels.__getitem__, key="account_pick")
         off, on = st.columns(2)
         turn_off = off.form_submit_button("Switch off")
         turn_on = on.form_submit_button("Switch on")

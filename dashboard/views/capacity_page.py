@@ -13,6 +13,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.components import capacity_whatif as what_if
+from dashboard.components.cache_keys import PeriodKey, period_key
 from dashboard.components.capacity_charts import hour_of_week_figure, weekly_figure
 from dashboard.components.charts import (
     download_buttons,
@@ -22,13 +23,13 @@ from dashboard.components.charts import (
     uk_datetime,
     uk_day,
 )
-from dashboard.components.context import database_key, engine, require_page
+from dashboard.components.context import engine, require_page
 from dashboard.components.context import tz as service_tz
 from dashboard.components.feedback import failed
-from dashboard.components.format import cases_amount, chance, count_range
+from dashboard.components.format import cases_amount, chance, count_range, counted, labelled
+from dashboard.components.inputs import one_of
 from rota.errors import InputError, PermissionDenied
 from rota.services.access import CAPACITY, Actor, can_read_case_level, can_read_people
-from rota.services.coverage import data_version
 from rota.services.forecasting import (
     WITH_CHANGES,
     CapacityForecast,
@@ -58,11 +59,7 @@ CHART_ROLE = "capacity_chart_role"
 
 
 class Query(NamedTuple):
-    url: str
-    version: int
-    first: date
-    last: date
-    tz_name: str
+    period: PeriodKey
     access: tuple[str, str | None]
     scenario: ScenarioKey
 
@@ -72,7 +69,13 @@ def _forecast(q: Query, _actor: Actor) -> CapacityForecast:
     # with changes to try, reuse the (cached) forecast without them: only the changed rota is assessed
     base = _forecast(q._replace(scenario=()), _actor) if q.scenario else None
     return capacity_forecast(
-        engine(), _actor, q.first, q.last, zone(q.tz_name), scenarios=scenarios_from(q.scenario), base=base
+        engine(),
+        _actor,
+        q.period.first,
+        q.period.last,
+        zone(q.period.tz_name),
+        scenarios=scenarios_from(q.scenario),
+        base=base,
     )
 
 
@@ -146,7 +149,7 @@ def _unrostered_warning(cf: CapacityForecast) -> None:
 def _headline(cf: CapacityForecast) -> None:
     p = cf.period
     st.caption(
-        f"{uk_day(p.first)} to {uk_day(p.last)}: {p.days} day{'s' if p.days != 1 else ''}. "
+        f"{uk_day(p.first)} to {uk_day(p.last)}: {counted(p.days, 'day')}. "
         f"Times are local ({cf.tz_name}), 24-hour clock."
     )
     _unrostered_warning(cf)
@@ -199,19 +202,19 @@ def _scenario_section(
     if can_read_people(actor):
         add_tab, people_tab = st.tabs(["Add trained responders", "Lapsed training or a responder leaving"])
         with add_tab:
-            what_if.add_form(roles, default_role, q.first)
+            what_if.add_form(roles, default_role, q.period.first)
         with people_tab:
             try:
-                people = _responders(q.url, q.version, q.access, actor)
+                people = _responders(q.period.url, q.period.version, q.access, actor)
             except (PermissionDenied, InputError) as exc:
                 failed("list the responders", exc)
             else:
                 if people.is_empty():
                     st.info("No active responders are stored.")
                 else:
-                    what_if.people_forms(people, q.first)
+                    what_if.people_forms(people, q.period.first)
     else:
-        what_if.add_form(roles, default_role, q.first)
+        what_if.add_form(roles, default_role, q.period.first)
     changes: list[dict[str, Any]] = list(st.session_state.get(what_if.SCENARIO) or [])
     if not changes or cf is None or cf.scenario is None:
         return
@@ -276,15 +279,7 @@ def _charts_section(
     q: Query, actor: Actor, cf: CapacityForecast, roles: list[str], default_role: str | None
 ) -> None:
     st.subheader("Demand against rostered trained capacity")
-    role = st.segmented_control(
-        "Role",
-        roles,
-        default=default_role if default_role in roles else roles[0],
-        format_func=responder_role_label,
-        required=True,
-        key=CHART_ROLE,
-    )
-    role = role if role in roles else roles[0]
+    role = one_of("Role", roles, default=default_role, format_func=responder_role_label, key=CHART_ROLE)
     hour_fig, hour_alt, week_fig, week_alt = _charts(q, actor, (role,))
     show_chart(hour_fig, alt=hour_alt, key="capacity_hour_chart")
     st.caption(
@@ -357,12 +352,15 @@ the project's repository.
         if history.height:
             # display-ready from the service: commissioners never get the count of cases (docs/methods.md)
             st.dataframe(
-                history.select(
-                    pl.col("age_band").alias("Age band"),
-                    pl.col("cases_in_history_shown").alias("Cases in the history"),
-                    pl.col("history_years").alias("Years of history"),
-                    pl.col("fitted_cases_per_year").alias("Fitted cases a year"),
-                    pl.col("prior_cases_per_year").alias("National rate, cases a year"),
+                labelled(
+                    history,
+                    {
+                        "Age band": "age_band",
+                        "Cases in the history": "cases_in_history_shown",
+                        "Years of history": "history_years",
+                        "Fitted cases a year": "fitted_cases_per_year",
+                        "National rate, cases a year": "prior_cases_per_year",
+                    },
                 ),
                 hide_index=True,
                 key="capacity_model_table",
@@ -386,13 +384,11 @@ st.title("Capacity & forecast")
 tz = service_tz()
 tz_name = zone_name(tz)
 today = utc_now().astimezone(tz).date()
-url = database_key()
 first, last = _period_picker(today)
 access = (actor.role, actor.agency)
 changes: list[dict[str, Any]] = list(st.session_state.get(what_if.SCENARIO) or [])
 try:
-    version = data_version(engine())
-    base_query = Query(url, version, first, last, tz_name, access, ())
+    base_query = Query(period_key(first, last, tz_name), access, ())
     base = _forecast(base_query, actor)
 except Exception as exc:
     failed("work out the forecast for this period", exc)

@@ -15,6 +15,7 @@ import streamlit as st
 
 from dashboard.components.charts import (
     UK_DATETIME_COLUMN,
+    BadgeColour,
     download_buttons,
     percent,
     show_chart,
@@ -26,7 +27,8 @@ from dashboard.components.completion_charts import hours_figure, spc_figure, spc
 from dashboard.components.context import database_key, engine, require_page
 from dashboard.components.context import tz as service_tz
 from dashboard.components.feedback import failed
-from dashboard.components.format import period_label
+from dashboard.components.format import counted, labelled, period_label
+from dashboard.components.inputs import one_of
 from rota.analytics.completion import MEASURES
 from rota.services.access import COMPLETION, Actor, can_read_case_level
 from rota.services.completion import (
@@ -45,9 +47,9 @@ from rota.services.coverage import data_version
 from rota.timeutil import zone, zone_name
 from rota.vocab import Assurance
 
-# Badge colours of the assurance icon (rota.vocab.Assurance); the variation icon's come with its chart
-# style (dashboard.components.charts.SPC_STYLES).
-ASSURANCE_COLOURS: dict[str, str] = {
+# Badge colours of the assurance icon (rota.vocab.Assurance); the variation icon's come with its chart style
+# (dashboard.components.charts.SPC_STYLES).
+ASSURANCE_COLOURS: dict[str, BadgeColour] = {
     Assurance.PASS: "blue",
     Assurance.FAIL: "orange",
     Assurance.HIT_AND_MISS: "gray",
@@ -114,16 +116,14 @@ def _headline(view: CompletionView) -> None:
 
 def _pick_by(actor: Actor, view: CompletionView) -> str:
     options = list(periods_for(actor, view.settings))
-    picked = st.segmented_control(
+    return one_of(
         "Period",
         options,
-        default=DEFAULT_BY if DEFAULT_BY in options else options[0],
+        default=DEFAULT_BY,
         format_func=by_label,
-        required=True,
         key="completion_by",
         help="Each point of the charts is one period of local notification time.",
     )
-    return picked if picked in options else options[0]
 
 
 def _badges(spc: MeasureSpc) -> None:
@@ -239,12 +239,15 @@ def _crosstab_section(view: CompletionView) -> None:
     st.subheader("Were the incomplete responses in uncovered hours?")
     x = view.crosstab
     st.dataframe(
-        x.select(
-            pl.col("label").alias("When the case was notified"),
-            pl.col("completed_shown").alias("Fully completed"),
-            pl.col("not_completed_shown").alias("Not fully completed"),
-            pl.col("cases_shown").alias("Cases"),
-            pl.col("share_not_completed").alias("Share not fully completed"),
+        labelled(
+            x,
+            {
+                "When the case was notified": "label",
+                "Fully completed": "completed_shown",
+                "Not fully completed": "not_completed_shown",
+                "Cases": "cases_shown",
+                "Share not fully completed": "share_not_completed",
+            },
         ),
         hide_index=True,
         column_config={"Share not fully completed": st.column_config.NumberColumn(format="percent")},
@@ -307,20 +310,23 @@ def _case_section(q: Query, actor: Actor, view: CompletionView) -> None:
     session = st.session_state.setdefault(READ_SESSION, uuid.uuid4().hex)
     shown = _served_cases(q, actor.username, session, bool(only), view, actor)
     st.caption(
-        f"{shown.height} case{'s' if shown.height != 1 else ''}, newest first. References are pseudonymised; "
+        f"{counted(shown.height, 'case')}, newest first. References are pseudonymised; "
         f"times are local ({view.tz_name}). Measures are blank for cases not meeting the JAR criteria."
     )
-    table = shown.select(
-        pl.col("case_id").alias("Case"),
-        pl.col("notified_at").dt.convert_time_zone(view.tz_name).alias("Notified"),
-        pl.col("age_band").replace_strict(SPLIT_LABELS, default=pl.col("age_band")).alias("Age band"),
-        pl.col("age_years").alias("Age (years)"),
-        pl.col("jar_criteria_met").alias("JAR criteria met"),
-        pl.col("in_hours").alias("In hours"),
-        pl.col("covered").alias("Rota covered"),
-        *[pl.col(m).alias(MEASURE_LABELS[m]) for m in MEASURES],
-        pl.col("category").alias("Category"),
-        pl.col("reason_incomplete").alias("Reason incomplete"),
+    table = labelled(
+        shown,
+        {
+            "Case": "case_id",
+            "Notified": pl.col("notified_at").dt.convert_time_zone(view.tz_name),
+            "Age band": pl.col("age_band").replace_strict(SPLIT_LABELS, default=pl.col("age_band")),
+            "Age (years)": "age_years",
+            "JAR criteria met": "jar_criteria_met",
+            "In hours": "in_hours",
+            "Rota covered": "covered",
+            **{MEASURE_LABELS[m]: m for m in MEASURES},
+            "Category": "category",
+            "Reason incomplete": "reason_incomplete",
+        },
     )
     checks = ["JAR criteria met", "In hours", "Rota covered", *[MEASURE_LABELS[m] for m in MEASURES]]
     st.dataframe(

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from dashboard.components.cache_keys import PeriodKey, period_key
 from dashboard.components.charts import (
     UK_DATETIME_COLUMN,
     download_buttons,
@@ -23,10 +24,12 @@ from dashboard.components.charts import (
     uk_day,
     uk_time,
 )
-from dashboard.components.context import database_key, engine, require_page
+from dashboard.components.context import engine, require_page
 from dashboard.components.context import tz as service_tz
 from dashboard.components.coverage_charts import heatmap_figure
 from dashboard.components.feedback import failed
+from dashboard.components.format import counted, labelled
+from dashboard.components.inputs import one_of
 from rota.services.access import ADMIN_PAGE, COVERAGE, Actor, can_read_forecast, can_read_people, pages_for
 from rota.services.alerts import gap_banner
 from rota.services.coverage import (
@@ -34,7 +37,6 @@ from rota.services.coverage import (
     CoverageReport,
     cover_now,
     coverage_report,
-    data_version,
     on_now,
 )
 from rota.services.forecasting import nightly_outlook
@@ -52,17 +54,13 @@ log = logging.getLogger(__name__)
 class Query(NamedTuple):
     """What a report depends on; the cache key of everything drawn from it."""
 
-    url: str
-    version: int
-    first: date
-    last: date
-    tz_name: str
+    period: PeriodKey
     user: tuple[str, str, str | None]
 
 
 @st.cache_data(show_spinner="Working out cover...", max_entries=64)
 def _report(q: Query) -> CoverageReport:
-    return coverage_report(engine(), Actor(*q.user), q.first, q.last, zone(q.tz_name))
+    return coverage_report(engine(), Actor(*q.user), q.period.first, q.period.last, zone(q.period.tz_name))
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -110,7 +108,7 @@ def _period_picker(today: date) -> tuple[date, date]:
 def _headline(report: CoverageReport) -> None:
     p = report.period
     st.caption(
-        f"{uk_day(p.first)} to {uk_day(p.last)}: {p.days} day{'s' if p.days != 1 else ''}, "
+        f"{uk_day(p.first)} to {uk_day(p.last)}: {counted(p.days, 'day')}, "
         f"{p.hours:g} hours. Times are local ({report.tz_name}), 24-hour clock."
     )
     if report.bank_holidays.height:
@@ -152,9 +150,7 @@ def _pairs(report: CoverageReport) -> None:
                     + (" The arrow gives the difference from 0-15 in percentage points." if delta else ""),
                 )
                 gap_hours = hours_amount(row[f"gap_hours_{slot}"])
-                col.caption(
-                    "No gaps" if not count else f"{count} gap{'s' if count != 1 else ''}, {gap_hours}"
-                )
+                col.caption("No gaps" if not count else f"{counted(count, 'gap')}, {gap_hours}")
     others = report.rules.filter(~pl.col("rule_id").is_in(_paired(report)))
     if others.height:
         st.caption(
@@ -174,15 +170,18 @@ def _paired(report: CoverageReport) -> list[str]:
 
 def _rule_table(report: CoverageReport) -> None:
     st.subheader("Every rule")
-    shown = report.rules.select(
-        pl.col("label").alias("Rule"),
-        pl.col("required").alias("Needed"),
-        pl.col("windows").alias("Applies"),
-        pl.col("window_hours").alias("Hours applying"),
-        pl.col("share_covered").alias("Covered"),
-        pl.col("gap_count").alias("Gaps"),
-        pl.col("gap_hours").alias("Hours in gap"),
-        pl.col("longest_gap_hours").alias("Longest gap (hours)"),
+    shown = labelled(
+        report.rules,
+        {
+            "Rule": "label",
+            "Needed": "required",
+            "Applies": "windows",
+            "Hours applying": "window_hours",
+            "Covered": "share_covered",
+            "Gaps": "gap_count",
+            "Hours in gap": "gap_hours",
+            "Longest gap (hours)": "longest_gap_hours",
+        },
     )
     st.dataframe(
         shown,
@@ -207,15 +206,7 @@ def _heatmaps(q: Query, report: CoverageReport) -> None:
     if not roles:
         st.info("No rules to show.")
         return
-    role = st.segmented_control(
-        "Role",
-        roles,
-        default=roles[0],
-        format_func=responder_role_label,
-        required=True,
-        key="coverage_heatmap_role",
-    )
-    role = role if role in roles else roles[0]
+    role = one_of("Role", roles, format_func=responder_role_label, key="coverage_heatmap_role")
     fig, alt = _heatmap(q, role)
     show_chart(fig, alt=alt, key="coverage_heatmap")
     st.caption(
@@ -252,20 +243,21 @@ def _gap_list(report: CoverageReport) -> None:
     picked = st.multiselect("Rules", labels, placeholder="All rules", key="coverage_gap_rules")
     if picked:
         found = found.filter(pl.col("label").is_in(picked))
-    st.caption(
-        f"{found.height} gap{'s' if found.height != 1 else ''}, "
-        f"{hours_amount(float(found['minutes'].sum()) / 60)} in all. Click a column heading to sort."
-    )
-    shown = found.select(
-        pl.col("label").alias("Rule"),
-        pl.col("start").dt.convert_time_zone(report.tz_name).alias("Start"),
-        pl.col("end").dt.convert_time_zone(report.tz_name).alias("End"),
-        pl.col("weekday").alias("Day"),
-        pl.col("duration").alias("Length"),
-        pl.col("minutes").alias("Minutes"),
-        pl.col("required").alias("Needed"),
-        pl.col("available").alias("Available"),
-        pl.col("bank_holiday").alias("Bank holiday"),
+    total = hours_amount(float(found["minutes"].sum()) / 60)
+    st.caption(f"{counted(found.height, 'gap')}, {total} in all. Click a column heading to sort.")
+    shown = labelled(
+        found,
+        {
+            "Rule": "label",
+            "Start": pl.col("start").dt.convert_time_zone(report.tz_name),
+            "End": pl.col("end").dt.convert_time_zone(report.tz_name),
+            "Day": "weekday",
+            "Length": "duration",
+            "Minutes": "minutes",
+            "Needed": "required",
+            "Available": "available",
+            "Bank holiday": "bank_holiday",
+        },
     )
     st.dataframe(
         shown,
@@ -364,7 +356,7 @@ def _alert_banner(actor: Actor, tz_name: str) -> None:
     )
     manage = "; acknowledge alerts on the Admin page." if ADMIN_PAGE in pages_for(actor) else "."
     st.warning(
-        f"**{banner.count} open gap alert{'s' if banner.count != 1 else ''}** in the coming 30 days; "
+        f"**{counted(banner.count, 'open gap alert')}** in the coming 30 days; "
         f"{first}. The gap list below has the details{manage}",
         icon=":material/notifications_active:",
     )
@@ -401,11 +393,10 @@ tz_name = zone_name(service_tz())
 _alert_banner(actor, tz_name)
 _outlook(actor, tz_name)
 today = utc_now().astimezone(zone(tz_name)).date()
-url = database_key()
 first, last = _period_picker(today)
 try:
-    version = data_version(engine())
-    query = Query(url, version, first, last, tz_name, (actor.username, actor.role, actor.agency))
+    period = period_key(first, last, tz_name)
+    query = Query(period, (actor.username, actor.role, actor.agency))
     report = _report(query)
 except Exception as exc:
     failed("work out coverage for this period", exc)
@@ -416,4 +407,4 @@ _pairs(report)
 _rule_table(report)
 _heatmaps(query, report)
 _gap_list(report)
-_now_section(actor, url, version, tz_name)
+_now_section(actor, period.url, period.version, tz_name)

@@ -20,6 +20,7 @@ from dashboard.components.charts import (
 from dashboard.components.context import database_key, engine, require_page
 from dashboard.components.context import tz as service_tz
 from dashboard.components.feedback import failed
+from dashboard.components.format import counted, labelled
 from dashboard.components.responders_charts import expiry_timeline
 from rota.errors import ConflictError, InputError, PermissionDenied
 from rota.services.access import ADMIN, COORDINATOR, RESPONDERS, Actor
@@ -115,17 +116,20 @@ def _responder_table(people: pl.DataFrame) -> None:
     if people.height == 0:
         st.info("No responder matches these filters. Clear the search or choose All in the menus above.")
         return
-    shown = people.select(
-        pl.col("name").alias("Name"),
-        pl.col("responder_id").alias("ID"),
-        pl.col("role").alias("Role"),
-        pl.col("agency").alias("Agency"),
-        pl.col("email").alias("Email"),
-        pl.col("active").alias("Active"),
-        pl.col("competencies").alias("Valid today"),
-        pl.col("next_expiry").alias("Next expiry"),
+    shown = labelled(
+        people,
+        {
+            "Name": "name",
+            "ID": "responder_id",
+            "Role": "role",
+            "Agency": "agency",
+            "Email": "email",
+            "Active": "active",
+            "Valid today": "competencies",
+            "Next expiry": "next_expiry",
+        },
     )
-    st.caption(f"{people.height} responder{'s' if people.height != 1 else ''}")
+    st.caption(counted(people.height, "responder"))
     st.dataframe(
         shown,
         hide_index=True,
@@ -173,15 +177,18 @@ def _expiry_section(expiries: pl.DataFrame, today: date) -> None:
             key="expiry-timeline",
         )
     with table:
-        shown = expiries.select(
-            pl.col("name").alias("Name"),
-            pl.col("competency").alias("Training"),
-            pl.col("valid_until").alias("Valid until"),
-            pl.col("days_to_lapse").alias("Days"),
-            pl.col("band").alias("Lapses"),
-            pl.col("cover_lost_hours").round(1).alias("Cover lost (h)"),
-            pl.col("rules_affected").alias("Rules losing cover"),
-            pl.col("agency").alias("Agency"),
+        shown = labelled(
+            expiries,
+            {
+                "Name": "name",
+                "Training": "competency",
+                "Valid until": "valid_until",
+                "Days": "days_to_lapse",
+                "Lapses": "band",
+                "Cover lost (h)": pl.col("cover_lost_hours").round(1),
+                "Rules losing cover": "rules_affected",
+                "Agency": "agency",
+            },
         )
         st.dataframe(
             shown,
@@ -214,10 +221,13 @@ def _edit_section(actor: Actor, people: pl.DataFrame, today: date) -> None:
         return
     if records.height:
         st.dataframe(
-            records.select(
-                pl.col("competency").alias("Training"),
-                pl.col("valid_from").alias("Valid from"),
-                pl.col("valid_until").alias("Valid until"),
+            labelled(
+                records,
+                {
+                    "Training": "competency",
+                    "Valid from": "valid_from",
+                    "Valid until": "valid_until",
+                },
             ),
             hide_index=True,
             column_config={

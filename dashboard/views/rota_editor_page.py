@@ -6,77 +6,52 @@ Stable keys for tests: week `editor_week`, agency `editor_agency` (administrator
 `shift_grid` and `absence_grid`, buttons `editor_save`, `editor_discard`, `editor_keep_mine`,
 `editor_take_theirs`, `editor_fill_gap`, `editor_import`; uploader `editor_upload`.
 
-Over 450 lines: one workflow on one week, whose sections (week, grids, saving with conflicts, gap impact,
-filling a gap, import, export) share the edits held in session state (`editor_base`, the grids, the import
-preview); each section is layout over `rota.services.editing`, and the timeline is drawn in
-`dashboard.components.rota_timeline`.
+The sections share the edits held in session state (`editor_base`, the grids): the page keeps the week,
+saving with conflicts and the gap impact; the grids, filling a gap, and the import and export are laid out
+in `dashboard.components.rota_grids`, `rota_gaps` and `rota_files`, the timeline in `rota_timeline`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta, tzinfo
-from typing import Any
 
 import polars as pl
 import streamlit as st
 
-from dashboard.components.charts import (
-    UK_DATE_INPUT,
-    show_chart,
-)
+from dashboard.components.charts import UK_DATE_INPUT, show_chart
 from dashboard.components.context import engine, require_page
 from dashboard.components.context import tz as service_tz
 from dashboard.components.feedback import failed
-from dashboard.components.rota_timeline import KIND_LABELS, week_timeline
+from dashboard.components.format import counted
+from dashboard.components.rota_files import export_section, import_section
+from dashboard.components.rota_gaps import fill_gap_section
+from dashboard.components.rota_grids import problem_table, week_grids
+from dashboard.components.rota_timeline import week_timeline
 from rota.errors import ConflictError, Problem
 from rota.services.access import ADMIN, COORDINATOR, ROTA_EDITOR, Actor
-from rota.services.calendar import shifts_calendar
 from rota.services.editing import (
-    CREATE,
-    SHIFT,
     Change,
     EditConflict,
-    ImportPreview,
     Validation,
     WeekView,
     agencies_for,
     apply_changes,
-    apply_import,
     conflict_table,
     describe_change,
-    editor_frames,
-    export_name,
-    gap_candidates,
     gap_impact,
-    preview_import,
     rebase,
     save_changes,
-    shift_row,
-    span_text,
-    to_wall,
     validate_changes,
-    week_csv,
-    week_gaps,
     week_is_stale,
     week_monday,
     week_rota,
-    week_workbook,
 )
 from rota.timeutil import utc_now
 
-UK_DATETIME_EDIT = "DD/MM/YYYY HH:mm"
-COLUMN_LABELS = {
-    "responder_id": "Responder",
-    "start": "Start",
-    "end": "End",
-    "kind": "Kind",
-    "reason": "Reason",
-}
 BASE = "editor_base"
 CONFLICTS = "editor_conflicts"
 NOTICE = "editor_notice"
-PREVIEW = "editor_preview"
 GRIDS = ("shift_grid", "absence_grid")
 GENERATION = "editor_generation"
 
@@ -196,110 +171,6 @@ def _timeline(view: WeekView, shifts: pl.DataFrame, absences: pl.DataFrame, tz: 
         st.caption("The timeline shows your unsaved changes.")
 
 
-# ---------------------------------------------------------------------------------------------- grids
-
-
-def _grids(view: WeekView, tz: tzinfo) -> tuple[Any, Any]:
-    shifts, absences = editor_frames(view, tz)
-    # A hidden column that changes on every reload: an editor whose data changes starts afresh, so a
-    # reload (after saving or discarding) never re-applies old edits to new rows.
-    loaded = pl.lit(st.session_state.get(GENERATION, 0), dtype=pl.Int64).alias("loaded")
-    shifts, absences = shifts.with_columns(loaded), absences.with_columns(loaded)
-    names = view.names()
-    ids = view.responders.filter(pl.col("active").fill_null(True)).get_column("responder_id").to_list()
-    for frame in (shifts, absences):  # rows of responders who have since left stay readable
-        ids += [r for r in frame.get_column("responder_id").unique(maintain_order=True) if r not in ids]
-    who = st.column_config.SelectboxColumn(
-        "Responder",
-        options=ids,
-        format_func=lambda rid: f"{names.get(str(rid), rid)} ({rid})",
-        required=True,
-        width="medium",
-    )
-    start = st.column_config.DatetimeColumn("Start", format=UK_DATETIME_EDIT, step=60, required=True)
-    end = st.column_config.DatetimeColumn("End", format=UK_DATETIME_EDIT, step=60, required=True)
-    if not view.editable:
-        shown = {"responder_id": who, "start": start, "end": end}
-        st.markdown("**Shifts**")
-        st.dataframe(
-            shifts.drop("shift_id", "loaded"), hide_index=True, column_config=shown, key="shift_table"
-        )
-        st.markdown("**Absences**")
-        st.dataframe(
-            absences.drop("absence_id", "loaded"), hide_index=True, column_config=shown, key="absence_table"
-        )
-        return None, None
-    st.markdown("**Shifts**")
-    st.caption(
-        "Times are local wall-clock times (24-hour). Add a row at the bottom; select rows and press Delete "
-        "to remove them. Nothing is stored until you save."
-    )
-    edited_shifts = st.data_editor(
-        shifts,
-        key="shift_grid",
-        num_rows="dynamic",
-        hide_index=True,
-        column_order=("responder_id", "start", "end", "kind"),
-        column_config={
-            "responder_id": who,
-            "start": start,
-            "end": end,
-            "kind": st.column_config.SelectboxColumn(
-                "Kind",
-                options=list(KIND_LABELS),
-                format_func=lambda k: KIND_LABELS.get(str(k), k),
-                default="oncall",
-            ),
-        },
-        alt=f"Shifts of {view.agency} in the week starting {view.week_start:%d/%m/%Y}",
-    )
-    st.markdown("**Absences** (leave, sickness, training)")
-    edited_absences = st.data_editor(
-        absences,
-        key="absence_grid",
-        num_rows="dynamic",
-        hide_index=True,
-        column_order=("responder_id", "start", "end", "reason"),
-        column_config={
-            "responder_id": who,
-            "start": start,
-            "end": end,
-            "reason": st.column_config.TextColumn("Reason", max_chars=200, help="For example annual leave"),
-        },
-        alt=f"Absences of {view.agency} in the week starting {view.week_start:%d/%m/%Y}",
-    )
-    return edited_shifts, edited_absences
-
-
-def _problem_table(problems: Sequence[Problem], grids: dict[str, Any], names: dict[str, str]) -> None:
-    rows = []
-    for p in problems:
-        context = ""
-        frame = grids.get(p.file)
-        if frame is not None and p.line is not None and 0 < p.line <= len(frame):
-            row = frame.row(p.line - 1, named=True)
-            rid = row.get("responder_id")
-            when = row.get("start")
-            context = " ".join(
-                x
-                for x in (
-                    names.get(str(rid), str(rid)) if rid else "",
-                    f"{when:%d/%m/%Y %H:%M}" if when else "",
-                )
-                if x
-            )
-        rows.append(
-            {
-                "Grid": p.file,
-                "Row": p.line,
-                "Row holds": context,
-                "Column": COLUMN_LABELS.get(p.column or "", p.column),
-                "Problem": p.reason,
-            }
-        )
-    st.dataframe(pl.DataFrame(rows), hide_index=True, key="editor_problems")
-
-
 # ---------------------------------------------------------------------------------------------- saving
 
 
@@ -320,13 +191,20 @@ def _save(actor: Actor, changes: Sequence[Change]) -> None:
     st.rerun()
 
 
+def _imported(notice: str) -> None:
+    """After an import: say what was stored, and read the week afresh."""
+    st.session_state[NOTICE] = notice
+    _reload()
+    st.rerun()
+
+
 def _conflicts(actor: Actor, view: WeekView, checked: Validation, tz: tzinfo) -> None:
     conflicts = st.session_state.get(CONFLICTS)
     if not conflicts:
         return
     n = len(conflicts)
     st.error(
-        f"Nothing was saved: {n} row{'s' if n != 1 else ''} changed since you opened this week. Your "
+        f"Nothing was saved: {counted(n, 'row')} changed since you opened this week. Your "
         "edits are kept below. Compare the two versions, then keep yours or take the current one.",
         icon=":material/sync_problem:",
     )
@@ -366,253 +244,6 @@ def _impact(actor: Actor, view: WeekView, checked: Validation, tz: tzinfo) -> No
                 st.success(text, icon=":material/check_circle:")
 
 
-# ---------------------------------------------------------------------------------------------- fill a gap
-
-
-def _free_table(free: pl.DataFrame, tz: tzinfo) -> pl.DataFrame:
-    """The free responders for people: local times as text, rest in hours, 'a week or more' for none."""
-    wall = to_wall(free, ("previous_shift_end", "next_shift_start"), tz)
-
-    def when(column: str) -> pl.Expr:
-        return pl.col(column).dt.strftime("%a %d/%m/%Y %H:%M").fill_null("none within 8 days")
-
-    def rest(column: str) -> pl.Expr:
-        return (pl.col(column).round(1).cast(pl.String) + " h").fill_null("a week or more")
-
-    return wall.select(
-        pl.col("name").alias("Name"),
-        pl.col("responder_id").alias("ID"),
-        pl.col("email").alias("Email"),
-        when("previous_shift_end").alias("Previous shift ended"),
-        rest("rest_before_hours").alias("Rest before"),
-        when("next_shift_start").alias("Next shift starts"),
-        rest("rest_after_hours").alias("Rest after"),
-    )
-
-
-def _fill_gap(actor: Actor, view: WeekView, checked: Validation, tz: tzinfo) -> None:
-    st.subheader("Fill a gap")
-    try:
-        found = week_gaps(engine(), actor, view.week_start, tz)
-    except Exception as exc:
-        failed("find this week's gaps", exc)
-        return
-    roles = set(view.responders.get_column("role").to_list())
-    mine = found.filter(pl.col("role").is_in(list(roles)))
-    if found.is_empty():
-        st.success("No gaps this week.")
-        return
-    if mine.is_empty():
-        st.success(
-            f"No gaps this week in the roles {view.agency} covers; other agencies' gaps are on Coverage."
-        )
-        return
-    rows = mine.to_dicts()
-    # Options are plain text (session state must pickle, so no closures as format functions).
-    labels = [
-        f"{g['rule_id']}: {span_text(g['start'], g['end'], tz)} ({g['start'].astimezone(tz):%d/%m/%Y}), "
-        f"{g['available']} of {g['required']} qualified"
-        for g in rows
-    ]
-    picked = st.selectbox("Gap", labels, key="editor_gap")
-    gap = rows[labels.index(picked) if picked in labels else 0]
-    try:
-        people = gap_candidates(
-            engine(), actor, gap["rule_id"], (gap["start"], gap["end"]), tz=tz, agency=view.agency
-        )
-    except Exception as exc:
-        failed("find free responders", exc)
-        return
-    free = people.filter(pl.col("free"))
-    if free.is_empty():
-        st.warning(
-            "Nobody in this agency is qualified and free for the whole gap with 11 hours' rest either side."
-        )
-    else:
-        st.caption(
-            "Qualified for the rule through the whole gap, not on leave, not on duty, and with at least 11 "
-            "hours' rest after their previous shift and before their next."
-        )
-        st.dataframe(_free_table(free, tz), hide_index=True, key="editor_free")
-    busy = people.filter(~pl.col("free"))
-    if not busy.is_empty():
-        with st.expander(f"Not free ({busy.height}), and why"):
-            st.dataframe(
-                busy.select(
-                    pl.col("name").alias("Name"),
-                    pl.col("responder_id").alias("ID"),
-                    pl.col("reason").alias("Why not"),
-                ),
-                hide_index=True,
-                key="editor_not_free",
-            )
-    if view.editable and not free.is_empty():
-        by_label = {f"{name} ({rid})": rid for rid, name in free.select("responder_id", "name").iter_rows()}
-        chosen = st.selectbox("Put on the rota for this gap", list(by_label), key="editor_fill_who")
-        who = by_label.get(chosen) if chosen is not None else None
-        pending = bool(checked.changes) or not checked.ok
-        if st.button(
-            "Add an on-call shift over this gap",
-            key="editor_fill_gap",
-            disabled=pending or who is None,
-            help="Save or discard your grid edits first." if pending else None,
-        ):
-            _save(actor, [Change(SHIFT, CREATE, after=shift_row(str(who), gap["start"], gap["end"]))])
-
-
-# ---------------------------------------------------------------------------------------------- import
-
-
-def _import(actor: Actor, view: WeekView | None, tz: tzinfo) -> None:
-    st.subheader("Import")
-    st.caption(
-        "A bundle folder zipped (.zip), a workbook (.xlsx) with sheets responders, training, shifts and "
-        "absences, or one CSV file. Every row is checked first; nothing is stored unless every row is right."
-    )
-    left, right = st.columns([3, 2])
-    upload = left.file_uploader(
-        "Rota file",
-        type=["zip", "xlsx", "csv"],
-        key="editor_upload",
-        help="The bundle format is in the README.",
-    )
-    kind = right.selectbox(
-        "A CSV file holds",
-        ["from its name", "shifts", "absences", "responders", "training"],
-        key="editor_upload_kind",
-    )
-    replace = right.checkbox(
-        "Replace stored shifts and absences over the file's time span",
-        key="editor_upload_replace",
-        help="First removes the stored shifts and absences of the file's responders between the file's "
-        "earliest start and latest end.",
-    )
-    if upload is None:
-        return
-    token = (upload.file_id, kind)
-    held = st.session_state.get(PREVIEW)
-    if held is None or held["token"] != token:
-        try:
-            with st.spinner("Checking every row..."):
-                preview = preview_import(
-                    engine(),
-                    actor,
-                    upload.name,
-                    upload.getvalue(),
-                    tz,
-                    None if kind == "from its name" else kind,
-                )
-        except Exception as exc:
-            failed("read the file", exc, where=True)
-            return
-        st.session_state[PREVIEW] = {"token": token, "preview": preview}
-    else:
-        preview = held["preview"]
-    _preview(preview, tz)
-    if st.button("Import", key="editor_import", type="primary", disabled=not preview.ok):
-        bar = st.progress(0.0, text="Starting the import")
-        try:
-            summary = apply_import(
-                engine(), actor, preview, replace_span=replace, progress=lambda f, m: bar.progress(f, text=m)
-            )
-        except Exception as exc:
-            bar.empty()
-            failed("import the file", exc, where=True)
-            return
-        st.session_state.pop(PREVIEW, None)
-        st.session_state[NOTICE] = f"Imported {preview.source}: {summary}."
-        _reload()
-        st.rerun()
-
-
-def _preview(preview: ImportPreview, tz: tzinfo) -> None:
-    if preview.counts:
-        st.markdown(
-            f"**{preview.source}:** " + ", ".join(f"{n:,} {what}" for what, n in preview.counts.items())
-        )
-    if preview.problems:
-        n = len(preview.problems)
-        st.error(
-            f"{n} problem{'s' if n != 1 else ''}: fix {'them' if n != 1 else 'it'} and upload again. "
-            "Nothing was stored."
-        )
-        st.dataframe(
-            pl.DataFrame(
-                [
-                    {"File": p.file, "Line": p.line, "Column": p.column, "Problem": p.reason}
-                    for p in preview.problems
-                ],
-                schema={"File": pl.String, "Line": pl.Int64, "Column": pl.String, "Problem": pl.String},
-            ),
-            hide_index=True,
-            key="editor_import_problems",
-        )
-    for kind in preview.kinds:
-        frame = preview.frame(kind)
-        if frame is None or frame.is_empty():
-            continue
-        instants = [c for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
-        st.markdown(
-            f"**{kind.capitalize()}** ({frame.height:,} rows"
-            + (", first 200 shown)" if frame.height > 200 else ")")
-        )
-        st.dataframe(
-            to_wall(frame.head(200), instants, tz),
-            hide_index=True,
-            column_config={c: st.column_config.DatetimeColumn(format=UK_DATETIME_EDIT) for c in instants},
-            key=f"editor_import_{kind}",
-        )
-
-
-# ---------------------------------------------------------------------------------------------- export
-
-
-def _export(view: WeekView, tz: tzinfo) -> None:
-    st.subheader("Export this week")
-    st.caption(
-        "CSV and Excel use the bundle format with local times and their UTC offset, so they import back "
-        "unchanged. The calendar has one event per shift with a stable identifier, so importing it again "
-        "updates events instead of doubling them."
-    )
-    with st.container(horizontal=True, gap="small"):
-        st.download_button(
-            "Shifts (CSV)",
-            lambda: week_csv(view, "shift", tz),
-            file_name=export_name(view, "shifts", "csv"),
-            mime="text/csv",
-            key="editor_export_shifts",
-            icon=":material/download:",
-            on_click="ignore",
-        )
-        st.download_button(
-            "Absences (CSV)",
-            lambda: week_csv(view, "absence", tz),
-            file_name=export_name(view, "absences", "csv"),
-            mime="text/csv",
-            key="editor_export_absences",
-            icon=":material/download:",
-            on_click="ignore",
-        )
-        st.download_button(
-            "Week (Excel)",
-            lambda: week_workbook(view, tz),
-            file_name=export_name(view, "week", "xlsx"),
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            key="editor_export_xlsx",
-            icon=":material/download:",
-            on_click="ignore",
-        )
-        st.download_button(
-            "Calendar (iCalendar)",
-            lambda: shifts_calendar(view.shifts, view.responders, tz, name=f"JAR rota: {view.agency}"),
-            file_name=export_name(view, "shifts", "ics"),
-            mime="text/calendar",
-            key="editor_export_ics",
-            icon=":material/calendar_month:",
-            on_click="ignore",
-        )
-
-
 # ---------------------------------------------------------------------------------------------- the page
 
 actor = require_page(ROTA_EDITOR)
@@ -641,7 +272,7 @@ if view is not None:
         )
     timeline_slot = st.container()
     st.subheader("Shifts and absences")
-    edited_shifts, edited_absences = _grids(view, tz)
+    edited_shifts, edited_absences = week_grids(view, tz, st.session_state.get(GENERATION, 0))
     try:
         checked = (
             validate_changes(view, edited_shifts, edited_absences, tz) if view.editable else Validation()
@@ -651,12 +282,8 @@ if view is not None:
         checked = Validation((), (Problem("Shifts", None, None, "the grids could not be read; reload"),))
     if checked.problems:
         n = len(checked.problems)
-        st.error(f"{n} problem{'s' if n != 1 else ''} to fix before saving:", icon=":material/error:")
-        frames = {
-            "Shifts": edited_shifts if isinstance(edited_shifts, pl.DataFrame) else None,
-            "Absences": edited_absences if isinstance(edited_absences, pl.DataFrame) else None,
-        }
-        _problem_table(checked.problems, frames, view.names())
+        st.error(f"{counted(n, 'problem')} to fix before saving:", icon=":material/error:")
+        problem_table(checked.problems, {"Shifts": edited_shifts, "Absences": edited_absences}, view.names())
     with timeline_slot:
         st.subheader("Timeline")
         if checked.ok and checked.changes:
@@ -681,7 +308,7 @@ if view is not None:
                 _reload()
                 st.rerun()
         _conflicts(actor, view, checked, tz)
-    _fill_gap(actor, view, checked, tz)
-    _export(view, tz)
+    fill_gap_section(actor, view, checked, tz, lambda changes: _save(actor, changes))
+    export_section(view, tz)
 if actor.role in (ADMIN, COORDINATOR):
-    _import(actor, view, tz)
+    import_section(actor, tz, _imported)

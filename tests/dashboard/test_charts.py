@@ -98,9 +98,26 @@ def test_every_download_button_neutralises_its_csv(monkeypatch: pytest.MonkeyPat
     assert [r[0] for r in rows[1:]] == ["'" + v for v in HOSTILE]
 
 
+def _csv_data(node: ast.Call) -> str | None:
+    """The source of the file a CSV download offers: an st.download_button(label, data, mime="text/csv")
+    or a Download(label, data, file_name, CSV_MIME, key) of dashboard/components/downloads.py; None for
+    anything else."""
+    if isinstance(node.func, ast.Attribute) and node.func.attr == "download_button":
+        mime = {k.arg: k.value for k in node.keywords}.get("mime")
+        if isinstance(mime, ast.Constant) and mime.value == "text/csv":
+            return ast.unparse(node.args[1]) if len(node.args) > 1 else ""
+    if isinstance(node.func, ast.Name) and node.func.id == "Download" and len(node.args) > 3:
+        mime = node.args[3]
+        if (isinstance(mime, ast.Name) and mime.id == "CSV_MIME") or (
+            isinstance(mime, ast.Constant) and mime.value == "text/csv"
+        ):
+            return ast.unparse(node.args[1])
+    return None
+
+
 def test_every_csv_download_in_the_dashboard_goes_through_the_safe_writers() -> None:
-    """Each st.download_button offering text/csv sits in a function that makes its file with csv_bytes
-    (dashboard.components.format) or week_csv (rota.services.editing), both of which neutralise."""
+    """Each CSV download sits in a function that makes its file with csv_bytes (dashboard.components.format)
+    or week_csv (rota.services.editing), both of which neutralise."""
     root = Path(dashboard.__file__).parent
     found = 0
     for path in sorted(root.rglob("*.py")):
@@ -109,17 +126,10 @@ def test_every_csv_download_in_the_dashboard_goes_through_the_safe_writers() -> 
             if not isinstance(func, ast.FunctionDef):
                 continue
             for node in ast.walk(func):
-                if not (
-                    isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "download_button"
-                ):
-                    continue
-                mime = {k.arg: k.value for k in node.keywords}.get("mime")
-                if not (isinstance(mime, ast.Constant) and mime.value == "text/csv"):
+                data = _csv_data(node) if isinstance(node, ast.Call) else None
+                if data is None:
                     continue
                 found += 1
-                data = ast.unparse(node.args[1]) if len(node.args) > 1 else ""
                 source = ast.unparse(func)
                 assert "week_csv(" in data or ("csv_bytes(" in source and data == "as_csv"), (
                     f"{path.name}:{node.lineno}: a CSV download not made by csv_bytes or week_csv"
