@@ -1,4 +1,4 @@
-"""Benchmark the coverage engine on the national-scale year of SPEC section 11.
+"""Benchmark the coverage engine on the national-scale year of docs/performance.md.
 
     python benchmarks/bench_engine.py [--bundle DIR] [--runs N]
 
@@ -378,7 +378,7 @@ def table(r: dict) -> str:
         return "met" if t[name]["met"] else "**missed**"
 
     rows = [
-        "| measure | measured | SPEC target | |",
+        "| measure | measured | target | |",
         "|---|---:|---:|---|",
         f"| engine `gaps`, one year, 6 rules (median of {r['engine_gaps']['runs']}) "
         f"| {r['engine_gaps']['median_s']:.3f} s | < 0.5 s | {ok('engine_gaps_s')} |",

@@ -1,4 +1,4 @@
-"""Forecast speed (SPEC section 11: fit on 10 years of cases plus a one-year horizon in under 2 s).
+"""Forecast speed (docs/performance.md: fit on 10 years of cases plus a one-year horizon in under 2 s).
 
 Draws ten years of cases from a known demand model (by default about 34 JAR-eligible cases a year, the
 demo footprint; `--cases-per-year 1100` is all of England), builds the demo rota for a year ahead, then

@@ -1,4 +1,4 @@
-"""Importing 100,000 shifts into SQLite (SPEC section 11: under 5 s), through the same path as `rota import`:
+"""Importing 100,000 shifts into SQLite (docs/performance.md: under 5 s), via the same path as `rota import`:
 read and validate the bundle, then one all-or-nothing transaction with an audit row per new row.
 
     python benchmarks/bench_import.py [--shifts 100000] [--runs 3]

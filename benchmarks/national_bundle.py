@@ -1,10 +1,10 @@
-"""Generate the national-scale rota bundle of SPEC section 11, deterministically from a seed.
+"""Generate the national-scale rota bundle of docs/performance.md, deterministically from a seed.
 
     python benchmarks/national_bundle.py OUT_DIR [--seed N] [--responders N] [--shifts N] [--year Y]
 
 Defaults: 2,000 responders (paediatricians, SIOs, ambulance clinicians), 500,000 shifts over one
 calendar year in Europe/London, training records, absences and a rules.toml holding the six default
-rules. The folder is a bundle in the SPEC section 4 format: times are local ISO 8601 with their offset
+rules. The folder is a bundle in the docs/bundle.md format: times are local ISO 8601 with their offset
 (`2026-10-25T01:30:00+01:00`), dates `YYYY-MM-DD`.
 
 What the data looks like (all of it drawn from one numpy generator, so a seed always gives the same
@@ -123,7 +123,7 @@ LAST = (
     "Ellis",
     "Foster",
 )
-RULES_TOML = """# The six default coverage rules (SPEC section 2), written out for the benchmark.
+RULES_TOML = """# The six default coverage rules (docs/engine.md), written out for the benchmark.
 {tables}"""
 
 

@@ -1,4 +1,4 @@
-"""The router: sign-in gate, then navigation built from the signed-in user's role (SPEC section 8)."""
+"""The router: sign-in gate, then navigation built from the signed-in user's role (docs/dashboard.md)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ notify (docs/cases.md, "The demo cases"), and how each Joint Agency Response wen
 case record (`rota.model.CASES`). Nothing identifies a child: references are like `JAR-2023-0042`
 (year and order of notification), there are no names, dates of birth or places.
 
-Calibration (DOMAIN.md "Numbers to calibrate demo data"):
+Calibration (docs/domain.md, "Numbers behind the demo and the prior"):
 - Volume: 380,000 children x 30 deaths per 100,000 a year = 114 deaths, 30% sudden and unexpected = 34.2
   JAR-eligible cases a year. About 4% more cases are notified that turn out not to meet the JAR criteria
   (`jar_criteria_met` false), so cases arrive as a Poisson process of 35.6 a year in all.
@@ -27,9 +27,9 @@ nobody JAR-trained on duty; x0.65 for a 16-17-year-old when the responder on dut
 briefed on 16-17s), and its `reason_incomplete` names the gap. Out of hours and for 16-17-year-olds every
 step is less likely; the JAR is triggered less often for 16-17s (adult emergency departments, "obvious"
 causes such as road collisions); joint home visits are the most missed step (about 40% within 24 hours,
-DOMAIN: 37-75%). A blank step time means the step was not done; steps that would fall after the extract
-(the start of `today`) are blank too. `reason_incomplete` holds the main reason for each JAR-eligible case
-that missed any target, and is blank exactly for the fully completed ones.
+docs/domain.md: 37% across England). A blank step time means the step was not done; steps that would fall
+after the extract (the start of `today`) are blank too. `reason_incomplete` holds the main reason for each
+JAR-eligible case that missed any target, and is blank exactly for the fully completed ones.
 
 With the demo rota (seed 7) the cases come out at about 34 JAR-eligible a year, three quarters of them out
 of hours; paediatrician within 4 hours about 0.87 in hours against 0.68 out of hours, and about 0.83 in

@@ -144,7 +144,7 @@ def test_out_of_hours_completion_is_lower_than_in_hours() -> None:
     }
     for measure in ("paediatrician", "home_visit", "planning_meeting", "fully_completed"):
         assert rates[("out_of_hours", measure)] < rates[("in_hours", measure)], measure
-    # about three quarters of JARs start out of hours (DOMAIN)
+    # about three quarters of JARs start out of hours (docs/domain.md)
     n_in = totals.filter(pl.col("split") == "in_hours", pl.col("measure") == "jar_triggered")["denominator"][
         0
     ]
@@ -163,7 +163,7 @@ def test_16_17_year_olds_are_missed_more_often() -> None:
 def test_home_visits_are_the_most_missed_step() -> None:
     df = pooled()
     home = rate(df, "home_visit")
-    assert 0.25 <= home <= 0.75  # DOMAIN: joint visits 37-75%
+    assert 0.25 <= home <= 0.75  # joint visits 37-75% in published series (docs/domain.md)
     for other in ("paediatrician", "police", "planning_meeting", "ncmd_notification"):
         assert home < rate(df, other), other
 

@@ -1,7 +1,7 @@
-"""Reading `cases.csv` (SPEC section 6): pseudonymised CDOP case data, checked all or nothing.
+"""Reading `cases.csv` (docs/cases.md): pseudonymised CDOP case data, checked all or nothing.
 
 Every bad value is collected as a `Problem` (file, line, column, reason) and one `InputError` lists them
-all. Times follow SPEC section 3 and are parsed by the bundle's vectorised parser, with its clock-change
+all. Times follow docs/time.md and are parsed by the bundle's vectorised parser, with its clock-change
 policy: a local time without an offset that does not exist or happens twice is refused.
 
 Line numbers count the header as line 1; a quoted value spanning lines is allowed and is reported at the

@@ -1,6 +1,6 @@
-"""CDOP completion measures (SPEC section 6) over cases with `jar_criteria_met`, by period and split.
+"""CDOP completion measures (docs/cases.md) over cases with `jar_criteria_met`, by period and split.
 
-Rules where SPEC is silent, chosen here:
+Rules chosen here where the measures' definitions are silent:
 - Elapsed-time targets compare UTC instants, so "4 hours" is 4 real hours even across a clock change;
   a step done exactly at the target is met, a blank time is not met.
 - Planning meeting: working days are Monday to Friday except England bank holidays (the `holidays`

@@ -1,5 +1,5 @@
-"""What-if changes to a rota (SPEC section 7): add trained responders on chosen hours, let a training lapse,
-remove a responder. Each returns a changed copy; nothing is stored.
+"""What-if changes to a rota (docs/methods.md, "Scenarios"): add trained responders on chosen hours, let
+a training lapse, remove a responder. Each returns a changed copy; nothing is stored.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Statistical process control: NHS England "Making Data Count" XmR charts, and p-charts for proportions.
 
 Pure functions (no dashboard, no database). Defaults follow the Making Data Count tool and its reference
-implementation NHSRplotthedots (R), as SPEC section 5 (`rota spc`) and DOMAIN "Methods" describe:
+implementation NHSRplotthedots (R), as docs/commands.md (`rota spc`) and docs/methods.md describe:
 
 * Centre line: the mean of the baseline (the first ``baseline`` points when given, else all points).
 * Moving ranges ``|x_i - x_(i-1)|`` within the baseline only; MR-bar is their mean; no outlier screening.
@@ -14,7 +14,7 @@ implementation NHSRplotthedots (R), as SPEC section 5 (`rota spc`) and DOMAIN "M
   - two of three: in 3 consecutive points, at least 2 are beyond the same 2-sigma line (points beyond the
     process limits count, as in Making Data Count since Nov 2023).
 
-Choices where SPEC and DOMAIN are silent (checked against NHSRplotthedots' ``ptd_spc_standard`` and
+Choices where those docs are silent (checked against NHSRplotthedots' ``ptd_spc_standard`` and
 ``ptd_calculate_point_type``):
 
 * Every point of a qualifying run is flagged, including all points of a run longer than 7.
@@ -25,7 +25,7 @@ Choices where SPEC and DOMAIN are silent (checked against NHSRplotthedots' ``ptd
 * ``type`` follows the direction of the point's signal (``above``/``up`` is improvement when improvement
   is "up" and concern when it is "down"); NHSRplotthedots uses the side of the mean instead, which only
   differs for a point of a trend on the other side of the mean. With improvement "neutral" every signal
-  is ``special_cause_neutral`` (NHSRplotthedots adds ``_high``/``_low``; SPEC lists the plain name).
+  is ``special_cause_neutral`` (NHSRplotthedots adds ``_high``/``_low``; docs/commands.md has the plain name).
 * "On the mean" allows for floating-point rounding: ``|x - mean| <= 1e-9 x max(1, |mean|)``.
 * ``assurance_icon`` compares the target with the process limits: for improvement "up", a target below
   the lower limit is ``consistent_pass``, above the upper limit ``consistent_fail``, else ``inconsistent``
@@ -98,7 +98,7 @@ class SpcResult:
     assurance_icon: str | None
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON shape of SPEC section 5 (`rota spc`), with a few extra keys."""
+        """The JSON shape of `rota spc` (docs/commands.md), with a few extra keys."""
         return {
             "mean": self.mean,
             "upl": self.upl,

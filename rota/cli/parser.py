@@ -88,7 +88,7 @@ def users_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
         return a
 
     a = action("add", "add a password account")
-    a.add_argument("--role", required=True, choices=ROLES, help="access role (SPEC section 9)")
+    a.add_argument("--role", required=True, choices=ROLES, help="access role (docs/security.md)")
     a.add_argument("--agency", metavar="A", help="the agency (required for a coordinator)")
     a.add_argument("--display-name", metavar="D", help="name shown in the dashboard")
     action("list", "list the accounts (never the password hashes)", named=False)
@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--cases",
         metavar="FILE",
         type=Path,
-        help="cases.csv (SPEC section 6) to use instead of the stored cases (default: the stored cases)",
+        help="cases.csv (docs/cases.md) to use instead of the stored cases (default: the stored cases)",
     )
     p.add_argument(
         "--by", choices=("month", "quarter", "year"), default="month", help="period (default month)"

@@ -1,4 +1,4 @@
-"""Who may do what (SPEC section 9), enforced in the services, not only by hiding pages.
+"""Who may do what (docs/security.md, "Roles"), enforced in the services, not only by hiding pages.
 
 Every service function that reads or changes data takes an `Actor` and calls one of the `require_*` checks
 below before it touches storage.
@@ -18,7 +18,7 @@ COORDINATOR: str = AccountRole.COORDINATOR.value
 COMMISSIONER: str = AccountRole.COMMISSIONER.value
 ROLES: tuple[str, ...] = values_of(AccountRole)
 
-# Page titles exactly as SPEC section 8 names them, and who sees each.
+# Page titles exactly as docs/dashboard.md names them, and who sees each.
 COVERAGE = "Coverage"
 ROTA_EDITOR = "Rota editor"
 RESPONDERS = "Responders & training"

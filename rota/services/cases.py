@@ -1,4 +1,4 @@
-"""CDOP case data (SPEC section 6) for people: importing a pseudonymised cases.csv and reading the cases.
+"""CDOP case data (docs/cases.md) for people: importing a pseudonymised cases.csv and reading the cases.
 
 Only the CDOP manager and administrators import cases or read them case by case; commissioners see
 aggregates (completion measures with suppression) elsewhere. Permissions are checked here, before storage.

@@ -1,4 +1,4 @@
-"""Completion measures, periods and splits (SPEC section 6), with fictional pseudonymised cases."""
+"""Completion measures, periods and splits (docs/cases.md), with fictional pseudonymised cases."""
 
 from __future__ import annotations
 

@@ -93,7 +93,7 @@ def test_no_history_uses_the_national_prior_scaled_by_population() -> None:
     empty = TrueModel().draw(START, START, seed=1)
     demand = fit_demand(empty, BANDS, START, START, Prior(child_population=113_000))
     year = demand.predict(END, END + timedelta(days=365))
-    # 113,000 children x 30 per 100,000 x 30% = 10.2 JAR-eligible deaths a year (DOMAIN.md)
+    # 113,000 children x 30 per 100,000 x 30% = 10.2 JAR-eligible deaths a year (docs/domain.md)
     assert year.mean == pytest.approx(113_000 * 30e-5 * 0.3 * 365 * 24 / HOURS_PER_YEAR, rel=1e-3)
     low, high = year.interval(0.8)
     assert low < year.mean < high
@@ -131,7 +131,7 @@ def test_cases_outside_the_history_or_not_eligible_are_not_counted() -> None:
 
 
 def test_backtest_intervals_are_calibrated_on_data_from_a_known_model() -> None:
-    """SPEC 7: 80% intervals cover 75-90% in backtests on data drawn from a known model."""
+    """docs/commands.md: 80% intervals cover 75-90% in backtests on data drawn from a known model."""
     truth = TrueModel(cases_per_year=40.0)
     hits80: list[float] = []
     hits95: list[float] = []

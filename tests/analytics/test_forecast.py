@@ -1,5 +1,5 @@
-"""Risk per rule (SPEC 7): expected uncovered cases as the integral of demand over the gaps, to the minute
-and across clock changes; Erlang-B; scenarios."""
+"""Risk per rule (docs/methods.md): expected uncovered cases as the integral of demand over the gaps, to the
+minute and across clock changes; Erlang-B; scenarios."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def rota_with(shifts: list[tuple[str, str]], competencies: tuple[str, ...] = ("j
 
 
 def test_erlang_b_matches_the_published_table() -> None:
-    # 15 lines carry 8.108 Erlangs at 1% loss (DOMAIN.md)
+    # 15 lines carry 8.108 Erlangs at 1% loss (docs/domain.md)
     assert erlang_b(np.array([15]), np.array([8.108]))[0] == pytest.approx(0.01, abs=2e-5)
     assert erlang_b(np.array([0, 0]), np.array([0.0, 5.0])).tolist() == [1.0, 1.0]
     assert erlang_b(np.array([1]), np.array([0.5]))[0] == pytest.approx(1 / 3)

@@ -1,4 +1,4 @@
-"""Making Data Count XmR and p-charts (rota.analytics.spc) against SPEC section 5 and DOMAIN "Methods"."""
+"""Making Data Count XmR and p-charts (rota.analytics.spc) against docs/commands.md and docs/methods.md."""
 
 from __future__ import annotations
 

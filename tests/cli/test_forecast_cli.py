@@ -1,4 +1,4 @@
-"""`rota forecast`: the SPEC 7 JSON, scenarios, the backtest, and exit 2 for bad input."""
+"""`rota forecast`: the docs/commands.md JSON, scenarios, the backtest, and exit 2 for bad input."""
 
 from __future__ import annotations
 

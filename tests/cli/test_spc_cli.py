@@ -1,4 +1,4 @@
-"""`rota spc FILE --column C`: JSON by default (SPEC section 5), a table on request, bad input exits 2."""
+"""`rota spc FILE --column C`: JSON by default (docs/commands.md), a table on request, bad input exits 2."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sign-in gate through AppTest: the form of SPEC section 8, messages, the slow-down, expiry after
+"""The sign-in gate through AppTest: the form of docs/dashboard.md, messages, the slow-down, expiry after
 inactivity, sign-out, and OIDC sign-in (st.user claims mapped through the group map in secrets)."""
 
 from __future__ import annotations

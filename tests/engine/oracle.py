@@ -1,4 +1,4 @@
-"""A brute-force, minute-by-minute reading of SPEC section 2, written independently of the engine."""
+"""A brute-force, minute-by-minute reading of docs/engine.md, written independently of the engine."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Worked examples of SPEC section 2, each one a behaviour a CDOP manager would check by hand."""
+"""Worked examples of docs/engine.md, each one a behaviour a CDOP manager would check by hand."""
 
 from __future__ import annotations
 

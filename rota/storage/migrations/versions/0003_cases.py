@@ -1,4 +1,4 @@
-"""cases and settings: case_record (pseudonymised CDOP cases, SPEC section 6) and setting (key/value)
+"""cases and settings: case_record (pseudonymised CDOP cases, docs/cases.md) and setting (key/value)
 
 Revision ID: 0003
 Revises: 0002
