@@ -528,7 +528,10 @@ def build_demo_cases(today: date, rota: Rota, seed: int = 7, tz: tzinfo = SERVIC
         "reason_incomplete": [c.reason for c in cases],
         "reason_category": [reason_category(c.reason) for c in cases],
     }
-    return pl.DataFrame(data, schema=CASES_SCHEMA).select(list(CASE_COLUMNS))
+    frame = pl.DataFrame(data, schema={name: CASES_SCHEMA[name] for name in data})
+    # A step the demo does not simulate (of a measure added to rota.vocab.Measure since) is blank: not done.
+    blank = [pl.lit(None, dtype=CASES_SCHEMA[c]).alias(c) for c in CASE_COLUMNS if c not in data]
+    return frame.with_columns(blank).select(list(CASE_COLUMNS))
 
 
 def demo_cases_summary(cases: pl.DataFrame, tz: tzinfo = SERVICE_TZ) -> dict[str, object]:

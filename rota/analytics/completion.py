@@ -17,8 +17,8 @@ Rules chosen here where the measures' definitions are silent:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import numpy as np
@@ -43,25 +43,25 @@ SPLIT_VALUES: dict[str, tuple[str, ...]] = {
 }
 
 
-# The time each measure timed in hours allows after notification, as declared (rota.vocab.Measure).
-_LIMITS: dict[Measure, timedelta] = {m: timedelta(hours=m.hours) for m in Measure if m.hours is not None}
+def _declared_hours() -> dict[Measure, timedelta]:
+    return {m: timedelta(hours=m.hours) for m in Measure if m.hours is not None}
+
+
+def _declared_working_days() -> dict[Measure, int]:
+    return {m: m.working_days for m in Measure if m.working_days is not None}
 
 
 @dataclass(frozen=True)
 class Targets:
-    """The configurable time limits; the defaults are the measures' own (rota.vocab.Measure)."""
+    """The time limits of the timed measures, by measure; the defaults are the measures' own
+    (rota.vocab.Measure, docs/cases.md "Measures"), so a new measure needs nothing here."""
 
-    paediatrician: timedelta = _LIMITS[Measure.PAEDIATRICIAN]
-    police: timedelta = _LIMITS[Measure.POLICE]
-    home_visit: timedelta = _LIMITS[Measure.HOME_VISIT]
-    ncmd_notification: timedelta = _LIMITS[Measure.NCMD_NOTIFICATION]
-    planning_meeting_working_days: int = Measure.PLANNING_MEETING.working_days or 2
+    hours: Mapping[Measure, timedelta] = field(default_factory=_declared_hours)
+    working_days: Mapping[Measure, int] = field(default_factory=_declared_working_days)
 
     def limit(self, measure: Measure) -> timedelta:
         """The time allowed after notification for a measure timed in hours."""
-        value = getattr(self, measure.value)
-        assert isinstance(value, timedelta), f"{measure} is not timed in hours"
-        return value
+        return self.hours[measure]
 
 
 def nth_working_day_after(d: date, n: int) -> date:
@@ -98,12 +98,11 @@ def measures(cases: pl.DataFrame, tz: tzinfo = SERVICE_TZ, targets: Targets | No
         _local(pl.col("notified_at"), tz).alias("local")
     )
     days = df.get_column("local").dt.date().unique().to_list()
+    # One deadline column per measure timed in working days: the end of its n-th working day.
     deadlines = pl.DataFrame(
-        {
-            "_day": days,
-            "_deadline": [planning_deadline(d, t.planning_meeting_working_days, tz) for d in days],
-        },
-        schema={"_day": pl.Date, "_deadline": UTC_US},
+        {"_day": days}
+        | {f"_deadline_{m}": [planning_deadline(d, n, tz) for d in days] for m, n in t.working_days.items()},
+        schema={"_day": pl.Date} | {f"_deadline_{m}": UTC_US for m in t.working_days},
     )
     n = pl.col("notified_at")
 
@@ -111,8 +110,8 @@ def measures(cases: pl.DataFrame, tz: tzinfo = SERVICE_TZ, targets: Targets | No
         """Whether a case met one measure (a blank time is not met), from the measure's declaration."""
         if measure.step is None:  # read from the case's own flag
             return pl.col(measure.value)
-        if measure.working_days is not None:  # strictly before the end of the n-th working day
-            return pl.col(measure.step) < pl.col("_deadline")
+        if measure in t.working_days:  # strictly before the end of the n-th working day
+            return pl.col(measure.step) < pl.col(f"_deadline_{measure}")
         return pl.col(measure.step) <= n + pl.lit(t.limit(measure))
 
     df = (
