@@ -23,6 +23,32 @@ def gap_caption(page: Any) -> str:
     return str(caption.inner_text())
 
 
+def app_idle(page: Any) -> None:
+    """Wait until no script run is going on (Streamlit marks its app `data-test-script-state`): an edit made
+    during a rerun can be undone by that rerun."""
+    running = page.locator("[data-testid='stApp'][data-test-script-state='running']")
+    expect(running).to_have_count(0, timeout=30_000)
+
+
+def settled_box(page: Any, grid: Any) -> dict[str, float]:
+    """The grid's box once the rerun has settled: while Streamlit reruns, a stale copy of the grid can sit
+    beside the new one, or the element read a moment ago can be replaced; wait for one grid, and read again
+    if it was swapped under us."""
+    error = pytest.importorskip("playwright.sync_api").Error
+    for _ in range(5):
+        app_idle(page)
+        expect(grid).to_have_count(1, timeout=30_000)
+        try:
+            grid.scroll_into_view_if_needed(timeout=5_000)
+            box = grid.bounding_box(timeout=5_000)
+        except error:
+            page.wait_for_timeout(500)
+            continue
+        if box is not None:
+            return dict(box)
+    raise AssertionError("the shift grid did not settle")
+
+
 def test_coordinator_changes_a_shift_and_the_gap_list_changes(browser: Any, server: str) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
@@ -45,12 +71,11 @@ def test_coordinator_changes_a_shift_and_the_gap_list_changes(browser: Any, serv
         # the grid shows local wall time without an offset
         new_end = datetime.strptime(start, "%Y-%m-%d %H:%M") + timedelta(hours=5)  # noqa: DTZ007
 
-        grid.scroll_into_view_if_needed()
-        box = grid.bounding_box()
-        assert box is not None
+        box = settled_box(page, grid)
         page.mouse.dblclick(box["x"] + END_COLUMN_X, box["y"] + ROW_HEIGHT * (row + 1) + ROW_HEIGHT // 2)
         page.get_by_test_id("portal").locator("input").fill(new_end.strftime("%Y-%m-%dT%H:%M"))
         page.keyboard.press("Enter")
+        app_idle(page)
         expect(grid.get_by_test_id(f"glide-cell-3-{row}")).to_have_text(new_end.strftime("%Y-%m-%d %H:%M"))
 
         impact = page.get_by_text(re.compile(r"^Opens a gap .* for sio")).first
