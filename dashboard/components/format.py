@@ -10,7 +10,7 @@ from datetime import date, datetime, tzinfo
 import polars as pl
 
 from rota.output import csv_text, duration_text
-from rota.timeutil import SERVICE_TZ, uk_local
+from rota.timeutil import SERVICE_TZ, uk_local, zone_name
 
 UK_DATE = "%d/%m/%Y"
 UK_DATETIME = "%d/%m/%Y %H:%M"
@@ -20,12 +20,6 @@ UK_DATE_COLUMN = "DD/MM/YYYY"
 UK_DATETIME_COLUMN = "DD/MM/YYYY HH:mm Z"
 UK_DATE_INPUT = "DD/MM/YYYY"
 NOT_APPLICABLE = "–"
-
-
-def zone_key(tz: tzinfo) -> str:
-    """The IANA name of a zone, for polars conversions (ZoneInfo carries it as `key`)."""
-    key = getattr(tz, "key", None)
-    return key if isinstance(key, str) else str(tz)
 
 
 def uk_date(d: date) -> str:
@@ -91,7 +85,7 @@ def for_people(df: pl.DataFrame, tz: tzinfo = SERVICE_TZ) -> pl.DataFrame:
     """A copy with every instant as local text (25/10/2026 01:30 GMT), naive datetimes and dates in UK
     order, booleans as yes/no and lists joined with '; ', so a CSV or a sheet reads the same everywhere."""
     exprs: list[pl.Expr] = []
-    zone = zone_key(tz)
+    zone = zone_name(tz)
     for name, dtype in df.schema.items():
         col = pl.col(name)
         if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:

@@ -14,6 +14,7 @@ import streamlit as st
 from dashboard.components.rota_timeline import KIND_LABELS
 from rota.errors import Problem
 from rota.services.editing import WeekView, editor_frames
+from rota.vocab import DEFAULT_SHIFT_KIND
 
 UK_DATETIME_EDIT = "DD/MM/YYYY HH:mm"
 COLUMN_LABELS = {
@@ -93,7 +94,7 @@ def week_grids(
         "Kind",
         options=list(KIND_LABELS),
         format_func=lambda k: KIND_LABELS.get(str(k), str(k)),
-        default="oncall",
+        default=DEFAULT_SHIFT_KIND.value,
     )
     edited_shifts = _edit_grid(shifts, "shift_grid", times | {"kind": kind}, f"Shifts {week}")
     st.markdown("**Absences** (leave, sickness, training)")

@@ -12,8 +12,11 @@ import polars as pl
 from dashboard.components.charts import NHS_BLUE, NHS_DARK_GREY, NHS_ORANGE, NHS_PALE_GREY, nhs_layout
 from rota.services.editing import WeekView, to_wall
 from rota.timeutil import uk_local
+from rota.vocab import ShiftKind
 
-KIND_LABELS = {"oncall": "On call", "onsite": "On site"}
+# The shift kinds for people, in the legend and the grid's options: "On call", "On site" (rota.vocab).
+KIND_LABELS = {k.value: k.label.capitalize() for k in ShiftKind}
+_KIND_COLOURS = {ShiftKind.ONCALL.value: NHS_BLUE, ShiftKind.ONSITE.value: NHS_ORANGE}
 
 
 def week_timeline(
@@ -62,8 +65,8 @@ def week_timeline(
             )
         )
 
-    for kind, colour in (("oncall", NHS_BLUE), ("onsite", NHS_ORANGE)):
-        bars(shifts.filter(pl.col("kind") == kind), KIND_LABELS[kind], {"color": colour}, "shift")
+    for kind, label in KIND_LABELS.items():
+        bars(shifts.filter(pl.col("kind") == kind), label, {"color": _KIND_COLOURS[kind]}, "shift")
     bars(
         absences,
         "Absence",

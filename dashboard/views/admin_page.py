@@ -34,7 +34,7 @@ from rota.services.admin import (
 )
 from rota.services.alerts import acknowledge, job_overview, list_alerts
 from rota.timeutil import utc_now, zone_name
-from rota.vocab import ACCOUNT_ROLE_LABELS, account_role_label
+from rota.vocab import ACCOUNT_ROLE_LABELS, AlertKind, account_role_label
 
 RULES_SNAPSHOT = "admin_rules_snapshot"  # the rules as read when editing began (rows, versions)
 FLASH = "admin_flash"
@@ -310,7 +310,7 @@ def _jobs_section(actor: Actor) -> None:
     if alerts.height == 0:
         st.caption("No open alerts: the gap scan and the training-expiry check found nothing new.")
         return
-    gaps = alerts.filter(pl.col("kind") == "gap").height
+    gaps = alerts.filter(pl.col("kind") == AlertKind.GAP.value).height
     many, gap_many = ("s" if alerts.height != 1 else ""), ("s" if gaps != 1 else "")
     st.caption(
         f"{alerts.height} open alert{many} ({gaps} gap{gap_many}, {alerts.height - gaps} training). An alert "
@@ -321,7 +321,7 @@ def _jobs_section(actor: Actor) -> None:
         [
             {
                 "Id": r["id"],
-                "Kind": "Gap" if r["kind"] == "gap" else "Training expiry",
+                "Kind": "Gap" if r["kind"] == AlertKind.GAP else "Training expiry",
                 "Alert": r["message"],
                 "Raised": _when(r["created_at"]),
                 "Acknowledged": (

@@ -40,7 +40,7 @@ from rota.services.people import (
     training_expiries,
     update_training,
 )
-from rota.timeutil import utc_now, zone
+from rota.timeutil import utc_now, zone, zone_name
 
 JAR_YEARS = 3
 FLASH = "responders_flash"
@@ -368,7 +368,7 @@ tabs = st.tabs(tab_names, key="responders_tab", on_change="rerun")
 if tabs[0].open:
     with tabs[0]:
         try:
-            expiries = _expiries(url, version, access, today, getattr(tz, "key", str(tz)), actor)
+            expiries = _expiries(url, version, access, today, zone_name(tz), actor)
         except (PermissionDenied, InputError) as exc:
             failed("list training expiries", exc)
         else:

@@ -268,20 +268,7 @@ def xmr(
     n = len(xs)
     signals = _signals(xs, mean, [upl] * n, [lpl] * n, [up2] * n, [lo2] * n)
     points = tuple(SpcPoint(x, s, point_type(s, improvement)) for x, s in zip(xs, signals, strict=True))
-    return SpcResult(
-        mean=mean,
-        upl=upl,
-        lpl=lpl,
-        upper_two_sigma=up2,
-        lower_two_sigma=lo2,
-        mr_bar=mr_bar,
-        baseline=n_base,
-        improvement=improvement,
-        target=target,
-        points=points,
-        variation_icon=points[-1].type,
-        assurance_icon=assurance(target, improvement, upl, lpl),
-    )
+    return _result(mean, (upl, lpl, up2, lo2), mr_bar, n_base, improvement, target, points)
 
 
 def p_chart(
@@ -324,19 +311,35 @@ def p_chart(
         SpcPoint(p, s, point_type(s, improvement), upl=u, lpl=lo)
         for p, s, u, lo in zip(ps, signals, upl, lpl, strict=True)
     )
+    return _result(p_bar, (upl[-1], lpl[-1], up2[-1], lo2[-1]), None, n_base, improvement, target, points)
+
+
+def _result(
+    mean: float,
+    limits: tuple[float, float, float, float],
+    mr_bar: float | None,
+    baseline: int,
+    improvement: Improvement,
+    target: float | None,
+    points: tuple[SpcPoint, ...],
+) -> SpcResult:
+    """A chart from its mean, the latest point's limits (upper, lower, upper and lower two-sigma) and its
+    points; both charts read their icons the same way: the variation icon is the latest point's type, the
+    assurance icon compares the target with the latest limits."""
+    upl, lpl, up2, lo2 = limits
     return SpcResult(
-        mean=p_bar,
-        upl=upl[-1],
-        lpl=lpl[-1],
-        upper_two_sigma=up2[-1],
-        lower_two_sigma=lo2[-1],
-        mr_bar=None,
-        baseline=n_base,
+        mean=mean,
+        upl=upl,
+        lpl=lpl,
+        upper_two_sigma=up2,
+        lower_two_sigma=lo2,
+        mr_bar=mr_bar,
+        baseline=baseline,
         improvement=improvement,
         target=target,
         points=points,
         variation_icon=points[-1].type,
-        assurance_icon=assurance(target, improvement, upl[-1], lpl[-1]),
+        assurance_icon=assurance(target, improvement, upl, lpl),
     )
 
 

@@ -15,6 +15,7 @@ from rota.engine.sweep import qualified_intervals
 from rota.model import UTC_US, Rota
 from rota.rules import Rule
 from rota.timeutil import SERVICE_TZ, uk_local
+from rota.vocab import DEFAULT_SHIFT_KIND
 
 MIN_REST = timedelta(hours=11)
 
@@ -47,7 +48,9 @@ def _trained_through(
         responders=people,
         training=rota.training,
         shifts=pl.DataFrame({"shift_id": ids, "responder_id": ids}).with_columns(
-            pl.lit(start).alias("start"), pl.lit(end).alias("end"), pl.lit("oncall").alias("kind")
+            pl.lit(start).alias("start"),
+            pl.lit(end).alias("end"),
+            pl.lit(DEFAULT_SHIFT_KIND.value).alias("kind"),
         ),
     ).conformed()
     need = (end - start).total_seconds()

@@ -1,7 +1,7 @@
 """Interval arithmetic on half-open spans of aware instants, [start, end): merging, totals, overlaps.
 
-Pure functions on values, shared by the impact of an edit (rota/engine/impact.py) and anything else
-that reasons about spans of time without a frame.
+Pure functions on values, shared by the impact of an edit (rota/engine/impact.py), the cover lost to a
+lapse (rota/services/lapses.py) and anything else that reasons about spans of time without a frame.
 """
 
 from __future__ import annotations
@@ -22,6 +22,25 @@ def merge_intervals(intervals: Iterable[Interval], *, touching: bool = True) -> 
         else:
             out.append((a, b))
     return out
+
+
+def subtract(xs: Iterable[Interval], ys: Iterable[Interval]) -> list[Interval]:
+    """The time in `xs` and not in `ys`, as the union's maximal spans (touching pieces joined)."""
+    cuts = merge_intervals(ys)
+    out: list[Interval] = []
+    for a, b in merge_intervals(xs):
+        cur = a
+        for c, d in cuts:
+            if d <= cur or c >= b:
+                continue
+            if c > cur:
+                out.append((cur, c))
+            cur = max(cur, d)
+            if cur >= b:
+                break
+        if cur < b:
+            out.append((cur, b))
+    return merge_intervals(out)
 
 
 def total(intervals: Iterable[Interval]) -> timedelta:

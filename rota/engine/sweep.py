@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import polars as pl
 
+from rota.csvcheck import polars_zone
 from rota.model import UTC_US, Rota
 from rota.rules import Rule
 from rota.timeutil import SERVICE_TZ, day_start
@@ -58,12 +59,12 @@ def _merge(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     )
 
 
-def _local_midnights(dates: pl.Expr, tz: tzinfo) -> pl.Expr:
-    """00:00 local on each date as a UTC instant, vectorised (null where midnight does not exist)."""
-    key = getattr(tz, "key", None)
+def _local_midnights(dates: pl.Expr, zone: str) -> pl.Expr:
+    """00:00 local (in the zone polars knows as `zone`) on each date as a UTC instant, vectorised (null
+    where midnight does not exist)."""
     return (
         dates.cast(pl.Datetime("us"))
-        .dt.replace_time_zone(key, ambiguous="earliest", non_existent="null")
+        .dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
         .dt.convert_time_zone("UTC")
     )
 
@@ -84,10 +85,11 @@ def _training_intervals(
         return pl.DataFrame(schema={_RID: pl.String, "competency": pl.String, "start": UTC_US, "end": UTC_US})
     far = end + timedelta(days=1)
     until_next = pl.col("valid_until") + timedelta(days=1)
-    if getattr(tz, "key", None) is not None:
+    zone = polars_zone(tz)
+    if zone is not None:
         tr = tr.with_columns(
-            _local_midnights(pl.col("valid_from"), tz).alias("start"),
-            _local_midnights(until_next, tz).alias("end"),
+            _local_midnights(pl.col("valid_from"), zone).alias("start"),
+            _local_midnights(until_next, zone).alias("end"),
         )
         missing = tr.filter(
             pl.col("start").is_null() | (pl.col("end").is_null() & pl.col("valid_until").is_not_null())

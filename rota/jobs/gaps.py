@@ -22,7 +22,8 @@ from rota.storage import Engine
 from rota.storage import alerts as store
 from rota.storage.db import write_transaction
 from rota.storage.rota import load_rota
-from rota.timeutil import uk_local
+from rota.timeutil import uk_local, zone_name
+from rota.vocab import AlertKind
 
 LOOKAHEAD = timedelta(days=30)
 # Longer than the longest shift (7 days): a gap under way keeps the start it was first reported with.
@@ -116,7 +117,7 @@ def _pair(
 
 def _new_alert(g: FoundGap, label: str, now: datetime, tz: tzinfo) -> dict[str, Any]:
     return {
-        "kind": "gap",
+        "kind": AlertKind.GAP.value,
         "key": g.key,
         "rule_id": g.rule_id,
         "role": g.role,
@@ -206,7 +207,7 @@ def scan_gaps(engine: Engine, settings: Settings, now: datetime) -> tuple[bool, 
     found, labels = find_gaps(engine, now, settings.tz)
     with write_transaction(engine) as conn:
         store.job_lock(conn, "gap-scan")
-        plan = plan_gap_alerts(store.open_alerts(conn, "gap"), found, now, labels, settings.tz)
+        plan = plan_gap_alerts(store.open_alerts(conn, AlertKind.GAP.value), found, now, labels, settings.tz)
         store.resolve_alerts(conn, plan.resolved, now)
         for alert_id, values in plan.updates:
             store.update_alert(conn, alert_id, values)
@@ -222,9 +223,8 @@ def scan_gaps(engine: Engine, settings: Settings, now: datetime) -> tuple[bool, 
 def _gap_digest(alerts: Sequence[Mapping[str, Any]], tz: tzinfo) -> tuple[str, str]:
     n = len(alerts)
     subject = f"CDOP rota: {count(n, 'new gap')} in cover in the next 30 days"
-    zone_name = getattr(tz, "key", str(tz))
     body = digest_body(
-        f"The rota has {count(n, 'gap')} in cover not reported before (times are local, {zone_name})",
+        f"The rota has {count(n, 'gap')} in cover not reported before (times are local, {zone_name(tz)})",
         alerts,
         "The Coverage page of the dashboard shows each gap and who could fill it. Gaps are checked every "
         "hour and each is reported once; a gap that closes is marked resolved.",
@@ -244,4 +244,4 @@ def deliver_gaps(engine: Engine, settings: Settings, now: datetime) -> tuple[boo
         else:
             out.post(settings, "gaps", subject, body, pending, gaps_text)
 
-    return deliver(engine, settings, now, "gap", "will retry at the next scan", sender)
+    return deliver(engine, settings, now, AlertKind.GAP.value, "will retry at the next scan", sender)

@@ -16,6 +16,7 @@ from rota.errors import InputError
 from rota.storage import Engine, StorageError
 from rota.storage import alerts as store
 from rota.timeutil import utc_now
+from rota.vocab import JobStatus
 
 log = logging.getLogger("rota.jobs")
 
@@ -32,7 +33,7 @@ class JobOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.status != "failed"
+        return self.status != JobStatus.FAILED
 
 
 def run_recorded(
@@ -59,7 +60,7 @@ def run_recorded(
     finally:
         stop.set()
         beat.join()
-    status = "ok" if ok else "failed"
+    status = (JobStatus.OK if ok else JobStatus.FAILED).value
     store.end_run(engine, run_id, status, message, utc_now())
     (log.info if ok else log.warning)("%s %s: %s", name, status, message)
     return JobOutcome(name, status, message)

@@ -21,6 +21,7 @@ from rota.storage import alerts as store
 from rota.storage.db import write_transaction
 from rota.storage.rota import load_rota
 from rota.timeutil import day_start
+from rota.vocab import AccountRole, AlertKind
 
 EXPIRY_DAYS = 30
 
@@ -43,7 +44,7 @@ def _lapsing(engine: Engine, settings: Settings, now: datetime) -> dict[str, dic
         who = r["name"] or r["responder_id"]
         where = ", ".join(x for x in (r["role"], r["agency"]) if x)
         found[key] = {
-            "kind": "training_expiry",
+            "kind": AlertKind.TRAINING_EXPIRY.value,
             "key": key,
             "role": r["role"],
             "start": day_start(r["lapse_on"], tz),
@@ -66,7 +67,7 @@ def check_expiries(engine: Engine, settings: Settings, now: datetime) -> tuple[b
     found = _lapsing(engine, settings, now)
     with write_transaction(engine) as conn:
         store.job_lock(conn, "training-expiry")
-        stored = store.open_alerts(conn, "training_expiry")
+        stored = store.open_alerts(conn, AlertKind.TRAINING_EXPIRY.value)
         known = {a["key"] for a in stored}
         gone = {
             int(a["id"]): (
@@ -89,7 +90,7 @@ def check_expiries(engine: Engine, settings: Settings, now: datetime) -> tuple[b
 def coordinators(engine: Engine) -> dict[str, list[str]]:
     """Active coordinator accounts by agency (usernames), from the sign-in accounts."""
     users = list_users(engine, None).filter(
-        (pl.col("role") == "coordinator") & pl.col("active") & pl.col("agency").is_not_null()
+        (pl.col("role") == AccountRole.COORDINATOR.value) & pl.col("active") & pl.col("agency").is_not_null()
     )
     out: dict[str, list[str]] = {}
     for name, agency in users.select("username", "agency").iter_rows():
@@ -156,4 +157,6 @@ def deliver_expiries(engine: Engine, settings: Settings, now: datetime) -> tuple
         body = listing([a["message"] for a in pending])
         out.post(settings, "training_expiry", subject, body, pending, str(len(pending)))
 
-    return deliver(engine, settings, now, "training_expiry", "will retry at the next run", sender)
+    return deliver(
+        engine, settings, now, AlertKind.TRAINING_EXPIRY.value, "will retry at the next run", sender
+    )

@@ -27,6 +27,7 @@ from rota.storage import alerts as store
 from rota.storage.audit import record_audit
 from rota.storage.db import write_transaction
 from rota.timeutil import iso_local, uk_local, utc_now
+from rota.vocab import AlertKind, AuditAction, JobStatus
 
 ENTITY = "alert"
 
@@ -83,7 +84,7 @@ def list_alerts(
     """Alerts the actor may see (`rota.storage.alerts.ALERT_SCHEMA`): open ones by start, then resolved
     ones when asked for."""
     agency = actor.agency if actor.role == COORDINATOR else None
-    kinds = None if can_read_people(actor) else ["gap"]
+    kinds = None if can_read_people(actor) else [AlertKind.GAP.value]
     return store.select_alerts(
         engine, include_resolved=include_resolved, kinds=kinds, agency=agency, limit=limit
     )
@@ -117,7 +118,7 @@ def acknowledge(engine: Engine, actor: Actor, alert_id: int, now: datetime | Non
         store.update_alert(conn, alert_id, {"acknowledged_at": at, "acknowledged_by": actor.username})
         image = {k: before[k] for k in ("kind", "key", "acknowledged_at", "acknowledged_by")}
         after = {**image, "acknowledged_at": at, "acknowledged_by": actor.username}
-        record_audit(conn, actor.username, "update", ENTITY, str(alert_id), image, after)
+        record_audit(conn, actor.username, AuditAction.UPDATE.value, ENTITY, str(alert_id), image, after)
     return True
 
 
@@ -185,7 +186,7 @@ def overview(engine: Engine, settings: Settings, now: datetime | None = None) ->
         status = run.get("status")
         started = run.get("started_at")
         if (
-            status == "running"
+            status == JobStatus.RUNNING
             and started is not None
             and not store.run_is_live(started, run.get("message"), now)
         ):

@@ -18,10 +18,11 @@ from rota.storage import Engine
 from rota.storage.people import responders_frame
 from rota.storage.versioned import versioned_rows
 from rota.timeutil import SERVICE_TZ, utc_now
+from rota.vocab import DEFAULT_SHIFT_KIND, ShiftKind
 
 UID_DOMAIN = "cdop-rota"
 PRODID = "-//CDOP rota//Joint Agency Response rota//EN"
-KIND_LABELS = {"oncall": "on call", "onsite": "on site"}
+KIND_LABELS = {k.value: k.label for k in ShiftKind}  # "on call", "on site" (rota.vocab)
 _PEOPLE_SCHEMA: dict[str, pl.DataType] = {
     "responder_id": pl.String(),
     "name": pl.String(),
@@ -88,7 +89,11 @@ def shifts_calendar(
         shift_id = _one_line(row["shift_id"], ID_MAX)
         who = _one_line(person.get("name"), NAME_MAX) or rid
         role = _one_line(person.get("role"), ID_MAX)
-        kind = KIND_LABELS.get(row["kind"] or "oncall") or _one_line(row["kind"], ID_MAX) or "on call"
+        kind = (
+            KIND_LABELS.get(row["kind"] or DEFAULT_SHIFT_KIND.value)
+            or _one_line(row["kind"], ID_MAX)
+            or DEFAULT_SHIFT_KIND.label
+        )
         event = icalendar.Event.new(
             uid=shift_uid(shift_id),
             summary=f"JAR {role} {kind}: {who}".replace("  ", " "),

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from rota.engine.intervals import Interval, merge_intervals, subtract, total
 from rota.engine.sweep import gaps
 from rota.model import UTC_US, Rota
 from rota.rules import Rule
@@ -129,40 +130,13 @@ def upcoming_lapses(rota: Rota, today: date, horizon_days: int = HORIZON_DAYS) -
     )
 
 
-Interval = tuple[datetime, datetime]
-
-
 def _intervals(g: pl.DataFrame, rule_id: str, lo: datetime, hi: datetime) -> list[Interval]:
     rows = g.filter((pl.col("rule_id") == rule_id) & (pl.col("end") > lo) & (pl.col("start") < hi))
     return [(max(a, lo), min(b, hi)) for a, b in rows.select("start", "end").iter_rows()]
 
 
-def _minus(base: list[Interval], cut: list[Interval]) -> list[Interval]:
-    """The time in `base` and not in `cut`, as maximal intervals (touching pieces joined)."""
-    out: list[Interval] = []
-    for a, b in sorted(base):
-        cur = a
-        for c, d in sorted(cut):
-            if d <= cur or c >= b:
-                continue
-            if c > cur:
-                out.append((cur, c))
-            cur = max(cur, d)
-            if cur >= b:
-                break
-        if cur < b:
-            out.append((cur, b))
-    merged: list[Interval] = []
-    for a, b in out:
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
-        else:
-            merged.append((a, b))
-    return merged
-
-
 def _hours(intervals: list[Interval]) -> float:
-    return sum((b - a).total_seconds() for a, b in intervals) / 3600
+    return total(intervals) / timedelta(hours=1)
 
 
 def _role_rota(rota: Rota, role: str, lo: datetime, hi: datetime) -> Rota:
@@ -291,13 +265,13 @@ def coverage_removed(
         renewed_gaps = gaps(renewed, t.lo, t.hi, tz, t.rules)
         lost_by_rule: dict[str, list[Interval]] = {}
         for rule in t.rules:
-            lost = _minus(
+            lost = subtract(
                 _intervals(stored_gaps, rule.id, t.lo, t.hi), _intervals(renewed_gaps, rule.id, t.lo, t.hi)
             )
             if lost:
                 lost_by_rule[rule.id] = lost
         # hours in which at least one rule loses cover (the rules of a role overlap in time)
-        any_rule = _minus([i for lost in lost_by_rule.values() for i in lost], [])
+        any_rule = merge_intervals(i for lost in lost_by_rule.values() for i in lost)
         for rule_id, lost in lost_by_rule.items():
             rows.append(
                 {

@@ -19,9 +19,10 @@ from rota.storage import Engine
 from rota.storage import sessions as store
 from rota.storage.db import write_transaction
 from rota.timeutil import utc_now
+from rota.vocab import SignInMethod
 
-PASSWORD = "password"
-OIDC = "oidc"
+PASSWORD: str = SignInMethod.PASSWORD.value
+OIDC: str = SignInMethod.OIDC.value
 HANDOFF_TTL = timedelta(minutes=2)
 # The last-seen time is written at most this often: a rerun is a read, not a write, most of the time.
 TOUCH_EVERY = timedelta(seconds=30)

@@ -37,6 +37,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from rota.model import UTC_US
 from rota.storage.db import write_transaction
 from rota.storage.models import ALERT, FORECAST_SNAPSHOT, JOB_RUN, JOBSTORE_TABLE
+from rota.vocab import AlertKind, JobStatus
 
 ALERT_SCHEMA: dict[str, pl.DataType] = {
     "id": pl.Int64(),
@@ -164,7 +165,7 @@ def select_alerts(
     if kinds is not None:
         where.append(a.c.kind.in_(list(kinds)))
     if agency is not None:
-        where.append(or_(a.c.kind == "gap", a.c.agency == agency))
+        where.append(or_(a.c.kind == AlertKind.GAP.value, a.c.agency == agency))
     query = (
         select(*(a.c[c] for c in ALERT_SCHEMA))
         .where(*where)
@@ -183,7 +184,7 @@ def open_gap_summary(engine: Engine, now: datetime) -> tuple[int, datetime | Non
     with engine.connect() as conn:
         count, earliest = conn.execute(
             select(func.count(), func.min(a.c.start)).where(
-                a.c.kind == "gap", a.c.resolved_at.is_(None), a.c.end > now
+                a.c.kind == AlertKind.GAP.value, a.c.resolved_at.is_(None), a.c.end > now
             )
         ).one()
     if isinstance(earliest, str):  # SQLite hands back MIN() over text without the column's type
@@ -242,7 +243,9 @@ def begin_run(engine: Engine, job: str, at: datetime) -> int | None:
     with write_transaction(engine) as conn:
         job_lock(conn, job)
         running = conn.execute(
-            select(r.c.id, r.c.started_at, r.c.message).where(r.c.job == job, r.c.status == "running")
+            select(r.c.id, r.c.started_at, r.c.message).where(
+                r.c.job == job, r.c.status == JobStatus.RUNNING.value
+            )
         ).all()
         if any(run_is_live(started, message, at) for _id, started, message in running):
             return None
@@ -251,7 +254,7 @@ def begin_run(engine: Engine, job: str, at: datetime) -> int | None:
                 update(r)
                 .where(r.c.id == run_id)
                 .values(
-                    status="failed",
+                    status=JobStatus.FAILED.value,
                     finished_at=at,
                     message="interrupted: the process stopped before the run ended "
                     f"({message or 'no details'})",
@@ -259,7 +262,7 @@ def begin_run(engine: Engine, job: str, at: datetime) -> int | None:
             )
         new_id = conn.execute(
             insert(r)
-            .values(job=job, started_at=at, status="running", message=_running_text(at))
+            .values(job=job, started_at=at, status=JobStatus.RUNNING.value, message=_running_text(at))
             .returning(r.c.id)
         ).scalar_one()
         return int(new_id)
@@ -270,7 +273,9 @@ def renew_run(engine: Engine, run_id: int, at: datetime) -> None:
     r = JOB_RUN
     with write_transaction(engine) as conn:
         conn.execute(
-            update(r).where(r.c.id == run_id, r.c.status == "running").values(message=_running_text(at))
+            update(r)
+            .where(r.c.id == run_id, r.c.status == JobStatus.RUNNING.value)
+            .values(message=_running_text(at))
         )
 
 

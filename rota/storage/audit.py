@@ -24,6 +24,7 @@ from rota.storage.db import write_transaction
 from rota.storage.frames import ISO_UTC, insert_rows, instant_column, instant_to_utc, raw_instant_dtype
 from rota.storage.models import AUDIT_ACTIONS, AUDIT_LOG, AuditLog
 from rota.timeutil import utc_now
+from rota.vocab import AuditAction
 
 AUDIT_SCHEMA: dict[str, pl.DataType] = {
     "id": pl.Int64(),
@@ -102,7 +103,7 @@ def record_read(engine: Engine, actor: str, entity: str, entity_id: str, what: M
     if not actor or not actor.strip():
         raise ValueError("record_read needs the actor (who is reading) for the audit log")
     with write_transaction(engine) as conn:
-        record_audit(conn, actor, "read", entity, entity_id, None, what)
+        record_audit(conn, actor, AuditAction.READ.value, entity, entity_id, None, what)
 
 
 class AuditBuffer:
@@ -186,7 +187,10 @@ def data_version(engine: Engine) -> int:
     change (reads are few between changes).
     """
     query = (
-        select(AUDIT_LOG.c.id).where(AUDIT_LOG.c.action != "read").order_by(AUDIT_LOG.c.id.desc()).limit(1)
+        select(AUDIT_LOG.c.id)
+        .where(AUDIT_LOG.c.action != AuditAction.READ.value)
+        .order_by(AUDIT_LOG.c.id.desc())
+        .limit(1)
     )
     with engine.connect() as conn:
         return int(conn.execute(query).scalar() or 0)

@@ -12,16 +12,17 @@ from sqlalchemy.sql.elements import ColumnElement
 from rota.analytics.cases import CASES_SCHEMA
 from rota.analytics.reasons import with_reason_category
 from rota.errors import InputError, Problem
+from rota.model import CASES
 from rota.storage.audit import AuditBuffer, to_audit_json
 from rota.storage.changes import Audited, KindCounts, clear_audited, delete_audited, duplicates, upsert
 from rota.storage.db import write_transaction
 from rota.storage.frames import blank_to_null, select_frame, select_frame_in
 from rota.storage.models import CASE_RECORD
 from rota.timeutil import utc_now
+from rota.vocab import AuditAction
 
 CASE_KEY = "case_id"
 _CASE_COMPARE: tuple[str, ...] = tuple(c for c in CASES_SCHEMA if c != CASE_KEY)
-_CASE_REQUIRED: tuple[str, ...] = ("case_id", "notified_at", "age_years", "jar_criteria_met", "jar_triggered")
 _CASES = Audited(CASE_RECORD, "case", CASE_KEY, pl.col(CASE_KEY))
 
 
@@ -59,7 +60,7 @@ def _prepare_cases(cases: pl.DataFrame) -> pl.DataFrame:
                 for c in unknown
             ]
         )
-    missing = [c for c in _CASE_REQUIRED if c not in cases.columns]
+    missing = [c for c in CASES.required if c not in cases.columns]
     if missing:
         raise InputError([Problem("cases", None, c, "required column is missing") for c in missing])
     exprs: list[pl.Expr] = []
@@ -80,7 +81,7 @@ def _prepare_cases(cases: pl.DataFrame) -> pl.DataFrame:
             exprs.append(pl.col(name).cast(dtype).alias(name))
     df = cases.select(exprs)
     problems: list[Problem] = []
-    for name in _CASE_REQUIRED:
+    for name in CASES.required:
         blank = df.get_column(name).is_null()
         if name == CASE_KEY:
             blank = blank | (df.get_column(name).str.strip_chars() == "").fill_null(True)
@@ -135,7 +136,7 @@ def _store_cases(
     )
     if counts.changes:
         summary = {"replace": replace, "summary": counts.as_dict()}
-        audit.add_one("cases", "import", source or "import", None, to_audit_json(summary))
+        audit.add_one("cases", AuditAction.IMPORT.value, source or "import", None, to_audit_json(summary))
 
 
 def reset_cases(engine: Engine, *, actor: str) -> KindCounts:
@@ -147,6 +148,8 @@ def reset_cases(engine: Engine, *, actor: str) -> KindCounts:
     with write_transaction(engine) as conn:
         counts.deleted = clear_audited(conn, audit, _CASES, CASES_SCHEMA)
         if counts.deleted:
-            audit.add_one("cases", "delete", "all", None, to_audit_json({"deleted": counts.deleted}))
+            audit.add_one(
+                "cases", AuditAction.DELETE.value, "all", None, to_audit_json({"deleted": counts.deleted})
+            )
         audit.write(conn, actor.strip(), utc_now())
     return counts

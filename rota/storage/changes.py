@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Table, delete
 from rota.errors import Problem
 from rota.storage.audit import AuditBuffer, audit_frame
 from rota.storage.frames import delete_rows, insert_rows, select_frame, update_rows
+from rota.vocab import AuditAction
 
 _OLD = "__old"
 _FOUND = "__found"
@@ -102,7 +103,11 @@ def upsert(
         new.with_columns(pl.lit(v).alias(k) for k, v in {"version": 1, **(insert_constants or {})}.items()),
     )
     update_rows(conn, target.table, target.pk, changed, compare, **(update_constants or {}))
-    audit.add(audit_frame(new, entity, "create", entity_id, columns, before_suffix=None, after_suffix=""))
+    audit.add(
+        audit_frame(
+            new, entity, AuditAction.CREATE.value, entity_id, columns, before_suffix=None, after_suffix=""
+        )
+    )
     if changed.height:
         # The "before" image: the key columns as they are, the compared ones from the stored row.
         before = changed.with_columns(
@@ -110,7 +115,15 @@ def upsert(
             *(pl.col(c + _OLD).alias(c + "__b") for c in compare),
         )
         audit.add(
-            audit_frame(before, entity, "update", entity_id, columns, before_suffix="__b", after_suffix="")
+            audit_frame(
+                before,
+                entity,
+                AuditAction.UPDATE.value,
+                entity_id,
+                columns,
+                before_suffix="__b",
+                after_suffix="",
+            )
         )
     counts.created += new.height
     counts.updated += changed.height
@@ -120,7 +133,13 @@ def upsert(
 def _audit_deleted(audit: AuditBuffer, target: Audited, doomed: pl.DataFrame, columns: Sequence[str]) -> None:
     audit.add(
         audit_frame(
-            doomed, target.entity, "delete", target.entity_id, columns, before_suffix="", after_suffix=None
+            doomed,
+            target.entity,
+            AuditAction.DELETE.value,
+            target.entity_id,
+            columns,
+            before_suffix="",
+            after_suffix=None,
         )
     )
 

@@ -16,6 +16,7 @@ from rota.storage.frames import select_frame, select_frame_in
 from rota.storage.models import RESPONDER, TRAINING
 from rota.storage.versioned import insert_versioned, update_versioned
 from rota.timeutil import utc_now
+from rota.vocab import AuditAction
 
 STORED_RESPONDERS_SCHEMA: dict[str, pl.DataType] = {
     "responder_id": pl.String(),
@@ -141,7 +142,7 @@ def insert_training_row(conn: Connection, actor: str, values: Mapping[str, Any])
     """Insert one training record (the TRAINING_SCHEMA fields) at version 1, audited; the stored row."""
     row = _image(TRAINING_SCHEMA, values)
     new_id = insert_versioned(conn, "training", row)
-    record_audit(conn, actor, "create", "training", training_audit_id(row), None, row)
+    record_audit(conn, actor, AuditAction.CREATE.value, "training", training_audit_id(row), None, row)
     return {"id": int(new_id), **row, "version": 1}
 
 
@@ -154,7 +155,7 @@ def update_training_row(
         return None
     new = {**old, **changes, "version": expected_version + 1}
     before, after = _image(TRAINING_SCHEMA, old), _image(TRAINING_SCHEMA, new)
-    record_audit(conn, actor, "update", "training", training_audit_id(old), before, after)
+    record_audit(conn, actor, AuditAction.UPDATE.value, "training", training_audit_id(old), before, after)
     return new
 
 
@@ -168,5 +169,5 @@ def update_responder_row(
         return None
     new = {**old, **changes, "version": expected_version + 1}
     before, after = _image(RESPONDERS_SCHEMA, old), _image(RESPONDERS_SCHEMA, new)
-    record_audit(conn, actor, "update", "responder", str(old["responder_id"]), before, after)
+    record_audit(conn, actor, AuditAction.UPDATE.value, "responder", str(old["responder_id"]), before, after)
     return new

@@ -22,6 +22,7 @@ from rota.storage.people import TRAINING_ID
 from rota.storage.rules import import_rules, rules_from_rows
 from rota.storage.versioned import new_shift_ids
 from rota.timeutil import utc_now
+from rota.vocab import DEFAULT_SHIFT_KIND, AuditAction
 
 IMPORT_KINDS: tuple[str, ...] = ("roles", "responders", "training", "shifts", "absences", "rules")
 
@@ -97,7 +98,7 @@ def _prepare(rota: Rota) -> dict[str, pl.DataFrame]:
         ),
         "training": conform("training", rota.training),
         "shifts": conform("shifts", rota.shifts).with_columns(
-            blank_to_null("shift_id"), pl.col("kind").fill_null("oncall")
+            blank_to_null("shift_id"), pl.col("kind").fill_null(DEFAULT_SHIFT_KIND.value)
         ),
         "absences": conform("absences", rota.absences),
     }
@@ -144,7 +145,7 @@ def _import_roles(conn: Connection, rota: Rota, audit: AuditBuffer, counts: Kind
     if extra:
         conn.execute(insert(ROLE), [{"name": r} for r in extra])
         for r in extra:
-            audit.add_one("role", "create", r, None, to_audit_json({"name": r}))
+            audit.add_one("role", AuditAction.CREATE.value, r, None, to_audit_json({"name": r}))
     counts.created = len(extra)
 
 
@@ -302,7 +303,7 @@ def _store_rota(
     if summary.changes:
         audit.add_one(
             "rota",
-            "import",
+            AuditAction.IMPORT.value,
             source,
             None,
             to_audit_json({"replace": replace, "kinds": sorted(wanted), "summary": summary.as_dict()}),
@@ -331,10 +332,12 @@ def reset_rota(engine: Engine, *, actor: str) -> ImportSummary:
             if kind == "training":  # rules and roles name no responder, but go before them for a tidy log
                 import_rules(conn, (), audit, summary["rules"])
                 for name in conn.execute(select(ROLE.c.name)).scalars().all():
-                    audit.add_one("role", "delete", name, to_audit_json({"name": name}), None)
+                    audit.add_one("role", AuditAction.DELETE.value, name, to_audit_json({"name": name}), None)
                     summary["roles"].deleted += 1
                 conn.execute(delete(ROLE))
         if summary.changes:
-            audit.add_one("rota", "delete", "all", None, to_audit_json({"summary": summary.as_dict()}))
+            audit.add_one(
+                "rota", AuditAction.DELETE.value, "all", None, to_audit_json({"summary": summary.as_dict()})
+            )
         audit.write(conn, actor.strip(), utc_now())
     return summary

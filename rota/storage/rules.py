@@ -15,6 +15,7 @@ from rota.storage.db import write_transaction
 from rota.storage.frames import connected
 from rota.storage.models import COVERAGE_RULE, ROLE
 from rota.timeutil import utc_now
+from rota.vocab import AuditAction
 
 
 def rules_from_rows(rows: Sequence[Any]) -> tuple[Rule, ...]:
@@ -70,13 +71,13 @@ def import_rules(conn: Connection, rules: Sequence[Rule], audit: AuditBuffer, co
     wanted = {r.id: _rule_row(r, i) for i, r in enumerate(rules)}
     for rid in [rid for rid in stored if rid not in wanted]:
         conn.execute(delete(COVERAGE_RULE).where(COVERAGE_RULE.c.rule_id == rid))
-        audit.add_one("coverage_rule", "delete", rid, to_audit_json(stored[rid]), None)
+        audit.add_one("coverage_rule", AuditAction.DELETE.value, rid, to_audit_json(stored[rid]), None)
         counts.deleted += 1
     for rid, row in wanted.items():
         old = stored.get(rid)
         if old is None:
             conn.execute(insert(COVERAGE_RULE).values(version=1, **row))
-            audit.add_one("coverage_rule", "create", rid, None, to_audit_json(row))
+            audit.add_one("coverage_rule", AuditAction.CREATE.value, rid, None, to_audit_json(row))
             counts.created += 1
         elif old != row:
             values = {k: v for k, v in row.items() if k != "rule_id"}
@@ -85,7 +86,9 @@ def import_rules(conn: Connection, rules: Sequence[Rule], audit: AuditBuffer, co
                 .where(COVERAGE_RULE.c.rule_id == rid)
                 .values(version=COVERAGE_RULE.c.version + 1, **values)
             )
-            audit.add_one("coverage_rule", "update", rid, to_audit_json(old), to_audit_json(row))
+            audit.add_one(
+                "coverage_rule", AuditAction.UPDATE.value, rid, to_audit_json(old), to_audit_json(row)
+            )
             counts.updated += 1
         else:
             counts.unchanged += 1

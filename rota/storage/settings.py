@@ -9,6 +9,7 @@ from rota.storage.audit import record_audit
 from rota.storage.db import write_transaction
 from rota.storage.models import SETTING
 from rota.timeutil import utc_now
+from rota.vocab import AuditAction
 
 
 def read_settings(engine: Engine) -> dict[str, str]:
@@ -32,16 +33,32 @@ def write_setting(engine: Engine, key: str, value: str | None, *, actor: str) ->
             if old is None:
                 return
             conn.execute(delete(SETTING).where(SETTING.c.key == key))
-            record_audit(conn, actor.strip(), "delete", "setting", key, {"key": key, "value": old}, None)
+            record_audit(
+                conn,
+                actor.strip(),
+                AuditAction.DELETE.value,
+                "setting",
+                key,
+                {"key": key, "value": old},
+                None,
+            )
         elif old is None:
             conn.execute(insert(SETTING).values(key=key, value=value, updated_at=now))
-            record_audit(conn, actor.strip(), "create", "setting", key, None, {"key": key, "value": value})
+            record_audit(
+                conn,
+                actor.strip(),
+                AuditAction.CREATE.value,
+                "setting",
+                key,
+                None,
+                {"key": key, "value": value},
+            )
         elif old != value:
             conn.execute(update(SETTING).where(SETTING.c.key == key).values(value=value, updated_at=now))
             record_audit(
                 conn,
                 actor.strip(),
-                "update",
+                AuditAction.UPDATE.value,
                 "setting",
                 key,
                 {"key": key, "value": old},

@@ -33,6 +33,7 @@ from rota.storage.accounts import (
 from rota.storage.audit import record_audit
 from rota.storage.db import write_transaction
 from rota.timeutil import utc_now
+from rota.vocab import AuditAction, SignInMethod
 
 ENTITY = "user_account"
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._@+\-]{0,253}")
@@ -94,7 +95,7 @@ def public_fields(row: AccountRow | Mapping[str, Any]) -> dict[str, Any]:
         "role": data["role"],
         "agency": data["agency"],
         "active": data["active"],
-        "sign_in": "password" if data["password_hash"] else "oidc",
+        "sign_in": (SignInMethod.PASSWORD if data["password_hash"] else SignInMethod.OIDC).value,
     }
 
 
@@ -133,7 +134,7 @@ def add_account_row(
         "version": 1,
     }
     insert_account(conn, values)
-    record_audit(conn, who, "create", ENTITY, name, None, public_fields(values))
+    record_audit(conn, who, AuditAction.CREATE.value, ENTITY, name, None, public_fields(values))
 
 
 def _who(actor: Actor | None, by: str | None) -> str:
@@ -231,7 +232,7 @@ def ensure_user(
         update_account(conn, name, revoke=True, **new)
         before = {**public_fields(old), "password": "(previous)"}
         after = {**public_fields({**old._mapping, **new}), "password": "(reset)"}
-        record_audit(conn, by, "update", ENTITY, name, before, after)
+        record_audit(conn, by, AuditAction.UPDATE.value, ENTITY, name, before, after)
         return False
 
 
@@ -250,7 +251,13 @@ def set_password(
         )
         had = "(set)" if old.password_hash else "(none: OIDC only)"
         record_audit(
-            conn, _who(actor, by), "update", ENTITY, name, {"password": had}, {"password": "(changed)"}
+            conn,
+            _who(actor, by),
+            AuditAction.UPDATE.value,
+            ENTITY,
+            name,
+            {"password": had},
+            {"password": "(changed)"},
         )
 
 
@@ -271,7 +278,7 @@ def set_active(
                 raise InputError(Problem("username", None, None, f"{name} is the last active administrator"))
         update_account(conn, name, revoke=True, active=active)
         after = {**public_fields(old), "active": active}
-        record_audit(conn, _who(actor, by), "update", ENTITY, name, public_fields(old), after)
+        record_audit(conn, _who(actor, by), AuditAction.UPDATE.value, ENTITY, name, public_fields(old), after)
 
 
 def set_role(
@@ -295,7 +302,7 @@ def set_role(
             raise InputError(Problem("role", None, None, f"{name} is the last active administrator"))
         update_account(conn, name, revoke=True, role=role, agency=agency)
         after = {**public_fields(old), "role": role, "agency": agency}
-        record_audit(conn, _who(actor, by), "update", ENTITY, name, public_fields(old), after)
+        record_audit(conn, _who(actor, by), AuditAction.UPDATE.value, ENTITY, name, public_fields(old), after)
 
 
 def unlock(engine: Engine, actor: Actor | None, username: str, *, by: str | None = None) -> None:
@@ -310,7 +317,7 @@ def unlock(engine: Engine, actor: Actor | None, username: str, *, by: str | None
         record_audit(
             conn,
             _who(actor, by),
-            "update",
+            AuditAction.UPDATE.value,
             ENTITY,
             name,
             {"failed_attempts": old.failed_attempts},

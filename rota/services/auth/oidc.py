@@ -27,6 +27,7 @@ from rota.storage.accounts import AccountExists, account_row, record_sign_in, up
 from rota.storage.audit import record_audit
 from rota.storage.db import write_transaction
 from rota.timeutil import utc_now
+from rota.vocab import AuditAction
 
 USERNAME_CLAIMS = ("preferred_username", "email", "upn", "sub")
 GROUP_CLAIMS = ("groups", "roles")
@@ -152,7 +153,9 @@ def oidc_actor(
                     revoke = "role" in changed or "agency" in changed
                     update_account(conn, name, revoke=revoke, last_login_at=now, **changed)
                     after = public_fields({**old._mapping, **changed})
-                    record_audit(conn, "oidc", "update", ENTITY, name, public_fields(old), after)
+                    record_audit(
+                        conn, "oidc", AuditAction.UPDATE.value, ENTITY, name, public_fields(old), after
+                    )
                 else:
                     record_sign_in(conn, name, last_login_at=now)
     except AccountExists as exc:  # the same person signing in twice at once: the other one won

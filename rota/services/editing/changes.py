@@ -12,34 +12,57 @@ from typing import Any
 
 import polars as pl
 
-from rota.model import conform
+from rota.limits import TextClass
+from rota.model import ABSENCES, SHIFTS, Record, conform
 from rota.timeutil import SERVICE_TZ, uk_local
+from rota.vocab import DEFAULT_SHIFT_KIND, AuditAction
 
 SHIFT = "shift"
 ABSENCE = "absence"
-CREATE, UPDATE, DELETE = "create", "update", "delete"
+# What a change does, in the audit log's words (rota.vocab.AuditAction).
+CREATE: str = AuditAction.CREATE.value
+UPDATE: str = AuditAction.UPDATE.value
+DELETE: str = AuditAction.DELETE.value
 TABLE_NAMES = {SHIFT: "Shifts", ABSENCE: "Absences"}
-# The editable grids' columns: the key (blank for a row added in the grid), then the values.
-SHIFT_GRID_COLUMNS = ("shift_id", "responder_id", "start", "end", "kind")
-ABSENCE_GRID_COLUMNS = ("absence_id", "responder_id", "start", "end", "reason")
 
 
 @dataclass(frozen=True)
 class GridSpec:
-    """An editable grid: the entity, the bundle kind whose rules apply, the grid's key column, the stored
-    frame's key column, and the value columns."""
+    """An editable grid of a record (rota.model): the entity, the grid's key column (blank for a row
+    added in the grid) and the stored frame's key column; the value columns are the record's own."""
 
     entity: str
-    kind: str
+    record: Record
     key: str
     pk: str
-    values: tuple[str, ...]
+
+    @property
+    def kind(self) -> str:
+        """The bundle kind whose rules apply (shifts, absences)."""
+        return self.record.kind
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The grid's columns: the key, then the values."""
+        return self.record.grid_columns(self.key)
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(c for c in self.columns if c != self.key)
+
+    @property
+    def text_limits(self) -> dict[str, TextClass]:
+        """The input limits of the value columns that hold text (docs/bundle.md, "Limits")."""
+        instants = self.record.of_type("instant")
+        return {c: self.record.limits[c] for c in self.values if c not in instants}
 
 
 GRIDS = {
-    SHIFT: GridSpec(SHIFT, "shifts", "shift_id", "shift_id", ("responder_id", "start", "end", "kind")),
-    ABSENCE: GridSpec(ABSENCE, "absences", "absence_id", "id", ("responder_id", "start", "end", "reason")),
+    SHIFT: GridSpec(SHIFT, SHIFTS, "shift_id", "shift_id"),
+    ABSENCE: GridSpec(ABSENCE, ABSENCES, "absence_id", "id"),
 }
+SHIFT_GRID_COLUMNS = GRIDS[SHIFT].columns
+ABSENCE_GRID_COLUMNS = GRIDS[ABSENCE].columns
 
 
 @dataclass(frozen=True)
@@ -75,7 +98,9 @@ class Change:
         return min(r["start"] for r in rows), max(r["end"] for r in rows)
 
 
-def shift_row(responder_id: str, start: datetime, end: datetime, kind: str = "oncall") -> dict[str, Any]:
+def shift_row(
+    responder_id: str, start: datetime, end: datetime, kind: str = DEFAULT_SHIFT_KIND.value
+) -> dict[str, Any]:
     return {"responder_id": responder_id, "start": start, "end": end, "kind": kind}
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from rota.errors import ConflictError, InputError, Problem
-from rota.limits import DATE_RANGE_TEXT, EARLIEST_DATE, LATEST_DATE, TextClass, check_text
+from rota.limits import DATE_RANGE_TEXT, EARLIEST_DATE, LATEST_DATE, check_text
 from rota.services.access import ADMIN, COORDINATOR, Actor, require_edit_agency
 from rota.services.editing.changes import (
     ABSENCE,
@@ -227,9 +227,6 @@ def save_changes(engine: Engine, actor: Actor, changes: Sequence[Change]) -> Sav
     return SaveResult(counts[CREATE], counts[UPDATE], deleted, new_keys)
 
 
-_CHANGE_LIMITS: dict[str, TextClass] = {"responder_id": "id", "kind": "id", "reason": "text"}
-
-
 def _check_limits(changes: Sequence[Change]) -> None:
     """The input limits (docs/bundle.md, "Limits") once more on the rows about to be stored, whoever made
     them: grid edits are checked by `validate_changes`, but fills and other callers build changes too."""
@@ -252,7 +249,7 @@ def _check_limits(changes: Sequence[Change]) -> None:
                         f"{t} is not a time within the accepted dates ({DATE_RANGE_TEXT})",
                     )
                 )
-        for column, cls in _CHANGE_LIMITS.items():
+        for column, cls in GRIDS[c.entity].text_limits.items():
             value = c.after.get(column)
             why = check_text(column, value, cls) if isinstance(value, str | None) else f"{column} is not text"
             if why:

@@ -12,19 +12,19 @@ import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from rota.bundle import write_workbook
+from rota.csvcheck import polars_zone
 from rota.engine import gaps
 from rota.errors import InputError, PermissionDenied
 from rota.model import RESPONDERS_SCHEMA, Rota, conform
 from rota.output import to_csv
 from rota.services.access import COORDINATOR, Actor, can_edit_agency, require_read_people
-from rota.services.editing.changes import ABSENCE, ABSENCE_GRID_COLUMNS, SHIFT, SHIFT_GRID_COLUMNS
+from rota.services.editing.changes import ABSENCE, GRIDS, SHIFT, GridSpec
 from rota.storage import Engine
 from rota.storage.audit import data_version
 from rota.storage.people import agency_names, responders_frame
@@ -122,15 +122,9 @@ def week_gaps(engine: Engine, actor: Actor, week_start: date, tz: tzinfo = SERVI
     return gaps(load_rota(engine, start, end), start, end, tz)
 
 
-def _zone_key(tz: tzinfo) -> str | None:
-    if isinstance(tz, ZoneInfo):
-        return tz.key
-    return "UTC" if tz is UTC else None
-
-
 def to_wall(frame: pl.DataFrame, columns: Iterable[str], tz: tzinfo = SERVICE_TZ) -> pl.DataFrame:
     """Instant columns as naive local wall time (what a person reads on a clock in `tz`)."""
-    key = _zone_key(tz)
+    key = polars_zone(tz)
     exprs = []
     for c in columns:
         if key is not None:
@@ -151,11 +145,12 @@ def editor_frames(view: WeekView, tz: tzinfo = SERVICE_TZ) -> tuple[pl.DataFrame
 
     The key (shift_id, absence_id) is blank for a row added in the grid.
     """
-    shifts = to_wall(view.shifts, ("start", "end"), tz).select(SHIFT_GRID_COLUMNS)
-    absences = to_wall(view.absences, ("start", "end"), tz).select(
-        pl.col("id").alias("absence_id"), *ABSENCE_GRID_COLUMNS[1:]
-    )
-    return shifts, absences
+    return _grid(view.shifts, GRIDS[SHIFT], tz), _grid(view.absences, GRIDS[ABSENCE], tz)
+
+
+def _grid(stored: pl.DataFrame, spec: GridSpec, tz: tzinfo) -> pl.DataFrame:
+    """The stored rows as the grid shows them: the key under the grid's name, then the record's values."""
+    return to_wall(stored, ("start", "end"), tz).select(pl.col(spec.pk).alias(spec.key), *spec.values)
 
 
 # ------------------------------------------------------------------------------------------------ export
