@@ -232,7 +232,7 @@ def ensure_user(
         update_account(conn, name, revoke=True, **new)
         before = {**public_fields(old), "password": "(previous)"}
         after = {**public_fields({**old._mapping, **new}), "password": "(reset)"}
-        record_audit(conn, by, AuditAction.UPDATE.value, ENTITY, name, before, after)
+        _audit_change(conn, by, name, before, after)
         return False
 
 
@@ -250,15 +250,7 @@ def set_password(
             conn, name, revoke=True, password_hash=password_hash, failed_attempts=0, last_failed_at=None
         )
         had = "(set)" if old.password_hash else "(none: OIDC only)"
-        record_audit(
-            conn,
-            _who(actor, by),
-            AuditAction.UPDATE.value,
-            ENTITY,
-            name,
-            {"password": had},
-            {"password": "(changed)"},
-        )
+        _audit_change(conn, _who(actor, by), name, {"password": had}, {"password": "(changed)"})
 
 
 def set_active(
@@ -278,7 +270,7 @@ def set_active(
                 raise InputError(Problem("username", None, None, f"{name} is the last active administrator"))
         update_account(conn, name, revoke=True, active=active)
         after = {**public_fields(old), "active": active}
-        record_audit(conn, _who(actor, by), AuditAction.UPDATE.value, ENTITY, name, public_fields(old), after)
+        _audit_change(conn, _who(actor, by), name, public_fields(old), after)
 
 
 def set_role(
@@ -302,7 +294,7 @@ def set_role(
             raise InputError(Problem("role", None, None, f"{name} is the last active administrator"))
         update_account(conn, name, revoke=True, role=role, agency=agency)
         after = {**public_fields(old), "role": role, "agency": agency}
-        record_audit(conn, _who(actor, by), AuditAction.UPDATE.value, ENTITY, name, public_fields(old), after)
+        _audit_change(conn, _who(actor, by), name, public_fields(old), after)
 
 
 def unlock(engine: Engine, actor: Actor | None, username: str, *, by: str | None = None) -> None:
@@ -314,14 +306,8 @@ def unlock(engine: Engine, actor: Actor | None, username: str, *, by: str | None
         if not old.failed_attempts:
             return
         update_account(conn, name, failed_attempts=0, last_failed_at=None)
-        record_audit(
-            conn,
-            _who(actor, by),
-            AuditAction.UPDATE.value,
-            ENTITY,
-            name,
-            {"failed_attempts": old.failed_attempts},
-            {"failed_attempts": 0},
+        _audit_change(
+            conn, _who(actor, by), name, {"failed_attempts": old.failed_attempts}, {"failed_attempts": 0}
         )
 
 
@@ -342,3 +328,10 @@ def list_users(engine: Engine, actor: Actor | None = None, *, now: datetime | No
             }
         )
     return pl.DataFrame(records, schema=USERS_SCHEMA, orient="row")
+
+
+def _audit_change(
+    conn: Connection, who: str, name: str, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> None:
+    """An account change in the audit log, in the changing transaction (only what changed, never a hash)."""
+    record_audit(conn, who, AuditAction.UPDATE.value, ENTITY, name, before, after)
