@@ -67,6 +67,15 @@ def responder_role_label(role: str) -> str:
     return RESPONDER_ROLE_LABELS.get(role, role.replace("_", " ").replace("-", " ").capitalize())
 
 
+class ConflictKind(Labelled):
+    """A rota problem that is not a gap (`rota conflicts`, docs/commands.md), in the order they are listed."""
+
+    SHIFT_DURING_ABSENCE = ("shift_during_absence", "shift during own absence")
+    OVERLAPPING_SHIFTS = ("overlapping_shifts", "overlapping shifts")
+    SHORT_REST = ("short_rest", "less than the minimum rest between duties")
+    LAPSED_COMPETENCY = ("lapsed_competency", "on duty with a lapsed competency")
+
+
 class AlertKind(StrEnum):
     """What a scheduled job warns about: a gap in cover, or a competency about to lapse."""
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from rota.cli.accounts import cmd_users
 from rota.cli.analysis import cmd_completion, cmd_forecast, cmd_spc
 from rota.cli.common import EXIT_INPUT, UsageError, env_settings, missing_table
-from rota.cli.cover import cmd_coverage, cmd_gaps, cmd_ics
+from rota.cli.cover import cmd_conflicts, cmd_coverage, cmd_gaps, cmd_ics
 from rota.cli.data import cmd_demo, cmd_export, cmd_import, cmd_init
 from rota.cli.ops import cmd_alerts, cmd_backup, cmd_jobs, cmd_restore, cmd_scheduler, cmd_up
 from rota.cli.parser import build_parser
@@ -31,6 +31,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "import": cmd_import,
     "export": cmd_export,
     "gaps": cmd_gaps,
+    "conflicts": cmd_conflicts,
     "coverage": cmd_coverage,
     "completion": cmd_completion,
     "forecast": cmd_forecast,

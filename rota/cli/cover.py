@@ -1,4 +1,5 @@
-"""`rota gaps`, `rota coverage` and `rota ics`: the cover a rota gives, and one responder's shifts."""
+"""`rota gaps`, `rota coverage`, `rota conflicts` and `rota ics`: the cover a rota gives, its problems
+that are not gaps, and one responder's shifts."""
 
 from __future__ import annotations
 
@@ -80,6 +81,40 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         )
     else:
         print(render(grid, fmt, tz))
+    return 0
+
+
+def cmd_conflicts(args: argparse.Namespace) -> int:
+    from rota.engine.conflicts import CONTEXT, conflicts
+
+    tz = service_tz(args)
+    start, end = time_range(args, tz)
+    rota = load_rota_for(args, tz, start - CONTEXT, end + CONTEXT)
+    found = conflicts(rota, start, end, tz)
+    if args.agency is not None:
+        import polars as pl
+
+        agencies = rota.responders.get_column("agency").drop_nulls().unique().sort().to_list()
+        if args.agency not in agencies:
+            known = ", ".join(agencies) or "none"
+            raise UsageError(f"--agency {args.agency!r}: no responder of that agency (agencies: {known})")
+        theirs = rota.responders.filter(pl.col("agency") == args.agency).select("responder_id")
+        found = found.join(theirs, on="responder_id", how="semi")
+    fmt = output_format(args)
+    if fmt == "table":
+        if found.height == 0:
+            print(f"No rota problems from {uk_local(start, tz)} to {uk_local(end, tz)}.")
+        else:
+            import polars as pl
+
+            from rota.vocab import ConflictKind
+
+            labels = {k.value: k.label for k in ConflictKind}
+            shown = found.with_columns(pl.col("kind").replace_strict(labels, return_dtype=pl.String))
+            print(render(shown, "table", tz, ["problem", "responder", "from", "to", "detail"]))
+            print(f"\n{found.height} rota problems from {uk_local(start, tz)} to {uk_local(end, tz)}.")
+    else:
+        print(render(found, fmt, tz))
     return 0
 
 

@@ -166,6 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on-gap", action="store_true", help="exit 3 when any gap is found")
     p = add("coverage", "hourly grid: one row per real local hour and rule")
     range_options(p)
+    p = add(
+        "conflicts",
+        "rota problems that are not gaps: a shift during the responder's own absence, overlapping shifts, "
+        "less than 11 hours' rest between duties, duty with a lapsed competency",
+    )
+    range_options(p)
+    p.add_argument("--agency", metavar="A", help="only the responders of this agency")
     p = add("completion", "CDOP completion measures: period, split, measure, numerator, denominator, rate")
     p.add_argument(
         "--cases",
