@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from rota.cli.common import UsageError, load_rota_for, open_engine, output_format, service_tz
@@ -13,6 +13,8 @@ from rota.output import render
 from rota.timeutil import TimeParseError, day_start, parse_bound, uk_local, utc_now
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from rota.storage import Engine
 
 # The analytics, storage and bundle reader are imported inside the commands only to keep `rota --help` fast.
@@ -50,8 +52,28 @@ def cmd_completion(args: argparse.Namespace) -> int:
             engine = engine or open_engine(args)
             rota = load_rota(engine, *bounds) if bounds else load_rota(engine)
     result = completion(cases, by=args.by, split=args.split, rota=rota, tz=tz)
-    print(render(result, output_format(args), tz))
+    fmt = output_format(args)
+    print(render(result, fmt, tz) if fmt != "table" else _completion_table(result, tz))
     return 0
+
+
+def _completion_table(result: pl.DataFrame, tz: tzinfo) -> str:
+    """For people: the measures' and splits' plain names, and rates as per cents with one decimal."""
+    import polars as pl
+
+    from rota.services.completion import SPLIT_LABELS
+    from rota.vocab import Measure
+
+    shown = result.with_columns(
+        pl.col("split").replace(SPLIT_LABELS),
+        pl.col("measure").replace({m.value: m.label for m in Measure}),
+        pl.when(pl.col("rate").is_null())
+        .then(pl.lit(""))
+        .otherwise((pl.col("rate") * 100).round(1).cast(pl.String) + "%")
+        .alias("rate"),
+    )
+    headers = ["period", "cases", "measure", "met", "of", "rate"]
+    return render(shown, "table", tz, headers)
 
 
 def _scenarios(args: argparse.Namespace) -> list[object]:

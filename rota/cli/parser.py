@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import difflib
+import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -19,14 +22,48 @@ DESCRIPTION = (
 KINDS = ("responders", "training", "shifts", "absences", "cases")
 
 
+_INVALID_CHOICE = re.compile(r"invalid choice: '(?P<given>[^']*)' \(choose from (?P<choices>.*)\)$")
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_INPUT, f"rota: error: {message}\n")
+        self.exit(EXIT_INPUT, f"rota: error: {message}{did_you_mean(message)}\n")
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        """As argparse's, but an unknown option is reported with the usage of the command it was given to
+        (`rota gaps --bogus` shows `rota gaps`'s usage, not the whole command's)."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            innermost(self, parsed).error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
 
 
-def common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    """--db, --tz and --format, accepted before the command and after it."""
+def did_you_mean(message: str) -> str:
+    """ "; did you mean 'gaps'?" for a mistyped command or choice close to a real one, else nothing."""
+    found = _INVALID_CHOICE.search(message)
+    if found is None:
+        return ""
+    choices = re.findall(r"'([^']*)'", found["choices"])
+    close = difflib.get_close_matches(found["given"], choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def innermost(parser: argparse.ArgumentParser, parsed: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub)command parser that `parsed` went through last: `rota jobs run` for `rota jobs run X`."""
+    for action in parser._actions:  # argparse keeps its subcommands here and nowhere public
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = getattr(parsed, action.dest, None)
+            if chosen in action.choices:
+                return innermost(action.choices[chosen], parsed)
+    return parser
+
+
+def common_options(parser: argparse.ArgumentParser, *, top: bool, output: str = "table") -> None:
+    """--db, --tz and --format, accepted before the command and after it; `output` is the command's own
+    default format (JSON for the commands written for programs first)."""
     default = None if top else argparse.SUPPRESS
     parser.add_argument(
         "--db",
@@ -40,8 +77,14 @@ def common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         default=default,
         help=f"service time zone (default: env ROTA_TZ, else {DEFAULT_TZ_NAME})",
     )
+    others = " or ".join(f for f in FORMATS if f != output)
     parser.add_argument(
-        "--format", choices=FORMATS, default=default, help="output: table for people (default), csv or json"
+        "--format",
+        choices=FORMATS,
+        default=default,
+        help="output: table for people (default), csv or json"
+        if output == "table"
+        else f"output: {output} (default), or {others}",
     )
 
 
@@ -136,9 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
 
-    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+    def add(name: str, help_text: str, *, output: str = "table") -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        common_options(p, top=False)
+        common_options(p, top=False, output=output)
         return p
 
     add("init", "create or migrate the database (idempotent)")
@@ -195,7 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="rota bundle for --split coverage (default: the stored rota)",
     )
-    p = add("forecast", "demand forecast and risk per rule: cases expected to meet no trained responder")
+    p = add(
+        "forecast",
+        "demand forecast and risk per rule: cases expected to meet no trained responder",
+        output="json",
+    )
     range_options(p)
     p.add_argument(
         "--cases", metavar="FILE", type=Path, help="cases.csv for the history (default: the stored cases)"
@@ -254,7 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", metavar="S", help="shifts ending after S (default: 30 days ago)")
     p.add_argument("--end", metavar="E", help="shifts starting before E (default: no limit)")
     p.add_argument("--output", "-o", metavar="FILE", type=Path, help="write to FILE instead of stdout")
-    p = add("spc", "Making Data Count XmR analysis of one numeric column of a CSV (JSON by default)")
+    p = add(
+        "spc",
+        "Making Data Count XmR analysis of one numeric column of a CSV (JSON by default)",
+        output="json",
+    )
     p.add_argument("file", metavar="FILE", type=Path, help="CSV file with a header line")
     p.add_argument("--column", required=True, metavar="C", help="the column holding the series, oldest first")
     p.add_argument("--improvement", choices=("up", "down", "neutral"), default="neutral")

@@ -75,7 +75,10 @@ def test_coverage_split_uses_the_bundle(run: Run, tmp_path: Path, bundle: Path) 
 def test_table_output(run: Run, tmp_path: Path) -> None:
     code, out, err = run("completion", "--cases", str(write(tmp_path)), "--by", "year")
     assert code == 0, err
-    assert out.splitlines()[0].split() == ["period", "split", "measure", "numerator", "denominator", "rate"]
+    # for people: plain names of the cases and measures, rates as per cents (csv and json keep the codes)
+    assert out.splitlines()[0].split() == ["period", "cases", "measure", "met", "of", "rate"]
+    assert "All cases" in out and "Paediatrician within 4 hours" in out and "paediatrician " not in out
+    assert all(line.endswith("%") or line.rstrip().endswith("rate") for line in out.splitlines()[2:])
 
 
 def test_bad_input_exits_2(run: Run, tmp_path: Path) -> None:
