@@ -45,17 +45,10 @@ def test_the_help_names_the_default_format(command: str, default: str) -> None:
     assert f"{default} (default)" in (fmt.help or "") or f"{default} for people (default)" in (fmt.help or "")
 
 
-def test_forecast_writes_json_by_default_as_its_help_says(run: Run, bundle: Path) -> None:
-    code, out, err = run(
-        "forecast",
-        "--bundle",
-        str(bundle),
-        "--start",
-        "2026-10-24",
-        "--end",
-        "2026-10-28",
-        "--population",
-        "100000",
-    )
+def test_forecast_writes_json_by_default_as_its_help_says(run: Run, bundle: Path, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'rota.db'}"  # an empty database: no stored cases, the prior alone
+    assert run("--db", db, "init")[0] == 0
+    period = ("--start", "2026-10-24", "--end", "2026-10-28")
+    code, out, err = run("--db", db, "forecast", "--bundle", str(bundle), *period, "--population", "100000")
     assert code == 0, err
     assert {"start", "end", "expected_cases", "interval_80", "interval_95", "rules"} <= set(json.loads(out))
