@@ -17,7 +17,8 @@ from rota.services.access import (
     pages_for,
 )
 
-VIEWS = Path(__file__).parent / "views"
+HERE = Path(__file__).parent
+VIEWS = HERE / "views"
 PAGE_FILES = {
     COVERAGE: ("coverage_page.py", ":material/grid_on:", "coverage"),
     ROTA_EDITOR: ("rota_editor_page.py", ":material/edit_calendar:", "rota-editor"),
@@ -27,7 +28,10 @@ PAGE_FILES = {
     ADMIN_PAGE: ("admin_page.py", ":material/admin_panel_settings:", "admin"),
 }
 
-st.set_page_config(page_title="CDOP rota", page_icon=":material/health_and_safety:", layout="wide")
+# The favicon is the app's own file (sent as a data: URL): a ":material/...:" page icon would be fetched from
+# an outside font host. The icons of the navigation are drawn with the font bundled in Streamlit.
+st.set_page_config(page_title="CDOP rota", page_icon=HERE / "favicon.svg", layout="wide")
+st.html(HERE / "style.css")  # style only: nothing is drawn
 
 actor = signin.gate()
 pages = [

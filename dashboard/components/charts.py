@@ -84,7 +84,7 @@ NHS_DARK_PINK = "#7C2855"
 NHS_DARK_RED = "#8A1538"
 NHS_ORANGE = "#ED8B00"
 NHS_WARM_YELLOW = "#FFB81C"
-NHS_TEXT = "#212B32"  # the NHS.UK frontend's text colour (also the app theme's)
+NHS_TEXT = "#212B32"  # the NHS.UK frontend's text colour (the app theme's is darker: .streamlit/config.toml)
 
 # Series colours in order: use the first two for a pair (0-15 against 16-17), and add a marker or dash
 # pattern as well as colour beyond the first four.

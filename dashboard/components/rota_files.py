@@ -74,7 +74,7 @@ def _upload_preview(actor: Actor, tz: tzinfo) -> tuple[ImportPreview, bool] | No
 
 def import_section(actor: Actor, tz: tzinfo, imported: Callable[[str], None]) -> None:
     """The Import section (button `editor_import`); `imported` gets the notice once the file is stored."""
-    st.subheader("Import")
+    st.header("Import")
     st.caption(
         "A bundle folder zipped (.zip), a workbook (.xlsx) with sheets responders, training, shifts and "
         "absences, or one CSV file. Every row is checked first; nothing is stored unless every row is right."
@@ -140,7 +140,7 @@ def _preview(preview: ImportPreview, tz: tzinfo) -> None:
 
 def export_section(view: WeekView, tz: tzinfo) -> None:
     """Export this week: files made on click, named after the agency and the week."""
-    st.subheader("Export this week")
+    st.header("Export this week")
     st.caption(
         "CSV and Excel use the bundle format with local times and their UTC offset, so they import back "
         "unchanged. The calendar has one event per shift with a stable identifier, so importing it again "

@@ -91,7 +91,7 @@ def fill_gap_section(
     save: Callable[[Sequence[Change]], None],
 ) -> None:
     """The section; `save` stores the new shift (disabled while the grids hold unsaved edits)."""
-    st.subheader("Fill a gap")
+    st.header("Fill a gap")
     gap = _pick_gap(actor, view, tz)
     if gap is None:
         return

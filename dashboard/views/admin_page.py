@@ -56,7 +56,7 @@ def _done(message: str) -> None:
 
 
 def _rules_section(actor: Actor) -> None:
-    st.subheader("Coverage rules")
+    st.header("Coverage rules")
     st.caption(
         "Each rule asks for at least *min count* responders of a *role* who hold every listed competency, "
         "for an age band, during weekly local-time windows (blank = always). Separate competencies with "
@@ -144,7 +144,7 @@ def _pick(label: str, options: list[str], key: str) -> str | None:
 
 
 def _audit_section(actor: Actor) -> None:
-    st.subheader("Audit log")
+    st.header("Audit log")
     st.caption(
         "Every change, newest first: who made it, when (local time, 24-hour clock), and the row before "
         "and after."
@@ -208,7 +208,7 @@ def _audit_section(actor: Actor) -> None:
 
 
 def _accounts_section(actor: Actor) -> None:
-    st.subheader("Accounts")
+    st.header("Accounts")
     try:
         accounts = list_accounts(engine(), actor)
     except PermissionDenied as exc:
@@ -282,7 +282,7 @@ def _when(value: datetime | None, missing: str = "") -> str:
 def _jobs_section(actor: Actor) -> None:
     """Each scheduled job's last and next run, and the open alerts with an Acknowledge action. Plain tables
     and captions (no data grids or notices), so the sections above keep their own."""
-    st.subheader("Jobs and alerts")
+    st.header("Jobs and alerts")
     try:
         jobs = job_overview(engine(), actor)
         alerts = list_alerts(engine(), actor)

@@ -191,7 +191,7 @@ def _headline(cf: CapacityForecast) -> None:
 def _scenario_section(
     actor: Actor, cf: CapacityForecast | None, roles: list[str], default_role: str | None, q: Query
 ) -> None:
-    st.subheader("What if...?")
+    st.header("What if...?")
     st.caption(
         "Try a change to the rota and see what it does to the risk. Nothing is stored: the rota itself "
         "stays as it is."
@@ -225,7 +225,7 @@ def _scenario_section(
 
 
 def _rule_table(cf: CapacityForecast, rules: pl.DataFrame, mark_agency: bool) -> None:
-    st.subheader("Rule by rule")
+    st.header("Rule by rule")
     changed = WITH_CHANGES
     table = rule_table(cf, rules, mark_agency)
     percent = st.column_config.NumberColumn(
@@ -278,7 +278,7 @@ def _rule_table(cf: CapacityForecast, rules: pl.DataFrame, mark_agency: bool) ->
 def _charts_section(
     q: Query, actor: Actor, cf: CapacityForecast, roles: list[str], default_role: str | None
 ) -> None:
-    st.subheader("Demand against rostered trained capacity")
+    st.header("Demand against rostered trained capacity")
     role = one_of("Role", roles, default=default_role, format_func=responder_role_label, key=CHART_ROLE)
     hour_fig, hour_alt, week_fig, week_alt = _charts(q, actor, (role,))
     show_chart(hour_fig, alt=hour_alt, key="capacity_hour_chart")

@@ -146,7 +146,7 @@ def _badges(spc: MeasureSpc) -> None:
 
 
 def _spc_section(q: Query, actor: Actor, view: CompletionView) -> None:
-    st.subheader("Trend of each measure")
+    st.header("Trend of each measure")
     st.caption(
         "Making Data Count p-charts: the mean (solid), process limits (dashed, wider where a period has "
         "fewer cases) and the target (dotted). Blue squares: special cause improvement; orange diamonds: "
@@ -195,7 +195,7 @@ def _spc_section(q: Query, actor: Actor, view: CompletionView) -> None:
 
 
 def _hours_section(view: CompletionView) -> None:
-    st.subheader("In hours and out of hours")
+    st.header("In hours and out of hours")
     fig = hours_figure(view)
     table = split_table(view.overall, ["in_hours", "out_of_hours", "all"])
     summary = "; ".join(
@@ -215,7 +215,7 @@ def _hours_section(view: CompletionView) -> None:
 
 
 def _age_section(view: CompletionView) -> None:
-    st.subheader("Age bands, with 16-17-year-olds")
+    st.header("Age bands, with 16-17-year-olds")
     bands = ["0-27d", "28-364d", "0-364d", "1-4", "5-9", "10-14", "15-17", "16-17"]
     present = view.overall.filter(pl.col("split").is_in(bands))
     empty_infants = present.filter(
@@ -236,7 +236,7 @@ def _age_section(view: CompletionView) -> None:
 
 
 def _crosstab_section(view: CompletionView) -> None:
-    st.subheader("Were the incomplete responses in uncovered hours?")
+    st.header("Were the incomplete responses in uncovered hours?")
     x = view.crosstab
     st.dataframe(
         labelled(
@@ -278,7 +278,7 @@ def _crosstab_section(view: CompletionView) -> None:
 
 
 def _reasons_section(view: CompletionView) -> None:
-    st.subheader("Reasons responses were incomplete")
+    st.header("Reasons responses were incomplete")
     if view.reasons.is_empty():
         st.success("Every response was fully completed.")
         return
@@ -303,7 +303,7 @@ def _served_cases(
 
 
 def _case_section(q: Query, actor: Actor, view: CompletionView) -> None:
-    st.subheader("Cases")
+    st.header("Cases")
     if view.case_rows is None:
         return
     only = st.toggle("Only responses not fully completed", key="completion_cases_incomplete")

@@ -128,7 +128,7 @@ def _headline(report: CoverageReport) -> None:
 
 
 def _pairs(report: CoverageReport) -> None:
-    st.subheader("Share of hours covered: 16-17 beside 0-15")
+    st.header("Share of hours covered: 16-17 beside 0-15")
     rows = list(report.pairs.iter_rows(named=True))
     for role_box, row in zip(st.columns(max(1, len(rows))), rows, strict=False):
         with role_box.container(border=True):
@@ -169,7 +169,7 @@ def _paired(report: CoverageReport) -> list[str]:
 
 
 def _rule_table(report: CoverageReport) -> None:
-    st.subheader("Every rule")
+    st.header("Every rule")
     shown = labelled(
         report.rules,
         {
@@ -201,7 +201,7 @@ def _rule_table(report: CoverageReport) -> None:
 
 
 def _heatmaps(q: Query, report: CoverageReport) -> None:
-    st.subheader("Hours in gap, day by hour")
+    st.header("Hours in gap, day by hour")
     roles = list(dict.fromkeys(report.rules["role"].to_list()))
     if not roles:
         st.info("No rules to show.")
@@ -234,7 +234,7 @@ def _heatmaps(q: Query, report: CoverageReport) -> None:
 
 
 def _gap_list(report: CoverageReport) -> None:
-    st.subheader("Gaps")
+    st.header("Gaps")
     found = report.gaps
     if found.is_empty():
         st.success("No gaps in this period: every rule is met at every minute.")
@@ -281,7 +281,7 @@ def _gap_list(report: CoverageReport) -> None:
 def _now_section(actor: Actor, url: str, version: int, tz_name: str) -> None:
     now = utc_now().replace(second=0, microsecond=0)
     local = now.astimezone(zone(tz_name))
-    st.subheader(f"On duty now: {uk_day(local.date())} {uk_time(now, zone(tz_name))}")
+    st.header(f"On duty now: {uk_day(local.date())} {uk_time(now, zone(tz_name))}")
     user = (actor.username, actor.role, actor.agency)
     try:
         counts = _cover_now(url, version, now, tz_name, user)

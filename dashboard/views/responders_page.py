@@ -142,7 +142,7 @@ def _responder_table(people: pl.DataFrame) -> None:
 
 
 def _expiry_section(expiries: pl.DataFrame, today: date) -> None:
-    st.subheader(f"Training lapsing in the next {HORIZON_DAYS} days")
+    st.header(f"Training lapsing in the next {HORIZON_DAYS} days")
     st.caption(
         "Active responders whose training runs out with no renewal recorded. The cover each lapse would "
         f"remove is worked out on the rota for the {IMPACT_WEEKS} weeks after it: the hours a rule would "
@@ -201,7 +201,7 @@ def _expiry_section(expiries: pl.DataFrame, today: date) -> None:
 
 
 def _edit_section(actor: Actor, people: pl.DataFrame, today: date) -> None:
-    st.subheader("Add or renew training, deactivate a responder")
+    st.header("Add or renew training, deactivate a responder")
     mine = people.filter(pl.col("editable"))
     if actor.role == COORDINATOR:
         st.caption(f"You can change the responders of {actor.agency}.")

@@ -218,7 +218,7 @@ def _conflicts(actor: Actor, view: WeekView, checked: Validation, tz: tzinfo) ->
 
 
 def _impact(actor: Actor, view: WeekView, checked: Validation, tz: tzinfo) -> None:
-    st.subheader("Gap impact")
+    st.header("Gap impact")
     if not checked.changes and checked.ok:
         st.caption("No unsaved changes.")
         return
@@ -271,7 +271,7 @@ if view is not None:
             icon=":material/visibility:",
         )
     timeline_slot = st.container()
-    st.subheader("Shifts and absences")
+    st.header("Shifts and absences")
     edited_shifts, edited_absences = week_grids(view, tz, st.session_state.get(GENERATION, 0))
     try:
         checked = (
@@ -285,7 +285,7 @@ if view is not None:
         st.error(f"{counted(n, 'problem')} to fix before saving:", icon=":material/error:")
         problem_table(checked.problems, {"Shifts": edited_shifts, "Absences": edited_absences}, view.names())
     with timeline_slot:
-        st.subheader("Timeline")
+        st.header("Timeline")
         if checked.ok and checked.changes:
             now_shifts, now_absences = apply_changes(view.shifts, view.absences, checked.changes)
             _timeline(view, now_shifts, now_absences, tz, edited=True)

@@ -53,7 +53,7 @@ def test_managers_see_charts_splits_and_the_cases(app_as: AppFactory, role: str)
     assert not at.exception
     assert not at.error
     assert texts(at.title) == [TITLE]
-    assert texts(at.subheader) == [*SECTIONS, "Cases"]
+    assert texts(at.header) == [*SECTIONS, "Cases"]
     # a p-chart per measure, each with a text alternative and a table of its points
     charts = spc_charts(at)
     assert len(charts) == len(MEASURES)
@@ -142,7 +142,7 @@ def test_commissioners_see_suppressed_aggregates_and_no_cases(app_as: AppFactory
     assert not at.exception
     assert not at.error
     assert texts(at.title) == [TITLE]
-    assert texts(at.subheader) == SECTIONS  # no case-level section
+    assert texts(at.header) == SECTIONS  # no case-level section
     assert table_with(at, "Case") is None
     assert not at.get("page_link")
     note = next(i for i in texts(at.info) if "Small numbers are hidden" in i)

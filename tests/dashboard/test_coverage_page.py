@@ -26,7 +26,8 @@ ROLES = [("admin", None), ("cdop_manager", None), ("coordinator", "Vale Police")
 def page_text(at: AppTest) -> str:
     """Everything a person can read on the page: text elements, tables and chart specs."""
     parts: list[str] = []
-    for kind in ("title", "subheader", "markdown", "caption", "info", "success", "warning", "error"):
+    kinds = ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error")
+    for kind in kinds:
         parts.extend(str(e.value) for e in getattr(at, kind))
     parts.extend(f"{m.label} {m.value}" for m in at.metric)
     parts.extend(df.value.to_csv() for df in at.dataframe)

@@ -105,7 +105,7 @@ def test_an_edit_shows_its_impact_and_saves_with_audit(app_as: AppFactory, db: E
     at.run()
     assert not at.exception and not at.error
     assert any("changes a shift for" in m for m in texts(at.markdown))
-    assert "Gap impact" in texts(at.subheader)
+    assert "Gap impact" in texts(at.header)
     at.button(key="editor_save").click().run()
     assert "Saved: 1 changed." in texts(at.success)
     stored = load_rota(db).shifts.filter(pl.col("shift_id") == row["shift_id"]).row(0, named=True)

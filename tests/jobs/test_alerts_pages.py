@@ -75,7 +75,7 @@ def test_admin_lists_jobs_and_alerts_and_acknowledges_one(alerted_url: str) -> N
     rota_scheduler.stop(running)
     at = app_as("cdop_manager", ADMIN_PAGE)
     assert not at.error
-    assert "Jobs and alerts" in [s.value for s in at.subheader]
+    assert "Jobs and alerts" in [s.value for s in at.header]
     jobs, alerts = (t.value for t in at.table)
     assert list(jobs["Job"]) == ["gap-scan", "training-expiry", "forecast-refresh", "import-watch"]
     assert jobs["Status"][0] == "ok" and jobs["Last result"][0].startswith(
