@@ -108,6 +108,58 @@ SEQUENTIAL: list[list[float | str]] = [
     [1.0, NHS_DARK_BLUE],
 ]
 NA_COLOUR = "#D8DDE0"  # NHS grey 4 (lightness 88): where the measure does not apply
+# Axes and legends that keep every label inside the figure at any width: margins grow to fit the tick
+# labels and titles (automargin), axis titles stand off their ticks, percentages have the product's one
+# decimal where they are not whole (format.percent), and legends run in a row above the plot.
+PERCENT_TICKS = ".0%"  # whole per cents on an axis from 0 to 100% (ticks every 20%: 0%, 20%, ... 100%)
+PERCENT_AXIS: dict[str, object] = {
+    "tickformat": PERCENT_TICKS,
+    "hoverformat": ".1%",
+    "automargin": True,
+    "fixedrange": True,
+    "gridcolor": NHS_PALE_GREY,
+    "zeroline": False,
+}
+VALUE_AXIS: dict[str, object] = {"automargin": True, "fixedrange": True, "gridcolor": NHS_PALE_GREY}
+LEGEND_ABOVE: dict[str, object] = {
+    "orientation": "h",
+    "yanchor": "bottom",
+    "y": 1.02,
+    "xanchor": "left",
+    "x": 0,
+    "font": {"size": 11},
+}
+MAX_CATEGORY_TICKS = 8  # at most this many period labels on a half-width chart; the rest every k-th
+
+
+def category_axis(n: int, *, max_ticks: int = MAX_CATEGORY_TICKS) -> dict[str, object]:
+    """A category x axis of `n` periods whose labels never overlap: every period keeps its place, but
+    beyond `max_ticks` only every k-th is labelled (the tick angle is left to Plotly, which turns the
+    labels if they would still touch)."""
+    axis: dict[str, object] = {
+        "type": "category",
+        "automargin": True,
+        "fixedrange": True,
+        "ticks": "outside",
+        "ticklen": 4,
+    }
+    if n > max_ticks:
+        axis["nticks"] = max_ticks
+    return axis
+
+
+def wrap_label(text: str, width: int = 14) -> str:
+    """A long category label broken into lines of at most about `width` characters with <br>, so that
+    labels side by side on an axis never run into one another."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
 PLOTLY_CONFIG: dict[str, object] = {
     "displaylogo": False,
     "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
@@ -318,12 +370,12 @@ def nhs_layout_dict(*, title: str | None = None, height: int | None = None) -> d
 
 def spc_chart(
     x: Sequence[str],
-    values: Sequence[float],
+    values: Sequence[float | None],
     *,
     mean: float,
-    upper: Sequence[float],
-    lower: Sequence[float],
-    point_types: Sequence[str],
+    upper: Sequence[float | None],
+    lower: Sequence[float | None],
+    point_types: Sequence[str | None],
     target: float | None = None,
     hover: Sequence[str] | None = None,
     proportion: bool = True,
@@ -332,17 +384,20 @@ def spc_chart(
 ) -> go.Figure:
     """A Making Data Count chart: the series, its mean, the process limits (per point, so a p-chart's
     limits step with each denominator) and an optional target, each point coloured and shaped by its
-    kind (`SPC_STYLES`). `proportion` shows the y axis as percentages from 0 to 100%."""
+    kind (`SPC_STYLES`). `proportion` shows the y axis as percentages from 0 to 100%. A period whose value
+    is None (hidden, or no cases) keeps its place on the axis and shows as a gap: lines are never joined
+    across it."""
     xs = list(x)
     limit_line = {"color": NHS_DARK_GREY, "width": 1, "dash": "dash", "shape": "hvh"}
     traces: list[dict[str, object]] = [
         {
             "type": "scatter", "x": xs, "y": list(upper), "mode": "lines", "line": limit_line,
-            "name": "Process limits", "legendgroup": "limits", "hoverinfo": "skip",
+            "name": "Process limits", "legendgroup": "limits", "hoverinfo": "skip", "connectgaps": False,
         },
         {
             "type": "scatter", "x": xs, "y": list(lower), "mode": "lines", "line": limit_line,
             "name": "Lower limit", "legendgroup": "limits", "showlegend": False, "hoverinfo": "skip",
+            "connectgaps": False,
         },
         {
             "type": "scatter", "x": xs, "y": [mean] * len(xs), "mode": "lines",
@@ -361,13 +416,20 @@ def spc_chart(
                 "hoverinfo": "skip",
             }
         )
-    texts = list(hover) if hover is not None else [f"{v:.1%}" if proportion else f"{v:g}" for v in values]
+    texts = (
+        list(hover)
+        if hover is not None
+        else [
+            NOT_APPLICABLE if v is None else percent(v) if proportion else f"{v:g}" for v in values
+        ]
+    )
     traces.append(
         {
             "type": "scatter",
             "x": xs,
             "y": list(values),
             "mode": "lines+markers",
+            "connectgaps": False,
             "line": {"color": NHS_PALE_GREY, "width": 2},
             "marker": {
                 "color": [spc_style(t).colour for t in point_types],
@@ -382,17 +444,27 @@ def spc_chart(
     )
     layout = nhs_layout_dict(title=title, height=height)
     layout |= {
-        "xaxis": {"type": "category", "tickangle": 0, "automargin": True, "fixedrange": True},
-        "yaxis": {"tickformat": ".0%", "range": [-0.02, 1.02], "fixedrange": True}
-        if proportion
-        else {"fixedrange": True},
-        "legend": {"orientation": "h", "y": -0.2, "x": 0},
+        "xaxis": category_axis(len(xs)),
+        "yaxis": {**PERCENT_AXIS, "range": [-0.02, 1.02]} if proportion else {**VALUE_AXIS},
+        "legend": LEGEND_ABOVE,
         "hovermode": "closest",
     }
     return go.Figure(data=traces, layout=layout)
 
 
-__all__ += ["SPC_STYLES", "SPC_TYPE_LABELS", "SpcStyle", "nhs_layout_dict", "spc_chart", "spc_style"]
+__all__ += [
+    "LEGEND_ABOVE",
+    "PERCENT_AXIS",
+    "SPC_STYLES",
+    "SPC_TYPE_LABELS",
+    "VALUE_AXIS",
+    "SpcStyle",
+    "category_axis",
+    "nhs_layout_dict",
+    "spc_chart",
+    "spc_style",
+    "wrap_label",
+]
 
 
 def period_range_input(default: tuple[date, date], key: str, help_text: str) -> tuple[date, date]:

@@ -17,12 +17,20 @@ SIGNAL_TEXT: dict[str, str] = {signal.value: signal.label for signal in SpcSigna
 
 
 def spc_figure(spc: MeasureSpc) -> tuple[go.Figure, str]:
-    pts = spc.points
+    """The p-chart on every period of the view: a period whose counts are hidden, or without cases, is a
+    gap on its axis (nothing drawn, nothing joined across it)."""
+    pts = spc.series
     labels = [period_label(p) for p in pts["period"].to_list()]
     hover = [
-        f"<b>{label}</b><br>{n} of {d} ({percent(r)})" + (f"<br>{SIGNAL_TEXT.get(s, s)}" if s else "")
-        for label, n, d, r, s in zip(
+        f"<b>{label}</b><br>"
+        + (
+            f"{n} of {d} ({percent(r)})" + (f"<br>{SIGNAL_TEXT.get(s, s)}" if s else "")
+            if r is not None
+            else ("no cases" if p in spc.no_cases else "not shown: a count is hidden")
+        )
+        for label, p, n, d, r, s in zip(
             labels,
+            pts["period"].to_list(),
             pts["numerator"].to_list(),
             pts["denominator"].to_list(),
             pts["rate"].to_list(),
@@ -40,10 +48,13 @@ def spc_figure(spc: MeasureSpc) -> tuple[go.Figure, str]:
         target=spc.target,
         hover=hover,
     )
-    special = pts.filter(pl.col("type") != Variation.COMMON_CAUSE.value)["period"].to_list()
+    shown = spc.points
+    special = shown.filter(pl.col("type") != Variation.COMMON_CAUSE.value)["period"].to_list()
+    gaps = len(spc.periods) - shown.height
     alt = (
-        f"p-chart of {spc.label.lower()} by period, {pts.height} periods from {labels[0]} to {labels[-1]}: "
-        f"mean {percent(spc.mean)}, target {percent(spc.target, 0)}, latest {percent(pts['rate'][-1])}. "
+        f"p-chart of {spc.label.lower()} by period, {len(labels)} periods from {labels[0]} to {labels[-1]}"
+        + (f" ({gaps} without a rate shown, left as gaps)" if gaps else "")
+        + f": mean {percent(spc.mean)}, target {percent(spc.target)}, latest {percent(shown['rate'][-1])}. "
         f"{spc.variation_text}; {spc.assurance_text or 'no target'}. "
         + (
             f"Special cause in {', '.join(period_label(p) for p in special)}. "

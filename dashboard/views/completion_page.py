@@ -27,21 +27,22 @@ from dashboard.components.completion_charts import hours_figure, spc_figure, spc
 from dashboard.components.context import database_key, engine, require_page
 from dashboard.components.context import tz as service_tz
 from dashboard.components.feedback import failed
-from dashboard.components.format import counted, labelled, period_label
+from dashboard.components.format import NOT_APPLICABLE, counted, labelled, period_label
 from dashboard.components.inputs import one_of
 from rota.analytics.completion import MEASURES
 from rota.services.access import COMPLETION, Actor, can_read_case_level
 from rota.services.completion import (
     DEFAULT_BY,
     MEASURE_LABELS,
+    RECENT,
     SPLIT_LABELS,
     CompletionView,
     MeasureSpc,
     by_label,
     case_list,
     completion_view,
-    periods_for,
     require_read_completion,
+    views_for,
 )
 from rota.services.coverage import data_version
 from rota.timeutil import zone, zone_name
@@ -115,14 +116,39 @@ def _headline(view: CompletionView) -> None:
 
 
 def _pick_by(actor: Actor, view: CompletionView) -> str:
-    options = list(periods_for(actor, view.settings))
+    options = list(views_for(actor, view.settings))
     return one_of(
         "Period",
         options,
-        default=DEFAULT_BY,
+        default=RECENT,
         format_func=by_label,
         key="completion_by",
-        help="Each point of the charts is one period of local notification time.",
+        help="Each point of the charts is one period of local notification time. Opens on the last 12 "
+        "months: the last four whole calendar quarters.",
+    )
+
+
+def _latest(spc: MeasureSpc, view: CompletionView) -> None:
+    """The latest period's rate against the target, in plain words."""
+    latest = spc.latest
+    if latest is None:
+        return
+    period, rate = latest
+    kind = {"month": "month", "year": "year"}.get(view.by, "quarter")
+    label = f"Latest {kind}, {period_label(period)}"
+    target = f"target {percent(spc.target)}"
+    if rate is None:
+        why = "no cases" if period in spc.no_cases else "not shown: a count is hidden"
+        st.metric(label, NOT_APPLICABLE, help=f"No rate for {period_label(period)}: {why}. The {target}.")
+        return
+    points = (rate - spc.target) * 100
+    st.metric(
+        label,
+        percent(rate),
+        delta=f"{points:+.1f} points against the {target}",
+        delta_arrow="auto" if round(points, 1) else "off",
+        help=f"{percent(rate)} of cases in {period_label(period)} against the {target} of "
+        f"{spc.label.lower()}.",
     )
 
 
@@ -141,7 +167,7 @@ def _badges(spc: MeasureSpc) -> None:
                 color=ASSURANCE_COLOURS.get(spc.assurance_icon, "gray"),
                 icon=":material/flag:",
                 help="Assurance: whether the process limits lie above or below the target of "
-                f"{percent(spc.target, 0)}.",
+                f"{percent(spc.target)}.",
             )
 
 
@@ -157,10 +183,12 @@ def _spc_section(q: Query, actor: Actor, view: CompletionView) -> None:
         for box, spc in zip(st.columns(2), row, strict=False):
             with box.container(border=True):
                 st.markdown(f"**{spc.label}**")
+                _latest(spc, view)
                 notes = []
                 if spc.left_out:
                     notes.append(
-                        f"{len(spc.left_out)} of {len(view.periods)} periods left out as a count is hidden: "
+                        f"{len(spc.left_out)} of {len(view.periods)} periods not shown (gaps in the line) as "
+                        "a count is hidden: "
                         + ", ".join(period_label(p) for p in spc.left_out)
                         + "."
                     )

@@ -61,6 +61,7 @@ from rota.services.completion.common import (
     CASE_TABLE_SCHEMA,
     DEFAULT_BY,
     MEASURE_LABELS,
+    RECENT,
     SPLIT_LABELS,
     SPLITS,
     TOTAL,
@@ -70,8 +71,10 @@ from rota.services.completion.common import (
     can_read_completion,
     completion_settings,
     periods_for,
+    recent_quarters,
     require_read_completion,
     settings_from,
+    views_for,
 )
 from rota.services.completion.figures import build_view
 from rota.services.completion.view import CompletionView, MeasureSpc
@@ -186,6 +189,7 @@ __all__ = [
     "DEFAULT_BY",
     "DEFAULT_TARGET",
     "MEASURE_LABELS",
+    "RECENT",
     "SPLIT_LABELS",
     "TOTAL",
     "VARIATION_TEXT",
@@ -202,6 +206,8 @@ __all__ = [
     "completion_table",
     "completion_view",
     "periods_for",
+    "recent_quarters",
     "require_read_completion",
     "settings_from",
+    "views_for",
 ]
