@@ -57,7 +57,9 @@ __all__ = [
     "hours_amount",
     "hours_text",
     "nhs_layout",
+    "per_cent",
     "percent",
+    "percent_column",
     "show_chart",
     "uk_date",
     "uk_datetime",
@@ -281,6 +283,27 @@ def heatmap(
     return fig
 
 
+# Percentages in tables as everywhere else (format.percent): one decimal, 93.8%. Streamlit's printf formats
+# show the value as it is, so the column holds per cents (the share times 100: `per_cent`).
+PER_CENT_FORMAT = "%.1f%%"
+
+
+def per_cent(column: str | pl.Expr) -> pl.Expr:
+    """A share (0.9375) as per cents (93.75) for a `percent_column`, which shows it as 93.8%."""
+    expr = pl.col(column) if isinstance(column, str) else column
+    return expr * 100
+
+
+def percent_column(help: str | None = None, *, progress: bool = False) -> st.column_config.Column:
+    """A table column of per cents (`per_cent`) shown with one decimal, as a bar from 0 to 100% when
+    `progress`."""
+    if progress:
+        return st.column_config.ProgressColumn(
+            min_value=0.0, max_value=100.0, format=PER_CENT_FORMAT, help=help
+        )
+    return st.column_config.NumberColumn(format=PER_CENT_FORMAT, help=help)
+
+
 def show_chart(fig: go.Figure, *, alt: str, key: str | None = None) -> None:
     """Draw a Plotly chart in the NHS colours (not the Streamlit theme) with a text alternative."""
     st.plotly_chart(fig, theme=None, config=PLOTLY_CONFIG, key=key, alt=alt)
@@ -419,9 +442,7 @@ def spc_chart(
     texts = (
         list(hover)
         if hover is not None
-        else [
-            NOT_APPLICABLE if v is None else percent(v) if proportion else f"{v:g}" for v in values
-        ]
+        else [NOT_APPLICABLE if v is None else percent(v) if proportion else f"{v:g}" for v in values]
     )
     traces.append(
         {

@@ -6,7 +6,17 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard.components.charts import PAIR, SPC_TYPE_LABELS, nhs_layout_dict, percent, spc_chart
+from dashboard.components.charts import (
+    LEGEND_ABOVE,
+    PAIR,
+    PERCENT_AXIS,
+    SPC_TYPE_LABELS,
+    nhs_layout_dict,
+    per_cent,
+    percent,
+    spc_chart,
+    wrap_label,
+)
 from dashboard.components.format import met_of, period_label
 from rota.analytics.completion import MEASURES
 from rota.services.completion import MEASURE_LABELS, SPLIT_LABELS, CompletionView, MeasureSpc
@@ -71,9 +81,9 @@ def spc_table(spc: MeasureSpc) -> pl.DataFrame:
         pl.col("period").map_elements(period_label, return_dtype=pl.String).alias("Period"),
         pl.col("numerator").alias("Met"),
         pl.col("denominator").alias("Cases"),
-        pl.col("rate").alias("Rate"),
-        pl.col("lpl").alias("Lower limit"),
-        pl.col("upl").alias("Upper limit"),
+        per_cent("rate").alias("Rate"),
+        per_cent("lpl").alias("Lower limit"),
+        per_cent("upl").alias("Upper limit"),
         pl.col("type").replace_strict(SPC_TYPE_LABELS, default=None, return_dtype=pl.String).alias("Kind"),
         pl.col("signal").replace_strict(SIGNAL_TEXT, default=None, return_dtype=pl.String).alias("Signal"),
     )
@@ -120,7 +130,7 @@ def hours_figure(view: CompletionView) -> go.Figure:
         traces.append(
             {
                 "type": "bar",
-                "x": [MEASURE_LABELS[m] for m in MEASURES],
+                "x": [wrap_label(MEASURE_LABELS[m]) for m in MEASURES],
                 "y": [rates.get(m) for m in MEASURES],
                 "name": name,
                 "marker": {"color": colour},
@@ -128,16 +138,11 @@ def hours_figure(view: CompletionView) -> go.Figure:
                 "hoverinfo": "text",
             }
         )
-    layout = nhs_layout_dict(height=320) | {
+    layout = nhs_layout_dict(height=380) | {
         "barmode": "group",
-        "legend": {"orientation": "h", "y": -0.25, "x": 0},
-        "xaxis": {"fixedrange": True},
-        "yaxis": {
-            "tickformat": ".0%",
-            "range": [0, 1],
-            "title": {"text": "Share in time"},
-            "fixedrange": True,
-        },
+        "legend": LEGEND_ABOVE,
+        "xaxis": {"type": "category", "tickangle": 0, "automargin": True, "fixedrange": True},
+        "yaxis": {**PERCENT_AXIS, "range": [0, 1], "title": {"text": "Share in time", "standoff": 10}},
     }
     fig = go.Figure(data=traces, layout=layout)
     return fig

@@ -86,7 +86,8 @@ def expiry_timeline(expiries: pl.DataFrame, today: date) -> go.Figure:
         range=[today.isoformat(), (today + timedelta(days=HORIZON_DAYS + 4)).isoformat()],
         tickformat="%d/%m/%Y",
         automargin=True,
-        nticks=8,
+        dtick="M1",  # a label on the first of each month: three or four, never crowded
+        tick0="2000-01-01",
         title={"text": "Lapses on (the first day without the training)", "standoff": 12},
     )
     fig.update_layout(legend=LEGEND_ABOVE | {"y": 1.08, "title": {"text": "Lapses "}})

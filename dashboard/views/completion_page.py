@@ -17,7 +17,9 @@ from dashboard.components.charts import (
     UK_DATETIME_COLUMN,
     BadgeColour,
     download_buttons,
+    per_cent,
     percent,
+    percent_column,
     show_chart,
     spc_style,
     uk_date,
@@ -178,7 +180,7 @@ def _spc_section(q: Query, actor: Actor, view: CompletionView) -> None:
         "fewer cases) and the target (dotted). Blue squares: special cause improvement; orange diamonds: "
         "special cause concern; grey circles: common cause variation."
     )
-    percent_format = st.column_config.NumberColumn(format="percent")
+    percent_format = percent_column()
     for row in [view.spc[i : i + 2] for i in range(0, len(view.spc), 2)]:
         for box, spc in zip(st.columns(2), row, strict=False):
             with box.container(border=True):
@@ -188,9 +190,7 @@ def _spc_section(q: Query, actor: Actor, view: CompletionView) -> None:
                 if spc.left_out:
                     notes.append(
                         f"{len(spc.left_out)} of {len(view.periods)} periods not shown (gaps in the line) as "
-                        "a count is hidden: "
-                        + ", ".join(period_label(p) for p in spc.left_out)
-                        + "."
+                        "a count is hidden: " + ", ".join(period_label(p) for p in spc.left_out) + "."
                     )
                 if spc.no_cases:
                     notes.append("No cases in " + ", ".join(period_label(p) for p in spc.no_cases) + ".")
@@ -274,11 +274,11 @@ def _crosstab_section(view: CompletionView) -> None:
                 "Fully completed": "completed_shown",
                 "Not fully completed": "not_completed_shown",
                 "Cases": "cases_shown",
-                "Share not fully completed": "share_not_completed",
+                "Share not fully completed": per_cent("share_not_completed"),
             },
         ),
         hide_index=True,
-        column_config={"Share not fully completed": st.column_config.NumberColumn(format="percent")},
+        column_config={"Share not fully completed": percent_column()},
         key="completion_crosstab",
     )
     rows = {r["split"]: r for r in x.iter_rows(named=True)}

@@ -17,7 +17,9 @@ from dashboard.components.charts import (
     UK_DATETIME_COLUMN,
     download_buttons,
     hours_amount,
+    per_cent,
     percent,
+    percent_column,
     period_range_input,
     show_chart,
     uk_datetime,
@@ -177,7 +179,7 @@ def _rule_table(report: CoverageReport) -> None:
             "Needed": "required",
             "Applies": "windows",
             "Hours applying": "window_hours",
-            "Covered": "share_covered",
+            "Covered": per_cent("share_covered"),
             "Gaps": "gap_count",
             "Hours in gap": "gap_hours",
             "Longest gap (hours)": "longest_gap_hours",
@@ -187,9 +189,7 @@ def _rule_table(report: CoverageReport) -> None:
         shown,
         hide_index=True,
         column_config={
-            "Covered": st.column_config.ProgressColumn(
-                "Covered", min_value=0.0, max_value=1.0, format="percent", help="Share of hours applying"
-            ),
+            "Covered": percent_column("Share of hours applying", progress=True),
             "Hours applying": st.column_config.NumberColumn(format="%.1f"),
             "Hours in gap": st.column_config.NumberColumn(format="%.1f"),
             "Longest gap (hours)": st.column_config.NumberColumn(format="%.1f"),

@@ -135,7 +135,7 @@ def _responder_table(people: pl.DataFrame) -> None:
         shown,
         hide_index=True,
         column_config={
-            "Next expiry": st.column_config.TextColumn(help="Last valid day of the training that expires first"),
+            "Next expiry": st.column_config.TextColumn(help="Last valid day of the first training to expire"),
             "Active": st.column_config.CheckboxColumn(),
         },
     )
