@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
+from streamlit.elements.lib.column_types import ColumnConfig
 
 from dashboard.components.downloads import CSV_MIME, XLSX_MIME, Download, download_row
 from dashboard.components.format import (
@@ -294,7 +295,7 @@ def per_cent(column: str | pl.Expr) -> pl.Expr:
     return expr * 100
 
 
-def percent_column(help: str | None = None, *, progress: bool = False) -> st.column_config.Column:
+def percent_column(help: str | None = None, *, progress: bool = False) -> ColumnConfig:
     """A table column of per cents (`per_cent`) shown with one decimal, as a bar from 0 to 100% when
     `progress`."""
     if progress:

@@ -265,6 +265,38 @@ def capacity_forecast(
     )
 
 
+@dataclass(frozen=True)
+class PeriodChange:
+    """A period's headline against the previous period of the same length (the days just before it),
+    forecast the same way from the rota stored for it: `change` is this period minus the previous one."""
+
+    previous: Period
+    expected_cases: float  # the previous period's
+    expected_cases_meeting_a_gap: float
+    expected_cases_change: float
+    meeting_a_gap_change: float
+
+
+def change_since_previous(
+    engine: Engine,
+    actor: Actor,
+    current: CapacityForecast,
+    tz: tzinfo = SERVICE_TZ,
+    now: datetime | None = None,
+) -> PeriodChange:
+    """`current` (without scenarios) against the previous period of as many days."""
+    days = timedelta(days=current.period.days)
+    first = current.period.first - days
+    before = capacity_forecast(engine, actor, first, current.period.first - timedelta(days=1), tz, now=now)
+    return PeriodChange(
+        previous=before.period,
+        expected_cases=before.expected_cases,
+        expected_cases_meeting_a_gap=before.expected_cases_meeting_a_gap,
+        expected_cases_change=current.expected_cases - before.expected_cases,
+        meeting_a_gap_change=current.expected_cases_meeting_a_gap - before.expected_cases_meeting_a_gap,
+    )
+
+
 def _without_case_counts(result: Forecast) -> Forecast:
     """`result` with the case counts of its demand model withheld (None) unless they are 0."""
     models = tuple(replace(m, cases=None if m.cases else 0) for m in result.demand.models)
@@ -616,6 +648,7 @@ __all__ = [
     "CapacityForecast",
     "ForecastSettings",
     "Outlook",
+    "PeriodChange",
     "RoleEffect",
     "ScenarioKey",
     "ScenarioTotal",
@@ -623,6 +656,7 @@ __all__ = [
     "bands_by_age",
     "capacity_forecast",
     "chance_of_any",
+    "change_since_previous",
     "child_population",
     "default_forecast_period",
     "forecast_settings",
