@@ -132,7 +132,7 @@ LEGEND_ABOVE: dict[str, object] = {
     "x": 0,
     "font": {"size": 11},
 }
-MAX_CATEGORY_TICKS = 8  # at most this many period labels on a half-width chart; the rest every k-th
+MAX_CATEGORY_TICKS = 6  # at most this many period labels on a half-width chart; the rest every k-th
 
 
 def category_axis(n: int, *, max_ticks: int = MAX_CATEGORY_TICKS) -> dict[str, object]:

@@ -26,6 +26,11 @@ from rota.vocab import Measure, SpcSignal, Variation
 SIGNAL_TEXT: dict[str, str] = {signal.value: signal.label for signal in SpcSignal}
 
 
+def axis_label(label: str) -> str:
+    """A period's label on two lines for a narrow axis: "Jan-Mar 2026" -> "Jan-Mar<br>2026"."""
+    return "<br>".join(label.rsplit(" ", 1))
+
+
 def spc_figure(spc: MeasureSpc) -> tuple[go.Figure, str]:
     """The p-chart on every period of the view: a period whose counts are hidden, or without cases, is a
     gap on its axis (nothing drawn, nothing joined across it)."""
@@ -49,7 +54,7 @@ def spc_figure(spc: MeasureSpc) -> tuple[go.Figure, str]:
         )
     ]
     fig = spc_chart(
-        labels,
+        [axis_label(label) for label in labels],
         pts["rate"].to_list(),
         mean=spc.mean or 0.0,
         upper=pts["upl"].to_list(),

@@ -102,14 +102,21 @@ def _shots_dirs(tmp_path: Path) -> list[Path]:
 
 
 def _settle(page: Any) -> None:
-    """Wait until the script has finished and every chart is drawn with its axes."""
+    """Wait until the script has finished and every chart is drawn with its axes, the same charts for a
+    second (Streamlit may swap a chart's element while it redraws the page)."""
     page.wait_for_timeout(300)
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.js-plotly-plot')].every((p) => p.querySelector('.main-svg'))",
-        timeout=30_000,
-    )
-    page.wait_for_timeout(700)  # Plotly's own relayout after a resize
+    seen = -1
+    for _ in range(30):
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.js-plotly-plot')].every((p) => p.querySelector('.main-svg'))",
+            timeout=30_000,
+        )
+        count = page.locator(".js-plotly-plot").count()
+        if count == seen:
+            break
+        seen = count
+        page.wait_for_timeout(1000)  # also Plotly's own relayout after a resize
 
 
 def test_every_chart_fits_its_figure(browser: Any, server: str, tmp_path: Path) -> None:
