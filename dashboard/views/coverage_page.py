@@ -135,7 +135,9 @@ def _pairs(report: CoverageReport) -> None:
     for role_box, row in zip(st.columns(max(1, len(rows))), rows, strict=False):
         with role_box.container(border=True):
             st.markdown(f"**{row['role_label']}**")
-            for col, band, slot in zip(st.columns(2), ("0-15", "16-17"), ("0_15", "16_17"), strict=True):
+            # one above the other: side by side, the labels ("Paediatrician, 16-17") were cut at 1280 px
+            tiles = (st.container(), st.container())
+            for col, band, slot in zip(tiles, ("0-15", "16-17"), ("0_15", "16_17"), strict=True):
                 rule_id, count = row[f"rule_{slot}"], row[f"gap_count_{slot}"]
                 if rule_id is None:
                     col.metric(f"{row['role_label']}, {band}", "No rule")
