@@ -160,11 +160,11 @@ def _unrostered_warning(cf: CapacityForecast) -> None:
 
 
 def _delta(change: float | None, days: int) -> str | None:
-    """A change in expected cases for a metric's delta: "+0.27 on the previous 91 days"."""
+    """A change in expected cases for a metric's delta: "+0.27 against the previous 91 days"."""
     if change is None:
         return None
     sign = "+" if change > 0 else "-" if change < 0 else "±"
-    return f"{sign}{cases_amount(abs(change))} on the previous {counted(days, 'day')}"
+    return f"{sign}{cases_amount(abs(change))} against the previous {counted(days, 'day')}"
 
 
 def _headline(cf: CapacityForecast, change: PeriodChange | None) -> None:

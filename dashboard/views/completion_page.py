@@ -147,7 +147,7 @@ def _latest(spc: MeasureSpc, view: CompletionView) -> None:
     st.metric(
         label,
         percent(rate),
-        delta=f"{points:+.1f} points against the {target}",
+        delta=f"{points:+.1f} points against the {percent(spc.target)} target",
         delta_arrow="auto" if round(points, 1) else "off",
         help=f"{percent(rate)} of cases in {period_label(period)} against the {target} of "
         f"{spc.label.lower()}.",
