@@ -268,7 +268,9 @@ def _rule_table(cf: CapacityForecast, rules: pl.DataFrame, mark_agency: bool) ->
         table,
         hide_index=True,
         column_config={
-            "Rule": st.column_config.TextColumn(width="medium"),
+            # the rule's whole name (sized to fit), kept in view while the other columns scroll; short
+            # headings, the whole meaning in each column's help, so that the last column is not cut off
+            "Rule": st.column_config.TextColumn(pinned=True),
             f"Hours in gap,{changed}": st.column_config.NumberColumn(format="%.1f"),
             f"Expected cases meeting the gap,{changed}": st.column_config.NumberColumn(format="%.2f"),
             f"No free responder,{changed}": st.column_config.NumberColumn(format="%.2f"),
@@ -277,20 +279,24 @@ def _rule_table(cf: CapacityForecast, rules: pl.DataFrame, mark_agency: bool) ->
                 help="Hours in the period with fewer trained responders on duty than the rule needs",
             ),
             "Expected cases meeting the gap": st.column_config.NumberColumn(
-                format="%.2f", help="Cases of the rule's age band expected while the rule is in gap"
+                "Cases meeting the gap",
+                format="%.2f",
+                help="Expected cases of the rule's age band notified while the rule is in gap",
             ),
             "Change": st.column_config.NumberColumn(
                 format="%+.2f", help="Expected cases meeting the gap: with the changes minus as it is"
             ),
             "80% likely range": st.column_config.TextColumn(
+                "80% range",
                 help="The number of cases meeting the gap is 80% likely to be in this range"
             ),
             "Chance of at least one": percent,
             f"Chance of at least one,{changed}": percent,
             "Expected cases with no free responder": st.column_config.NumberColumn(
+                "No free responder",
                 format="%.2f",
-                help="Cases meeting a gap, plus cases arriving while every trained responder on duty is "
-                "already busy with an earlier case (Erlang-B, mean commitment "
+                help="Expected cases meeting a gap, plus cases arriving while every trained responder on "
+                "duty is already busy with an earlier case (Erlang-B, mean commitment "
                 f"{cf.settings.commitment_hours:g} hours a case)",
             ),
         },

@@ -191,10 +191,14 @@ def _rule_table(report: CoverageReport) -> None:
         shown,
         hide_index=True,
         column_config={
+            # the rule's whole name, kept in view when the table is wider than the page
+            "Rule": st.column_config.TextColumn(pinned=True),
             "Covered": percent_column("Share of hours applying", progress=True),
             "Hours applying": st.column_config.NumberColumn(format="%.1f"),
             "Hours in gap": st.column_config.NumberColumn(format="%.1f"),
-            "Longest gap (hours)": st.column_config.NumberColumn(format="%.1f"),
+            "Longest gap (hours)": st.column_config.NumberColumn(
+                "Longest gap", format="%.1f", help="The longest gap, in hours"
+            ),
         },
         key="coverage_rules_table",
     )
