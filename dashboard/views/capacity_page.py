@@ -179,7 +179,7 @@ def _headline(cf: CapacityForecast, change: PeriodChange | None) -> None:
     whole, gap = st.columns(2)
     before = (
         f" The previous {counted(p.days, 'day')} ({uk_date(change.previous.first)} to "
-        f"{uk_date(change.previous.last)}, the rota as stored for them): "
+        f"{uk_date(change.previous.last)}, the same demand model and the rota stored for them): "
         if change is not None
         else ""
     )
@@ -287,8 +287,7 @@ def _rule_table(cf: CapacityForecast, rules: pl.DataFrame, mark_agency: bool) ->
                 format="%+.2f", help="Expected cases meeting the gap: with the changes minus as it is"
             ),
             "80% likely range": st.column_config.TextColumn(
-                "80% range",
-                help="The number of cases meeting the gap is 80% likely to be in this range"
+                "80% range", help="The number of cases meeting the gap is 80% likely to be in this range"
             ),
             "Chance of at least one": percent,
             f"Chance of at least one,{changed}": percent,

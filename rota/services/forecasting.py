@@ -32,6 +32,7 @@ from rota.analytics.forecast import (
     DEFAULT_COMMITMENT_HOURS,
     Forecast,
     ScenarioResult,
+    assess,
     forecast,
     with_scenarios,
 )
@@ -268,7 +269,8 @@ def capacity_forecast(
 @dataclass(frozen=True)
 class PeriodChange:
     """A period's headline against the previous period of the same length (the days just before it),
-    forecast the same way from the rota stored for it: `change` is this period minus the previous one."""
+    under the same demand model and with the rota stored for those days: `change` is this period minus
+    the previous one."""
 
     previous: Period
     expected_cases: float  # the previous period's
@@ -278,18 +280,20 @@ class PeriodChange:
 
 
 def change_since_previous(
-    engine: Engine,
-    actor: Actor,
-    current: CapacityForecast,
-    tz: tzinfo = SERVICE_TZ,
-    now: datetime | None = None,
+    engine: Engine, actor: Actor, current: CapacityForecast, tz: tzinfo = SERVICE_TZ
 ) -> PeriodChange:
-    """`current` (without scenarios) against the previous period of as many days."""
+    """`current` (as the rota stands, without scenarios) against the previous period of as many days.
+    The previous days are assessed with `current`'s demand model (no second fit: like for like, and the
+    cost of one assessment), so the change is the change in cover and in the season, not in the model."""
+    require_read_forecast(actor)
     days = timedelta(days=current.period.days)
-    first = current.period.first - days
-    before = capacity_forecast(engine, actor, first, current.period.first - timedelta(days=1), tz, now=now)
+    previous = make_period(current.period.first - days, current.period.first - timedelta(days=1), tz)
+    rota = load_rota(engine, previous.start, previous.end)
+    before = assess(
+        rota, current.forecast.demand, previous.start, previous.end, tz, current.settings.commitment_hours
+    )
     return PeriodChange(
-        previous=before.period,
+        previous=previous,
         expected_cases=before.expected_cases,
         expected_cases_meeting_a_gap=before.expected_cases_meeting_a_gap,
         expected_cases_change=current.expected_cases - before.expected_cases,
