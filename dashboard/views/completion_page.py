@@ -57,6 +57,8 @@ ASSURANCE_COLOURS: dict[str, BadgeColour] = {
     Assurance.FAIL: "orange",
     Assurance.HIT_AND_MISS: "gray",
 }
+# the group's name stays in view while the measures scroll (a table wider than the page)
+GROUP_PINNED = {"Group": st.column_config.TextColumn(pinned=True)}
 READ_SESSION = "completion_read_session"  # one id per browser session, for the audited case reads
 HIGHLIGHT = "background-color: #FFF4D6; font-weight: 600"  # warm yellow tint, dark text stays readable
 
@@ -239,7 +241,7 @@ def _hours_section(view: CompletionView) -> None:
         f"{view.overall_label[:1].upper()}{view.overall_label[1:]}. A missing bar is a rate not shown "
         "(a count is hidden, or there are no cases)."
     )
-    st.dataframe(table, hide_index=True, key="completion_hours_table")
+    st.dataframe(table, hide_index=True, column_config=GROUP_PINNED, key="completion_hours_table")
 
 
 def _age_section(view: CompletionView) -> None:
@@ -255,7 +257,7 @@ def _age_section(view: CompletionView) -> None:
     styled = table.to_pandas().style.apply(
         lambda r: [HIGHLIGHT if r["Group"] == label_16_17 else "" for _ in r], axis=1
     )
-    st.dataframe(styled, hide_index=True, key="completion_age_table")
+    st.dataframe(styled, hide_index=True, column_config=GROUP_PINNED, key="completion_age_table")
     st.caption(
         f"{view.overall_label[:1].upper()}{view.overall_label[1:]}, by the national (NCMD) age bands. "
         "The highlighted row counts 16- and "
