@@ -132,6 +132,10 @@ LEGEND_ABOVE: dict[str, object] = {
     "x": 0,
     "font": {"size": 11},
 }
+# The same row pinned to the top of the figure, for small charts whose legend may take two rows: the top
+# margin (`LEGEND_TOP_MARGIN`) keeps the plot clear of it at any width from 1280 px.
+LEGEND_ON_TOP: dict[str, object] = LEGEND_ABOVE | {"yref": "container", "yanchor": "top", "y": 0.99}
+LEGEND_TOP_MARGIN = 60
 MAX_CATEGORY_TICKS = 6  # at most this many period labels on a half-width chart; the rest every k-th
 
 
@@ -468,9 +472,10 @@ def spc_chart(
     layout |= {
         "xaxis": category_axis(len(xs)),
         "yaxis": {**PERCENT_AXIS, "range": [-0.02, 1.02]} if proportion else {**VALUE_AXIS},
-        "legend": LEGEND_ABOVE,
+        "legend": LEGEND_ON_TOP,
         "hovermode": "closest",
     }
+    layout["margin"] = {"l": 10, "r": 10, "t": LEGEND_TOP_MARGIN + (30 if title else 0), "b": 10}
     return go.Figure(data=traces, layout=layout)
 
 

@@ -61,7 +61,8 @@ def test_completion_opens_on_the_last_12_months_against_the_target(app_as: AppFa
         assert periods["connectgaps"] is False
         layout = chart["layout"]
         assert layout["yaxis"]["automargin"] is True and layout["yaxis"]["tickformat"] == ".0%"
-        assert layout["legend"]["y"] > 1  # above the plot, clear of the period labels
+        # at the top of the figure, in a margin kept for it, clear of the plot and the period labels
+        assert layout["legend"]["yref"] == "container" and layout["margin"]["t"] >= 60
     hours = next(c for c in charts if "in hours against out of hours" in c["alt"])
     assert hours["layout"]["legend"]["y"] > 1
     assert hours["layout"]["yaxis"]["title"]["standoff"] >= 8

@@ -1,8 +1,9 @@
 """Every chart reads well at 1280 and 1920 px wide: each page with charts, as the CDOP manager (every
 page) and as a commissioner (suppressed figures), in a real browser. Each Plotly chart is screenshot (into
 the test's folder, and also into $ROTA_SHOTS_DIR when set, to look at), and every tick label, legend
-entry and axis title must lie inside its figure, no two tick labels of one axis may overlap, and no axis
-title may sit on tick labels. One server, one browser, one tab per role."""
+entry and axis title must lie inside its figure, no two tick labels of one axis may overlap, no axis title
+may sit on tick labels, and the legend may cover neither labels nor the plot. One server, one browser, one
+tab per role."""
 
 from __future__ import annotations
 
@@ -52,7 +53,11 @@ MEASURE = """
     .filter((g) => /^g-[xy]\\d*title$/.test(g.getAttribute('class') || ''))
     .flatMap((g) => [...g.querySelectorAll('text')].filter(shown))
     .map((el) => [el.textContent.trim(), box(el)]);
+  const legend = [...plot.querySelectorAll('.legend .bg')].map(box);
+  const plots = [...plot.querySelectorAll('.draglayer .nsewdrag')].map(box);
   return {
+    legend: legend,
+    plots: plots,
     figure: box(plot),
     inside: [
       ...named('.xtick text'), ...named('.ytick text'), ...named('.legendtext'), ...titles,
@@ -90,6 +95,12 @@ def _problems(chart: dict[str, Any]) -> list[str]:
         for tick, box2 in chart["ticks"]:
             if _overlap(box, box2):
                 found.append(f"axis title {title!r} sits on tick label {tick!r}")
+    for legend in chart["legend"]:
+        for text, box in chart["ticks"] + chart["titles"]:
+            if _overlap(legend, box):
+                found.append(f"the legend covers the label {text!r}")
+        if any(_overlap(legend, area) for area in chart["plots"]):
+            found.append("the legend covers the plot")
     return found
 
 
