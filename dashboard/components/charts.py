@@ -19,8 +19,18 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
-from streamlit.elements.lib.column_types import ColumnConfig
 
+from dashboard.components.chart_layout import (
+    LEGEND_ABOVE,
+    LEGEND_ON_TOP,
+    LEGEND_TOP_MARGIN,
+    PERCENT_AXIS,
+    VALUE_AXIS,
+    category_axis,
+    per_cent,
+    percent_column,
+    wrap_label,
+)
 from dashboard.components.downloads import CSV_MIME, XLSX_MIME, Download, download_row
 from dashboard.components.format import (
     NOT_APPLICABLE,
@@ -111,62 +121,6 @@ SEQUENTIAL: list[list[float | str]] = [
     [1.0, NHS_DARK_BLUE],
 ]
 NA_COLOUR = "#D8DDE0"  # NHS grey 4 (lightness 88): where the measure does not apply
-# Axes and legends that keep every label inside the figure at any width: margins grow to fit the tick
-# labels and titles (automargin), axis titles stand off their ticks, percentages have the product's one
-# decimal where they are not whole (format.percent), and legends run in a row above the plot.
-PERCENT_TICKS = ".0%"  # whole per cents on an axis from 0 to 100% (ticks every 20%: 0%, 20%, ... 100%)
-PERCENT_AXIS: dict[str, object] = {
-    "tickformat": PERCENT_TICKS,
-    "hoverformat": ".1%",
-    "automargin": True,
-    "fixedrange": True,
-    "gridcolor": NHS_PALE_GREY,
-    "zeroline": False,
-}
-VALUE_AXIS: dict[str, object] = {"automargin": True, "fixedrange": True, "gridcolor": NHS_PALE_GREY}
-LEGEND_ABOVE: dict[str, object] = {
-    "orientation": "h",
-    "yanchor": "bottom",
-    "y": 1.02,
-    "xanchor": "left",
-    "x": 0,
-    "font": {"size": 11},
-}
-# The same row pinned to the top of the figure, for small charts whose legend may take two rows: the top
-# margin (`LEGEND_TOP_MARGIN`) keeps the plot clear of it at any width from 1280 px.
-LEGEND_ON_TOP: dict[str, object] = LEGEND_ABOVE | {"yref": "container", "yanchor": "top", "y": 0.99}
-LEGEND_TOP_MARGIN = 60
-MAX_CATEGORY_TICKS = 6  # at most this many period labels on a half-width chart; the rest every k-th
-
-
-def category_axis(n: int, *, max_ticks: int = MAX_CATEGORY_TICKS) -> dict[str, object]:
-    """A category x axis of `n` periods whose labels never overlap: every period keeps its place, but
-    beyond `max_ticks` only every k-th is labelled (the tick angle is left to Plotly, which turns the
-    labels if they would still touch)."""
-    axis: dict[str, object] = {
-        "type": "category",
-        "automargin": True,
-        "fixedrange": True,
-        "ticks": "outside",
-        "ticklen": 4,
-    }
-    if n > max_ticks:
-        axis["nticks"] = max_ticks
-    return axis
-
-
-def wrap_label(text: str, width: int = 14) -> str:
-    """A long category label broken into lines of at most about `width` characters with <br>, so that
-    labels side by side on an axis never run into one another."""
-    lines: list[str] = []
-    for word in text.split():
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return "<br>".join(lines)
-
-
 PLOTLY_CONFIG: dict[str, object] = {
     "displaylogo": False,
     "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
@@ -288,27 +242,6 @@ def heatmap(
     return fig
 
 
-# Percentages in tables as everywhere else (format.percent): one decimal, 93.8%. Streamlit's printf formats
-# show the value as it is, so the column holds per cents (the share times 100: `per_cent`).
-PER_CENT_FORMAT = "%.1f%%"
-
-
-def per_cent(column: str | pl.Expr) -> pl.Expr:
-    """A share (0.9375) as per cents (93.75) for a `percent_column`, which shows it as 93.8%."""
-    expr = pl.col(column) if isinstance(column, str) else column
-    return expr * 100
-
-
-def percent_column(help: str | None = None, *, progress: bool = False) -> ColumnConfig:
-    """A table column of per cents (`per_cent`) shown with one decimal, as a bar from 0 to 100% when
-    `progress`."""
-    if progress:
-        return st.column_config.ProgressColumn(
-            min_value=0.0, max_value=100.0, format=PER_CENT_FORMAT, help=help
-        )
-    return st.column_config.NumberColumn(format=PER_CENT_FORMAT, help=help)
-
-
 def show_chart(fig: go.Figure, *, alt: str, key: str | None = None) -> None:
     """Draw a Plotly chart in the NHS colours (not the Streamlit theme) with a text alternative."""
     st.plotly_chart(fig, theme=None, config=PLOTLY_CONFIG, key=key, alt=alt)
@@ -417,13 +350,17 @@ def spc_chart(
     across it."""
     xs = list(x)
     limit_line = {"color": NHS_DARK_GREY, "width": 1, "dash": "dash", "shape": "hvh"}
+    # a short dash at each period as well, so a period between two gaps still shows its limits
+    limit_mark = {"symbol": "line-ew", "size": 12, "line": {"color": NHS_DARK_GREY, "width": 1}}
     traces: list[dict[str, object]] = [
         {
-            "type": "scatter", "x": xs, "y": list(upper), "mode": "lines", "line": limit_line,
+            "type": "scatter", "x": xs, "y": list(upper), "mode": "lines+markers", "line": limit_line,
+            "marker": limit_mark,
             "name": "Process limits", "legendgroup": "limits", "hoverinfo": "skip", "connectgaps": False,
         },
         {
-            "type": "scatter", "x": xs, "y": list(lower), "mode": "lines", "line": limit_line,
+            "type": "scatter", "x": xs, "y": list(lower), "mode": "lines+markers", "line": limit_line,
+            "marker": limit_mark,
             "name": "Lower limit", "legendgroup": "limits", "showlegend": False, "hoverinfo": "skip",
             "connectgaps": False,
         },

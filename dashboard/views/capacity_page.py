@@ -1,4 +1,7 @@
-"""Capacity & forecast: how many JAR-eligible deaths to expect in a period, how many would meet a gap in
+"""Long because the page draws many sections from one forecast: the headline against the previous period,
+the what-if forms, the rule table, both charts with their tables, and the method in words.
+
+Capacity & forecast: how many JAR-eligible deaths to expect in a period, how many would meet a gap in
 trained cover (rule by rule, 16-17 beside 0-15), demand against rostered trained capacity, and what-if
 changes ("two more SIOs trained for nights"). Draws only; the numbers come from
 `rota.services.forecasting`, cached by a data version that changes with every stored change."""

@@ -10,8 +10,12 @@ import json
 import re
 from typing import Any
 
+import polars as pl
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.components.chart_layout import PER_CENT_FORMAT, category_axis, per_cent, wrap_label
+from dashboard.components.charts import percent, spc_chart
 from rota.services.completion import recent_quarters
 from tests.dashboard.conftest import DEMO_TODAY, AppFactory
 
@@ -92,3 +96,33 @@ def test_the_expiry_chart_keeps_names_whole_and_never_says_none(app_as: AppFacto
     table = at.dataframe[0].value
     assert "None" not in set(table["Next expiry"].astype(str))
     assert all(re.fullmatch(r"\d\d/\d\d/\d{4}|No expiry", v) for v in table["Next expiry"])
+
+
+def test_layout_helpers() -> None:
+    assert category_axis(4) == category_axis(6) and "nticks" not in category_axis(6)
+    assert category_axis(21)["nticks"] == 6 and category_axis(21)["automargin"] is True
+    wrapped = wrap_label("Planning meeting by the 2nd working day")
+    assert wrapped == "Planning<br>meeting by the<br>2nd working<br>day"  # at most 14 a line
+    assert wrap_label("JAR triggered") == "JAR triggered"
+    shares = pl.DataFrame({"share": [0.9375, 0.8889, None]})
+    assert shares.select(per_cent("share"))["share"].to_list() == pytest.approx([93.75, 88.89, None])
+    # shown with one decimal, as format.percent writes it
+    assert PER_CENT_FORMAT % 93.75 == "93.8%" and percent(0.9375) == "93.8%"
+    assert PER_CENT_FORMAT % 88.89 == "88.9%" and percent(0.8889) == "88.9%"
+
+
+def test_a_p_chart_keeps_hidden_periods_as_gaps_with_their_limits() -> None:
+    fig = spc_chart(
+        ["Q1", "Q2", "Q3"],
+        [0.8, None, 0.9],
+        mean=0.85,
+        upper=[1.0, None, 1.0],
+        lower=[0.6, None, 0.7],
+        point_types=["common_cause", None, "common_cause"],
+        target=0.9,
+    )
+    assert list(fig.layout.xaxis.categoryarray or fig.data[-1].x) == ["Q1", "Q2", "Q3"]
+    for trace in (fig.data[0], fig.data[1], fig.data[-1]):
+        assert trace.connectgaps is False and trace.y[1] is None
+    assert fig.data[0].marker.symbol == "line-ew"  # a lone period between gaps still shows its limits
+    assert list(fig.data[-1].hovertext) == ["80.0%", "–", "90.0%"]
