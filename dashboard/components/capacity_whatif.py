@@ -271,7 +271,7 @@ def scenario_result(cf: CapacityForecast, changes: list[dict[str, Any]]) -> None
         for col, total in zip(overall, totals, strict=True):
             if total.age_band is None:
                 col.metric(
-                    "Meeting a gap in cover, with the changes",
+                    "Meeting a gap, with the changes",  # short enough not to be cut beside its help
                     cases_amount(total.after),
                     delta=_delta(total.change),
                     delta_color="inverse",

@@ -20,6 +20,17 @@ import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from dashboard.components.chart_layout import (
+    LEGEND_ABOVE,
+    LEGEND_ON_TOP,
+    LEGEND_TOP_MARGIN,
+    PERCENT_AXIS,
+    VALUE_AXIS,
+    category_axis,
+    per_cent,
+    percent_column,
+    wrap_label,
+)
 from dashboard.components.downloads import CSV_MIME, XLSX_MIME, Download, download_row
 from dashboard.components.format import (
     NOT_APPLICABLE,
@@ -57,7 +68,9 @@ __all__ = [
     "hours_amount",
     "hours_text",
     "nhs_layout",
+    "per_cent",
     "percent",
+    "percent_column",
     "show_chart",
     "uk_date",
     "uk_datetime",
@@ -318,12 +331,12 @@ def nhs_layout_dict(*, title: str | None = None, height: int | None = None) -> d
 
 def spc_chart(
     x: Sequence[str],
-    values: Sequence[float],
+    values: Sequence[float | None],
     *,
     mean: float,
-    upper: Sequence[float],
-    lower: Sequence[float],
-    point_types: Sequence[str],
+    upper: Sequence[float | None],
+    lower: Sequence[float | None],
+    point_types: Sequence[str | None],
     target: float | None = None,
     hover: Sequence[str] | None = None,
     proportion: bool = True,
@@ -332,17 +345,24 @@ def spc_chart(
 ) -> go.Figure:
     """A Making Data Count chart: the series, its mean, the process limits (per point, so a p-chart's
     limits step with each denominator) and an optional target, each point coloured and shaped by its
-    kind (`SPC_STYLES`). `proportion` shows the y axis as percentages from 0 to 100%."""
+    kind (`SPC_STYLES`). `proportion` shows the y axis as percentages from 0 to 100%. A period whose value
+    is None (hidden, or no cases) keeps its place on the axis and shows as a gap: lines are never joined
+    across it."""
     xs = list(x)
     limit_line = {"color": NHS_DARK_GREY, "width": 1, "dash": "dash", "shape": "hvh"}
+    # a short dash at each period as well, so a period between two gaps still shows its limits
+    limit_mark = {"symbol": "line-ew", "size": 12, "line": {"color": NHS_DARK_GREY, "width": 1}}
     traces: list[dict[str, object]] = [
         {
-            "type": "scatter", "x": xs, "y": list(upper), "mode": "lines", "line": limit_line,
-            "name": "Process limits", "legendgroup": "limits", "hoverinfo": "skip",
+            "type": "scatter", "x": xs, "y": list(upper), "mode": "lines+markers", "line": limit_line,
+            "marker": limit_mark,
+            "name": "Process limits", "legendgroup": "limits", "hoverinfo": "skip", "connectgaps": False,
         },
         {
-            "type": "scatter", "x": xs, "y": list(lower), "mode": "lines", "line": limit_line,
+            "type": "scatter", "x": xs, "y": list(lower), "mode": "lines+markers", "line": limit_line,
+            "marker": limit_mark,
             "name": "Lower limit", "legendgroup": "limits", "showlegend": False, "hoverinfo": "skip",
+            "connectgaps": False,
         },
         {
             "type": "scatter", "x": xs, "y": [mean] * len(xs), "mode": "lines",
@@ -361,13 +381,18 @@ def spc_chart(
                 "hoverinfo": "skip",
             }
         )
-    texts = list(hover) if hover is not None else [f"{v:.1%}" if proportion else f"{v:g}" for v in values]
+    texts = (
+        list(hover)
+        if hover is not None
+        else [NOT_APPLICABLE if v is None else percent(v) if proportion else f"{v:g}" for v in values]
+    )
     traces.append(
         {
             "type": "scatter",
             "x": xs,
             "y": list(values),
             "mode": "lines+markers",
+            "connectgaps": False,
             "line": {"color": NHS_PALE_GREY, "width": 2},
             "marker": {
                 "color": [spc_style(t).colour for t in point_types],
@@ -382,17 +407,28 @@ def spc_chart(
     )
     layout = nhs_layout_dict(title=title, height=height)
     layout |= {
-        "xaxis": {"type": "category", "tickangle": 0, "automargin": True, "fixedrange": True},
-        "yaxis": {"tickformat": ".0%", "range": [-0.02, 1.02], "fixedrange": True}
-        if proportion
-        else {"fixedrange": True},
-        "legend": {"orientation": "h", "y": -0.2, "x": 0},
+        "xaxis": category_axis(len(xs)),
+        "yaxis": {**PERCENT_AXIS, "range": [-0.02, 1.02]} if proportion else {**VALUE_AXIS},
+        "legend": LEGEND_ON_TOP,
         "hovermode": "closest",
     }
+    layout["margin"] = {"l": 10, "r": 10, "t": LEGEND_TOP_MARGIN + (30 if title else 0), "b": 10}
     return go.Figure(data=traces, layout=layout)
 
 
-__all__ += ["SPC_STYLES", "SPC_TYPE_LABELS", "SpcStyle", "nhs_layout_dict", "spc_chart", "spc_style"]
+__all__ += [
+    "LEGEND_ABOVE",
+    "PERCENT_AXIS",
+    "SPC_STYLES",
+    "SPC_TYPE_LABELS",
+    "VALUE_AXIS",
+    "SpcStyle",
+    "category_axis",
+    "nhs_layout_dict",
+    "spc_chart",
+    "spc_style",
+    "wrap_label",
+]
 
 
 def period_range_input(default: tuple[date, date], key: str, help_text: str) -> tuple[date, date]:

@@ -6,7 +6,17 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard.components.charts import PAIR, SPC_TYPE_LABELS, nhs_layout_dict, percent, spc_chart
+from dashboard.components.charts import (
+    LEGEND_ABOVE,
+    PAIR,
+    PERCENT_AXIS,
+    SPC_TYPE_LABELS,
+    nhs_layout_dict,
+    per_cent,
+    percent,
+    spc_chart,
+    wrap_label,
+)
 from dashboard.components.format import met_of, period_label
 from rota.analytics.completion import MEASURES
 from rota.services.completion import MEASURE_LABELS, SPLIT_LABELS, CompletionView, MeasureSpc
@@ -16,13 +26,26 @@ from rota.vocab import Measure, SpcSignal, Variation
 SIGNAL_TEXT: dict[str, str] = {signal.value: signal.label for signal in SpcSignal}
 
 
+def axis_label(label: str) -> str:
+    """A period's label on two lines for a narrow axis: "Jan-Mar 2026" -> "Jan-Mar<br>2026"."""
+    return "<br>".join(label.rsplit(" ", 1))
+
+
 def spc_figure(spc: MeasureSpc) -> tuple[go.Figure, str]:
-    pts = spc.points
+    """The p-chart on every period of the view: a period whose counts are hidden, or without cases, is a
+    gap on its axis (nothing drawn, nothing joined across it)."""
+    pts = spc.series
     labels = [period_label(p) for p in pts["period"].to_list()]
     hover = [
-        f"<b>{label}</b><br>{n} of {d} ({percent(r)})" + (f"<br>{SIGNAL_TEXT.get(s, s)}" if s else "")
-        for label, n, d, r, s in zip(
+        f"<b>{label}</b><br>"
+        + (
+            f"{n} of {d} ({percent(r)})" + (f"<br>{SIGNAL_TEXT.get(s, s)}" if s else "")
+            if r is not None
+            else ("no cases" if p in spc.no_cases else "not shown: a count is hidden")
+        )
+        for label, p, n, d, r, s in zip(
             labels,
+            pts["period"].to_list(),
             pts["numerator"].to_list(),
             pts["denominator"].to_list(),
             pts["rate"].to_list(),
@@ -31,7 +54,7 @@ def spc_figure(spc: MeasureSpc) -> tuple[go.Figure, str]:
         )
     ]
     fig = spc_chart(
-        labels,
+        [axis_label(label) for label in labels],
         pts["rate"].to_list(),
         mean=spc.mean or 0.0,
         upper=pts["upl"].to_list(),
@@ -40,10 +63,13 @@ def spc_figure(spc: MeasureSpc) -> tuple[go.Figure, str]:
         target=spc.target,
         hover=hover,
     )
-    special = pts.filter(pl.col("type") != Variation.COMMON_CAUSE.value)["period"].to_list()
+    shown = spc.points
+    special = shown.filter(pl.col("type") != Variation.COMMON_CAUSE.value)["period"].to_list()
+    gaps = len(spc.periods) - shown.height
     alt = (
-        f"p-chart of {spc.label.lower()} by period, {pts.height} periods from {labels[0]} to {labels[-1]}: "
-        f"mean {percent(spc.mean)}, target {percent(spc.target, 0)}, latest {percent(pts['rate'][-1])}. "
+        f"p-chart of {spc.label.lower()} by period, {len(labels)} periods from {labels[0]} to {labels[-1]}"
+        + (f" ({gaps} without a rate shown, left as gaps)" if gaps else "")
+        + f": mean {percent(spc.mean)}, target {percent(spc.target)}, latest {percent(shown['rate'][-1])}. "
         f"{spc.variation_text}; {spc.assurance_text or 'no target'}. "
         + (
             f"Special cause in {', '.join(period_label(p) for p in special)}. "
@@ -60,9 +86,9 @@ def spc_table(spc: MeasureSpc) -> pl.DataFrame:
         pl.col("period").map_elements(period_label, return_dtype=pl.String).alias("Period"),
         pl.col("numerator").alias("Met"),
         pl.col("denominator").alias("Cases"),
-        pl.col("rate").alias("Rate"),
-        pl.col("lpl").alias("Lower limit"),
-        pl.col("upl").alias("Upper limit"),
+        per_cent("rate").alias("Rate"),
+        per_cent("lpl").alias("Lower limit"),
+        per_cent("upl").alias("Upper limit"),
         pl.col("type").replace_strict(SPC_TYPE_LABELS, default=None, return_dtype=pl.String).alias("Kind"),
         pl.col("signal").replace_strict(SIGNAL_TEXT, default=None, return_dtype=pl.String).alias("Signal"),
     )
@@ -109,7 +135,7 @@ def hours_figure(view: CompletionView) -> go.Figure:
         traces.append(
             {
                 "type": "bar",
-                "x": [MEASURE_LABELS[m] for m in MEASURES],
+                "x": [wrap_label(MEASURE_LABELS[m]) for m in MEASURES],
                 "y": [rates.get(m) for m in MEASURES],
                 "name": name,
                 "marker": {"color": colour},
@@ -117,16 +143,11 @@ def hours_figure(view: CompletionView) -> go.Figure:
                 "hoverinfo": "text",
             }
         )
-    layout = nhs_layout_dict(height=320) | {
+    layout = nhs_layout_dict(height=380) | {
         "barmode": "group",
-        "legend": {"orientation": "h", "y": -0.25, "x": 0},
-        "xaxis": {"fixedrange": True},
-        "yaxis": {
-            "tickformat": ".0%",
-            "range": [0, 1],
-            "title": {"text": "Share in time"},
-            "fixedrange": True,
-        },
+        "legend": LEGEND_ABOVE,
+        "xaxis": {"type": "category", "tickangle": 0, "automargin": True, "fixedrange": True},
+        "yaxis": {**PERCENT_AXIS, "range": [0, 1], "title": {"text": "Share in time", "standoff": 10}},
     }
     fig = go.Figure(data=traces, layout=layout)
     return fig

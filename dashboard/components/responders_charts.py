@@ -8,7 +8,14 @@ from datetime import date, timedelta
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard.components.charts import NHS_DARK_GREY, NHS_LIGHT_BLUE, NHS_ORANGE, nhs_layout, uk_date
+from dashboard.components.charts import (
+    LEGEND_ABOVE,
+    NHS_DARK_GREY,
+    NHS_LIGHT_BLUE,
+    NHS_ORANGE,
+    nhs_layout,
+    uk_date,
+)
 from rota.services.people import BANDS, HORIZON_DAYS, IMPACT_WEEKS
 
 # Most urgent darkest and warmest; each band also has its own marker shape, so colour is never the only cue.
@@ -70,11 +77,20 @@ def expiry_timeline(expiries: pl.DataFrame, today: date) -> go.Figure:
             annotation_position="top",
         )
     order = df.sort("lapse_on", descending=True).get_column("who").to_list()
-    fig.update_yaxes(categoryorder="array", categoryarray=order, title_text=None)
+    # names and dates never cut: the margins grow to fit them (automargin), the axis title stands off the
+    # dates, and the legend sits in a row above the plot
+    fig.update_yaxes(
+        categoryorder="array", categoryarray=order, title_text=None, automargin=True, ticksuffix=" "
+    )
     fig.update_xaxes(
         range=[today.isoformat(), (today + timedelta(days=HORIZON_DAYS + 4)).isoformat()],
         tickformat="%d/%m/%Y",
-        title_text="Lapses on (the first day without the training)",
+        automargin=True,
+        dtick="M1",  # a label on the first of each month: three or four, never crowded
+        tick0="2000-01-01",
+        title={"text": "Lapses on (the first day without the training)", "standoff": 12},
     )
-    fig.update_layout(legend={"orientation": "h", "y": -0.2, "title": {"text": "Lapses "}})
-    return nhs_layout(fig, height=max(280, 34 * df.height + 140))
+    fig.update_layout(legend=LEGEND_ABOVE | {"y": 1.08, "title": {"text": "Lapses "}})
+    nhs_layout(fig, height=max(300, 34 * df.height + 160))
+    fig.update_layout(margin={"l": 10, "r": 20, "t": 30, "b": 10})
+    return fig

@@ -49,10 +49,10 @@ def _upload_preview(actor: Actor, tz: tzinfo) -> tuple[ImportPreview, bool] | No
         key="editor_upload_kind",
     )
     replace = right.checkbox(
-        "Replace stored shifts and absences over the file's time span",
+        "Replace what is stored",  # short, so that it is never cut in its narrow column
         key="editor_upload_replace",
-        help="First removes the stored shifts and absences of the file's responders between the file's "
-        "earliest start and latest end.",
+        help="First removes the stored shifts and absences of the file's responders over the file's time "
+        "span: between its earliest start and latest end.",
     )
     if upload is None:
         return None

@@ -16,6 +16,7 @@ from rota.vocab import ShiftKind
 
 # The shift kinds for people, in the legend and the grid's options: "On call", "On site" (rota.vocab).
 KIND_LABELS = {k.value: k.label.capitalize() for k in ShiftKind}
+HOUR_TICK_MS = 6 * 3_600_000  # a tick every six hours
 _KIND_COLOURS = {ShiftKind.ONCALL.value: NHS_BLUE, ShiftKind.ONSITE.value: NHS_ORANGE}
 
 
@@ -77,15 +78,41 @@ def week_timeline(
         },
         "absence",
     )
-    fig.update_xaxes(
-        type="date",
-        range=[lo, hi],
-        tick0=lo,
-        dtick=86_400_000,
-        tickformat="%a %d/%m",
-        ticklabelmode="period",  # each day's name sits in the middle of its day
-        showgrid=True,
-        side="top",
+    first_row = labels[order[0]]
+    # an invisible point on the day axis (on top), so Plotly draws it; hours run along the bottom
+    fig.add_trace(
+        go.Scatter(
+            x=[lo, hi], y=[first_row, first_row], xaxis="x2", mode="markers", marker={"opacity": 0},
+            showlegend=False, hoverinfo="skip",
+        )
+    )  # fmt: skip
+    fig.update_layout(
+        xaxis={
+            "type": "date",
+            "range": [lo, hi],
+            "tick0": lo,
+            "dtick": HOUR_TICK_MS,
+            "tickformat": "%H",  # 24-hour clock: 00, 06, 12, 18
+            "ticks": "outside",
+            "showgrid": True,
+            "gridcolor": NHS_PALE_GREY,
+            "automargin": True,
+            "title": {"text": "Hour of the day (24-hour clock, local time)", "standoff": 8},
+        },
+        xaxis2={
+            "type": "date",
+            "overlaying": "x",
+            "matches": "x",
+            "side": "top",
+            "tick0": lo,
+            "dtick": 86_400_000,
+            "tickformat": "%a %d/%m",
+            "ticklabelmode": "period",  # each day's name sits in the middle of its day
+            "showgrid": True,
+            "gridcolor": NHS_DARK_GREY,
+            "gridwidth": 1,
+            "automargin": True,
+        },
     )
     fig.update_yaxes(
         type="category",
@@ -94,6 +121,12 @@ def week_timeline(
         autorange="reversed",
         automargin=True,
     )
-    fig.update_layout(barmode="overlay", legend={"orientation": "h", "y": -0.05}, bargap=0.35)
-    nhs_layout(fig, height=max(220, 26 * len(order) + 110))
+    fig.update_layout(
+        barmode="overlay",
+        # above the day labels, at the top of the figure, so it never covers a label
+        legend={"orientation": "h", "yref": "container", "yanchor": "top", "y": 1, "x": 0},
+        bargap=0.35,
+    )
+    nhs_layout(fig, height=max(260, 26 * len(order) + 150))
+    fig.update_layout(margin={"l": 10, "r": 20, "t": 64, "b": 10})
     return fig, len(order)

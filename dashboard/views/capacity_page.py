@@ -1,4 +1,7 @@
-"""Capacity & forecast: how many JAR-eligible deaths to expect in a period, how many would meet a gap in
+"""Long because the page draws many sections from one forecast: the headline against the previous period,
+the what-if forms, the rule table, both charts with their tables, and the method in words.
+
+Capacity & forecast: how many JAR-eligible deaths to expect in a period, how many would meet a gap in
 trained cover (rule by rule, 16-17 beside 0-15), demand against rostered trained capacity, and what-if
 changes ("two more SIOs trained for nights"). Draws only; the numbers come from
 `rota.services.forecasting`, cached by a data version that changes with every stored change."""
@@ -33,10 +36,12 @@ from rota.services.access import CAPACITY, Actor, can_read_case_level, can_read_
 from rota.services.forecasting import (
     WITH_CHANGES,
     CapacityForecast,
+    PeriodChange,
     ScenarioKey,
     bands_by_age,
     capacity_forecast,
     chance_of_any,
+    change_since_previous,
     default_forecast_period,
     hour_of_week_table,
     rule_table,
@@ -77,6 +82,17 @@ def _forecast(q: Query, _actor: Actor) -> CapacityForecast:
         scenarios=scenarios_from(q.scenario),
         base=base,
     )
+
+
+@st.cache_data(show_spinner="Comparing with the previous period...", max_entries=16)
+def _change(q: Query, _actor: Actor) -> PeriodChange | None:
+    """This period (as the rota stands) against the previous period of as many days; None when the
+    service cannot work it out (for example a previous period out of the accepted dates)."""
+    base = q._replace(scenario=())
+    try:
+        return change_since_previous(engine(), _actor, _forecast(base, _actor), zone(q.period.tz_name))
+    except (InputError, ValueError):
+        return None
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -146,7 +162,15 @@ def _unrostered_warning(cf: CapacityForecast) -> None:
         )
 
 
-def _headline(cf: CapacityForecast) -> None:
+def _delta(change: float | None, days: int) -> str | None:
+    """A change in expected cases for a metric's delta: "+0.27 against the previous 91 days"."""
+    if change is None:
+        return None
+    sign = "+" if change > 0 else "-" if change < 0 else "±"
+    return f"{sign}{cases_amount(abs(change))} against the previous {counted(days, 'day')}"
+
+
+def _headline(cf: CapacityForecast, change: PeriodChange | None) -> None:
     p = cf.period
     st.caption(
         f"{uk_day(p.first)} to {uk_day(p.last)}: {counted(p.days, 'day')}. "
@@ -156,21 +180,33 @@ def _headline(cf: CapacityForecast) -> None:
     low, high = cf.interval_80
     meeting = cf.expected_cases_meeting_a_gap
     whole, gap = st.columns(2)
+    before = (
+        f" The previous {counted(p.days, 'day')} ({uk_date(change.previous.first)} to "
+        f"{uk_date(change.previous.last)}, the same demand model and the rota stored for them): "
+        if change is not None
+        else ""
+    )
     with whole.container(border=True):
         st.metric(
             "Expected JAR-eligible cases",
             cases_amount(cf.expected_cases),
+            delta=_delta(change.expected_cases_change if change else None, p.days),
+            delta_color="off",  # more or fewer deaths expected is neither good nor bad news about cover
             help="Unexpected deaths of children aged 0-17 that need a Joint Agency Response, expected in "
-            "the period from the demand model.",
+            "the period from the demand model."
+            + (f"{before}{cases_amount(change.expected_cases)}." if change else ""),
         )
         st.caption(f"80% likely: {count_range(low, high)} cases.")
     with gap.container(border=True):
         st.metric(
             "Expected cases meeting a gap in cover",
             cases_amount(meeting),
+            delta=_delta(change.meeting_a_gap_change if change else None, p.days),
+            delta_color="inverse",  # fewer is better
             help="Cases expected to be notified while at least one rule for the child's age is not met "
             "(fewer trained responders on duty than the rule needs). A case is counted once even when "
-            "several rules are in gap.",
+            "several rules are in gap."
+            + (f"{before}{cases_amount(change.expected_cases_meeting_a_gap)}." if change else ""),
         )
         st.caption(f"Chance of at least one: {chance(chance_of_any(meeting))}.")
     st.markdown("**By age band: 16-17 beside 0-15**")
@@ -235,7 +271,9 @@ def _rule_table(cf: CapacityForecast, rules: pl.DataFrame, mark_agency: bool) ->
         table,
         hide_index=True,
         column_config={
-            "Rule": st.column_config.TextColumn(width="medium"),
+            # the rule's whole name (sized to fit), kept in view while the other columns scroll; short
+            # headings, the whole meaning in each column's help, so that the last column is not cut off
+            "Rule": st.column_config.TextColumn(pinned=True),
             f"Hours in gap,{changed}": st.column_config.NumberColumn(format="%.1f"),
             f"Expected cases meeting the gap,{changed}": st.column_config.NumberColumn(format="%.2f"),
             f"No free responder,{changed}": st.column_config.NumberColumn(format="%.2f"),
@@ -244,20 +282,23 @@ def _rule_table(cf: CapacityForecast, rules: pl.DataFrame, mark_agency: bool) ->
                 help="Hours in the period with fewer trained responders on duty than the rule needs",
             ),
             "Expected cases meeting the gap": st.column_config.NumberColumn(
-                format="%.2f", help="Cases of the rule's age band expected while the rule is in gap"
+                "Cases meeting the gap",
+                format="%.2f",
+                help="Expected cases of the rule's age band notified while the rule is in gap",
             ),
             "Change": st.column_config.NumberColumn(
                 format="%+.2f", help="Expected cases meeting the gap: with the changes minus as it is"
             ),
             "80% likely range": st.column_config.TextColumn(
-                help="The number of cases meeting the gap is 80% likely to be in this range"
+                "80% range", help="The number of cases meeting the gap is 80% likely to be in this range"
             ),
             "Chance of at least one": percent,
             f"Chance of at least one,{changed}": percent,
             "Expected cases with no free responder": st.column_config.NumberColumn(
+                "No free responder",
                 format="%.2f",
-                help="Cases meeting a gap, plus cases arriving while every trained responder on duty is "
-                "already busy with an earlier case (Erlang-B, mean commitment "
+                help="Expected cases meeting a gap, plus cases arriving while every trained responder on "
+                "duty is already busy with an earlier case (Erlang-B, mean commitment "
                 f"{cf.settings.commitment_hours:g} hours a case)",
             ),
         },
@@ -416,7 +457,7 @@ if changes:
         what = "the changes tried before it" if kept else "the rota as it is"
         st.caption(f"That change was not applied; the figures are for {what}.")
 
-_headline(cf)
+_headline(cf, _change(base_query, actor))
 
 roles = list(dict.fromkeys(cf.rules.get_column("role").to_list()))
 agency_roles = [r for r in cf.agency_roles if r in roles]

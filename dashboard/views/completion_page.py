@@ -17,7 +17,9 @@ from dashboard.components.charts import (
     UK_DATETIME_COLUMN,
     BadgeColour,
     download_buttons,
+    per_cent,
     percent,
+    percent_column,
     show_chart,
     spc_style,
     uk_date,
@@ -27,21 +29,22 @@ from dashboard.components.completion_charts import hours_figure, spc_figure, spc
 from dashboard.components.context import database_key, engine, require_page
 from dashboard.components.context import tz as service_tz
 from dashboard.components.feedback import failed
-from dashboard.components.format import counted, labelled, period_label
+from dashboard.components.format import NOT_APPLICABLE, counted, labelled, period_label
 from dashboard.components.inputs import one_of
 from rota.analytics.completion import MEASURES
 from rota.services.access import COMPLETION, Actor, can_read_case_level
 from rota.services.completion import (
     DEFAULT_BY,
     MEASURE_LABELS,
+    RECENT,
     SPLIT_LABELS,
     CompletionView,
     MeasureSpc,
     by_label,
     case_list,
     completion_view,
-    periods_for,
     require_read_completion,
+    views_for,
 )
 from rota.services.coverage import data_version
 from rota.timeutil import zone, zone_name
@@ -54,6 +57,8 @@ ASSURANCE_COLOURS: dict[str, BadgeColour] = {
     Assurance.FAIL: "orange",
     Assurance.HIT_AND_MISS: "gray",
 }
+# the group's name stays in view while the measures scroll (a table wider than the page)
+GROUP_PINNED = {"Group": st.column_config.TextColumn(pinned=True)}
 READ_SESSION = "completion_read_session"  # one id per browser session, for the audited case reads
 HIGHLIGHT = "background-color: #FFF4D6; font-weight: 600"  # warm yellow tint, dark text stays readable
 
@@ -115,14 +120,39 @@ def _headline(view: CompletionView) -> None:
 
 
 def _pick_by(actor: Actor, view: CompletionView) -> str:
-    options = list(periods_for(actor, view.settings))
+    options = list(views_for(actor, view.settings))
     return one_of(
         "Period",
         options,
-        default=DEFAULT_BY,
+        default=RECENT,
         format_func=by_label,
         key="completion_by",
-        help="Each point of the charts is one period of local notification time.",
+        help="Each point of the charts is one period of local notification time. Opens on the last 12 "
+        "months: the last four whole calendar quarters.",
+    )
+
+
+def _latest(spc: MeasureSpc, view: CompletionView) -> None:
+    """The latest period's rate against the target, in plain words."""
+    latest = spc.latest
+    if latest is None:
+        return
+    period, rate = latest
+    kind = {"month": "month", "year": "year"}.get(view.by, "quarter")
+    label = f"Latest {kind}, {period_label(period)}"
+    target = f"target {percent(spc.target)}"
+    if rate is None:
+        why = "no cases" if period in spc.no_cases else "not shown: a count is hidden"
+        st.metric(label, NOT_APPLICABLE, help=f"No rate for {period_label(period)}: {why}. The {target}.")
+        return
+    points = (rate - spc.target) * 100
+    st.metric(
+        label,
+        percent(rate),
+        delta=f"{points:+.1f} points against the {percent(spc.target)} target",
+        delta_arrow="auto" if round(points, 1) else "off",
+        help=f"{percent(rate)} of cases in {period_label(period)} against the {target} of "
+        f"{spc.label.lower()}.",
     )
 
 
@@ -141,7 +171,7 @@ def _badges(spc: MeasureSpc) -> None:
                 color=ASSURANCE_COLOURS.get(spc.assurance_icon, "gray"),
                 icon=":material/flag:",
                 help="Assurance: whether the process limits lie above or below the target of "
-                f"{percent(spc.target, 0)}.",
+                f"{percent(spc.target)}.",
             )
 
 
@@ -152,17 +182,17 @@ def _spc_section(q: Query, actor: Actor, view: CompletionView) -> None:
         "fewer cases) and the target (dotted). Blue squares: special cause improvement; orange diamonds: "
         "special cause concern; grey circles: common cause variation."
     )
-    percent_format = st.column_config.NumberColumn(format="percent")
+    percent_format = percent_column()
     for row in [view.spc[i : i + 2] for i in range(0, len(view.spc), 2)]:
         for box, spc in zip(st.columns(2), row, strict=False):
             with box.container(border=True):
                 st.markdown(f"**{spc.label}**")
+                _latest(spc, view)
                 notes = []
                 if spc.left_out:
                     notes.append(
-                        f"{len(spc.left_out)} of {len(view.periods)} periods left out as a count is hidden: "
-                        + ", ".join(period_label(p) for p in spc.left_out)
-                        + "."
+                        f"{len(spc.left_out)} of {len(view.periods)} periods not shown (gaps in the line) as "
+                        "a count is hidden: " + ", ".join(period_label(p) for p in spc.left_out) + "."
                     )
                 if spc.no_cases:
                     notes.append("No cases in " + ", ".join(period_label(p) for p in spc.no_cases) + ".")
@@ -211,7 +241,7 @@ def _hours_section(view: CompletionView) -> None:
         f"{view.overall_label[:1].upper()}{view.overall_label[1:]}. A missing bar is a rate not shown "
         "(a count is hidden, or there are no cases)."
     )
-    st.dataframe(table, hide_index=True, key="completion_hours_table")
+    st.dataframe(table, hide_index=True, column_config=GROUP_PINNED, key="completion_hours_table")
 
 
 def _age_section(view: CompletionView) -> None:
@@ -227,7 +257,7 @@ def _age_section(view: CompletionView) -> None:
     styled = table.to_pandas().style.apply(
         lambda r: [HIGHLIGHT if r["Group"] == label_16_17 else "" for _ in r], axis=1
     )
-    st.dataframe(styled, hide_index=True, key="completion_age_table")
+    st.dataframe(styled, hide_index=True, column_config=GROUP_PINNED, key="completion_age_table")
     st.caption(
         f"{view.overall_label[:1].upper()}{view.overall_label[1:]}, by the national (NCMD) age bands. "
         "The highlighted row counts 16- and "
@@ -246,11 +276,11 @@ def _crosstab_section(view: CompletionView) -> None:
                 "Fully completed": "completed_shown",
                 "Not fully completed": "not_completed_shown",
                 "Cases": "cases_shown",
-                "Share not fully completed": "share_not_completed",
+                "Share not fully completed": per_cent("share_not_completed"),
             },
         ),
         hide_index=True,
-        column_config={"Share not fully completed": st.column_config.NumberColumn(format="percent")},
+        column_config={"Share not fully completed": percent_column()},
         key="completion_crosstab",
     )
     rows = {r["split"]: r for r in x.iter_rows(named=True)}

@@ -17,7 +17,9 @@ from dashboard.components.charts import (
     UK_DATETIME_COLUMN,
     download_buttons,
     hours_amount,
+    per_cent,
     percent,
+    percent_column,
     period_range_input,
     show_chart,
     uk_datetime,
@@ -133,7 +135,9 @@ def _pairs(report: CoverageReport) -> None:
     for role_box, row in zip(st.columns(max(1, len(rows))), rows, strict=False):
         with role_box.container(border=True):
             st.markdown(f"**{row['role_label']}**")
-            for col, band, slot in zip(st.columns(2), ("0-15", "16-17"), ("0_15", "16_17"), strict=True):
+            # one above the other: side by side, the labels ("Paediatrician, 16-17") were cut at 1280 px
+            tiles = (st.container(), st.container())
+            for col, band, slot in zip(tiles, ("0-15", "16-17"), ("0_15", "16_17"), strict=True):
                 rule_id, count = row[f"rule_{slot}"], row[f"gap_count_{slot}"]
                 if rule_id is None:
                     col.metric(f"{row['role_label']}, {band}", "No rule")
@@ -177,7 +181,7 @@ def _rule_table(report: CoverageReport) -> None:
             "Needed": "required",
             "Applies": "windows",
             "Hours applying": "window_hours",
-            "Covered": "share_covered",
+            "Covered": per_cent("share_covered"),
             "Gaps": "gap_count",
             "Hours in gap": "gap_hours",
             "Longest gap (hours)": "longest_gap_hours",
@@ -187,12 +191,14 @@ def _rule_table(report: CoverageReport) -> None:
         shown,
         hide_index=True,
         column_config={
-            "Covered": st.column_config.ProgressColumn(
-                "Covered", min_value=0.0, max_value=1.0, format="percent", help="Share of hours applying"
-            ),
+            # the rule's whole name, kept in view when the table is wider than the page
+            "Rule": st.column_config.TextColumn(pinned=True),
+            "Covered": percent_column("Share of hours applying", progress=True),
             "Hours applying": st.column_config.NumberColumn(format="%.1f"),
             "Hours in gap": st.column_config.NumberColumn(format="%.1f"),
-            "Longest gap (hours)": st.column_config.NumberColumn(format="%.1f"),
+            "Longest gap (hours)": st.column_config.NumberColumn(
+                "Longest gap", format="%.1f", help="The longest gap, in hours"
+            ),
         },
         key="coverage_rules_table",
     )

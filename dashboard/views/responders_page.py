@@ -126,7 +126,8 @@ def _responder_table(people: pl.DataFrame) -> None:
             "Email": "email",
             "Active": "active",
             "Valid today": "competencies",
-            "Next expiry": "next_expiry",
+            # dd/mm/yyyy, or words where no training expires (never "None")
+            "Next expiry": pl.col("next_expiry").dt.strftime("%d/%m/%Y").fill_null("No expiry"),
         },
     )
     st.caption(counted(people.height, "responder"))
@@ -134,7 +135,7 @@ def _responder_table(people: pl.DataFrame) -> None:
         shown,
         hide_index=True,
         column_config={
-            "Next expiry": st.column_config.DateColumn(format=UK_DATE_COLUMN, help="Last valid day"),
+            "Next expiry": st.column_config.TextColumn(help="Last valid day of the first training to expire"),
             "Active": st.column_config.CheckboxColumn(),
         },
     )

@@ -32,6 +32,7 @@ from rota.analytics.forecast import (
     DEFAULT_COMMITMENT_HOURS,
     Forecast,
     ScenarioResult,
+    assess,
     forecast,
     with_scenarios,
 )
@@ -262,6 +263,41 @@ def capacity_forecast(
         settings=settings,
         agency_roles=agency_roles(engine, actor.agency) if actor.agency else (),
         last_shift_end=_last_shift_end(rota),
+    )
+
+
+@dataclass(frozen=True)
+class PeriodChange:
+    """A period's headline against the previous period of the same length (the days just before it),
+    under the same demand model and with the rota stored for those days: `change` is this period minus
+    the previous one."""
+
+    previous: Period
+    expected_cases: float  # the previous period's
+    expected_cases_meeting_a_gap: float
+    expected_cases_change: float
+    meeting_a_gap_change: float
+
+
+def change_since_previous(
+    engine: Engine, actor: Actor, current: CapacityForecast, tz: tzinfo = SERVICE_TZ
+) -> PeriodChange:
+    """`current` (as the rota stands, without scenarios) against the previous period of as many days.
+    The previous days are assessed with `current`'s demand model (no second fit: like for like, and the
+    cost of one assessment), so the change is the change in cover and in the season, not in the model."""
+    require_read_forecast(actor)
+    days = timedelta(days=current.period.days)
+    previous = make_period(current.period.first - days, current.period.first - timedelta(days=1), tz)
+    rota = load_rota(engine, previous.start, previous.end)
+    before = assess(
+        rota, current.forecast.demand, previous.start, previous.end, tz, current.settings.commitment_hours
+    )
+    return PeriodChange(
+        previous=previous,
+        expected_cases=before.expected_cases,
+        expected_cases_meeting_a_gap=before.expected_cases_meeting_a_gap,
+        expected_cases_change=current.expected_cases - before.expected_cases,
+        meeting_a_gap_change=current.expected_cases_meeting_a_gap - before.expected_cases_meeting_a_gap,
     )
 
 
@@ -616,6 +652,7 @@ __all__ = [
     "CapacityForecast",
     "ForecastSettings",
     "Outlook",
+    "PeriodChange",
     "RoleEffect",
     "ScenarioKey",
     "ScenarioTotal",
@@ -623,6 +660,7 @@ __all__ = [
     "bands_by_age",
     "capacity_forecast",
     "chance_of_any",
+    "change_since_previous",
     "child_population",
     "default_forecast_period",
     "forecast_settings",

@@ -189,7 +189,7 @@ def test_commissioners_try_two_more_sios_for_nights(app_as: AppFactory) -> None:
     assert all(v == 0 for k, v in changes.items() if not k.startswith("SIO"))
     assert list(after["Expected cases meeting the gap"]) == list(before["Expected cases meeting the gap"])
     labels = [m.label for m in at.metric]
-    assert "Meeting a gap in cover, with the changes" in labels
+    assert "Meeting a gap, with the changes" in labels
     assert "Meeting a gap, 16-17, with the changes" in labels
     # dashed "with the changes" lines in both charts
     for chart in at.get("plotly_chart"):

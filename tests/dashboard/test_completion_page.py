@@ -100,8 +100,8 @@ def test_the_age_table_highlights_16_17(app_as: AppFactory) -> None:
 def test_the_granularity_switches_the_charts(app_as: AppFactory) -> None:
     at = app_as("cdop_manager", page=PAGE)
     control = at.segmented_control(key="completion_by")
-    assert control.value == "quarter"
-    assert list(control.options) == ["Month", "Quarter", "Year"]
+    assert control.value == "recent"
+    assert list(control.options) == ["Last 12 months, by quarter", "Month", "Quarter", "Year"]
     control.set_value("year").run()
     assert not at.exception
     points = next(df.value for df in at.dataframe if "Upper limit" in df.value.columns)
@@ -147,8 +147,12 @@ def test_commissioners_see_suppressed_aggregates_and_no_cases(app_as: AppFactory
     assert not at.get("page_link")
     note = next(i for i in texts(at.info) if "Small numbers are hidden" in i)
     assert '"<5"' in note and '"*"' in note
-    # quarters and years only
-    assert list(at.segmented_control(key="completion_by").options) == ["Quarter", "Year"]
+    # the last 12 months by quarter first, then quarters and years only
+    assert list(at.segmented_control(key="completion_by").options) == [
+        "Last 12 months, by quarter",
+        "Quarter",
+        "Year",
+    ]
     # the markers are on the page, and no count from 1 to 4 is in plain sight
     cells = [str(v) for df in at.dataframe for v in df.value.to_numpy().ravel()]
     assert any(c.startswith("<5") for c in cells)
@@ -165,11 +169,12 @@ def test_commissioners_see_suppressed_aggregates_and_no_cases(app_as: AppFactory
                 m = re.fullmatch(r"(<5|\*|\d+) of (<5|\*|\d+)(?: \(.*\))?", str(v))
                 if m:
                     assert is_safe_count(m.group(1)) and is_safe_count(m.group(2)), v
-    # SPC points whose counts are hidden are left out, and the page says so
+    # SPC points whose counts are hidden are left out (gaps in the line), and the page says so
+    at.segmented_control(key="completion_by").set_value("quarter").run()
     for df in at.dataframe:
         if "Upper limit" in df.value.columns:
             assert all(int(n) >= 5 or int(n) == 0 for n in df.value["Met"])
-    assert any("left out as a count is hidden" in c for c in texts(at.caption) + texts(at.info))
+    assert any("not shown (gaps in the line)" in c for c in texts(at.caption) + texts(at.info))
     # no exact dates of the first and last case
     assert not any(re.search(r"notified from \d\d/\d\d/\d{4}", c) for c in texts(at.caption))
 

@@ -26,6 +26,7 @@ from rota.services.forecasting import (
     bands_by_age,
     capacity_forecast,
     chance_of_any,
+    change_since_previous,
     default_forecast_period,
     forecast_settings,
     hour_of_week_table,
@@ -380,3 +381,27 @@ def test_sios_on_nights_close_every_sio_gap_of_a_day_only_rota(tmp_path: Path) -
     # no stored cases: the demand is the national prior for 380,000 children
     assert cf.history[0]["cases_in_history"] == 0
     assert cf.unrostered_from is None
+
+
+# ---------------------------------------------------------------------------------------------- change
+
+
+def test_the_change_since_the_previous_period_of_as_many_days(demo_engine: Engine) -> None:
+    first, last = TODAY - timedelta(days=27), TODAY  # four weeks inside the stored demo rota
+    current = capacity_forecast(demo_engine, MANAGER, first, last, now=NOW)
+    change = change_since_previous(demo_engine, MANAGER, current)
+    assert (change.previous.first, change.previous.last) == (
+        first - timedelta(days=28),
+        first - timedelta(days=1),
+    )
+    # the same demand model over four weeks a month earlier: about as many cases expected
+    assert change.expected_cases == pytest.approx(current.expected_cases, rel=0.3)
+    assert change.expected_cases_change == pytest.approx(current.expected_cases - change.expected_cases)
+    assert change.meeting_a_gap_change == pytest.approx(
+        current.expected_cases_meeting_a_gap - change.expected_cases_meeting_a_gap
+    )
+    # the demo rota has gaps, and they differ from one four weeks to the next
+    assert 0 < change.expected_cases_meeting_a_gap < change.expected_cases
+    assert change.meeting_a_gap_change != 0
+    with pytest.raises(PermissionDenied):
+        change_since_previous(demo_engine, COORDINATOR, current)

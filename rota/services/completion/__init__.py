@@ -23,6 +23,12 @@ the denominator (cases meeting the JAR criteria) is one count shared by every me
 The rows go to suppression in a fixed order, so the same data is always hidden the same way. Commissioners
 are not given the exact number of stored cases, nor the dates of the first and last.
 
+The page opens on `RECENT`, the last 12 months by quarter: the quarterly rows of the last four whole
+calendar quarters before `now` (`recent_quarters`), a way of looking at rows already published, never a
+window of its own. `MeasureSpc.series` gives each p-chart on every period of the view, with nulls where a
+period's rate is not shown, so a chart keeps the period on its axis as a gap; `MeasureSpc.latest` is the
+latest period and its rate, for the page's "latest quarter against the target".
+
 Per-case flags (in hours, covered, age band) are worked out once and every split is counted from them,
 with the same rules as `rota.analytics.completion.completion` (the service tests hold the two equal).
 
@@ -61,6 +67,7 @@ from rota.services.completion.common import (
     CASE_TABLE_SCHEMA,
     DEFAULT_BY,
     MEASURE_LABELS,
+    RECENT,
     SPLIT_LABELS,
     SPLITS,
     TOTAL,
@@ -70,8 +77,10 @@ from rota.services.completion.common import (
     can_read_completion,
     completion_settings,
     periods_for,
+    recent_quarters,
     require_read_completion,
     settings_from,
+    views_for,
 )
 from rota.services.completion.figures import build_view
 from rota.services.completion.view import CompletionView, MeasureSpc
@@ -186,6 +195,7 @@ __all__ = [
     "DEFAULT_BY",
     "DEFAULT_TARGET",
     "MEASURE_LABELS",
+    "RECENT",
     "SPLIT_LABELS",
     "TOTAL",
     "VARIATION_TEXT",
@@ -202,6 +212,8 @@ __all__ = [
     "completion_table",
     "completion_view",
     "periods_for",
+    "recent_quarters",
     "require_read_completion",
     "settings_from",
+    "views_for",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 import polars as pl
 
@@ -28,11 +29,20 @@ from rota.vocab import DEFAULT_TARGET, Assurance, Measure, Variation
 BY: tuple[str, ...] = ("month", "quarter", "year")
 BY_SUPPRESSED: tuple[str, ...] = ("quarter", "year")  # months are too small to publish
 DEFAULT_BY = "quarter"
+# The page's first view: the last four whole calendar quarters (a rolling 12 months), by quarter. A way of
+# looking at the quarterly rows, not a level of its own: it publishes nothing the quarters do not.
+RECENT = "recent"
+RECENT_QUARTERS = 4
 TOTAL = "all periods"  # the period label of every stored case together
 REASON_PREFIX = "reason: "
 NOT_RECORDED = REASON_CATEGORIES["not_recorded"]
 
-BY_LABELS: dict[str, str] = {"month": "Month", "quarter": "Quarter", "year": "Year"}
+BY_LABELS: dict[str, str] = {
+    RECENT: "Last 12 months, by quarter",
+    "month": "Month",
+    "quarter": "Quarter",
+    "year": "Year",
+}
 # Words for people, from the declarations of rota.vocab (docs/cases.md "Measures", docs/methods.md
 # "Making Data Count words").
 MEASURE_LABELS: dict[str, str] = {m.value: m.label for m in Measure}
@@ -188,6 +198,19 @@ def periods_for(actor: Actor, settings: CompletionSettings | None = None) -> tup
     if can_read_case_level(actor) or settings.threshold <= 1:
         return BY
     return BY_SUPPRESSED
+
+
+def views_for(actor: Actor, settings: CompletionSettings | None = None) -> tuple[str, ...]:
+    """What the page offers, first the one it opens on: the last 12 months by quarter, then the
+    granularities this actor may choose (`periods_for`)."""
+    return (RECENT, *periods_for(actor, settings))
+
+
+def recent_quarters(today: date) -> tuple[str, ...]:
+    """The last four whole calendar quarters before the one `today` is in, oldest first:
+    04/12/2026 -> 2025-Q4, 2026-Q1, 2026-Q2, 2026-Q3."""
+    index = today.year * 4 + (today.month - 1) // 3  # this quarter, counted from year 0
+    return tuple(f"{q // 4:04d}-Q{q % 4 + 1}" for q in range(index - RECENT_QUARTERS, index))
 
 
 def period_labels(month: str) -> tuple[str, str, str]:

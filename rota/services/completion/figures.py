@@ -38,6 +38,7 @@ from rota.services.completion.common import (
     TOTAL,
     CompletionSettings,
     period_labels,
+    recent_quarters,
 )
 from rota.services.completion.view import CompletionView
 from rota.timeutil import SERVICE_TZ, utc_now, zone_name
@@ -232,6 +233,8 @@ def build_view(
         raise ValueError(f"by must be one of {', '.join(BY)}")
     settings = settings or CompletionSettings()
     tz_name = zone_name(tz)
+    now = now or utc_now()
+    recent = recent_quarters(now.astimezone(tz).date())
     suppressed = not exact and settings.threshold > 1
     if suppressed and by not in BY_SUPPRESSED:
         raise ValueError("suppressed figures come by quarter or year only")
@@ -261,7 +264,7 @@ def build_view(
         # Commissioners: whole calendar quarters and years that have ended, nothing else (no months, no
         # running total, no quarter or year still under way), so no two windows they can read differ by
         # less than a whole quarter whose own count is published under the same suppression.
-        full = full.filter(pl.col("level").is_in(list(BY_SUPPRESSED)) & _ended(now or utc_now(), tz))
+        full = full.filter(pl.col("level").is_in(list(BY_SUPPRESSED)) & _ended(now, tz))
         if full.is_empty():
             return _empty_view(by, tz_name, suppressed, settings, cases.height > 0)
     counts = ("numerator", "denominator", "not_met")
@@ -312,6 +315,7 @@ def build_view(
         reasons=_reason_table(overall_rows),
         overall_level=overall_level,
         overall_period=overall_period,
+        recent=recent,
         first_notified=None if suppressed else times.min(),  # type: ignore[arg-type]
         last_notified=None if suppressed else times.max(),  # type: ignore[arg-type]
         rota_start=rota.shifts["start"].min() if rota.shifts.height else None,  # type: ignore[arg-type]

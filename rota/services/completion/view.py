@@ -23,6 +23,7 @@ from rota.services.completion.common import (
     BY_SUPPRESSED,
     MEASURE_LABELS,
     REASON_PREFIX,
+    RECENT,
     SPC_POINT_SCHEMA,
     TOTAL,
     VARIATION_TEXT,
@@ -43,6 +44,25 @@ class MeasureSpc:
     assurance_icon: str | None
     left_out: tuple[str, ...] = ()  # periods whose counts are hidden (commissioners)
     no_cases: tuple[str, ...] = ()  # periods without a case meeting the JAR criteria
+    periods: tuple[str, ...] = ()  # every period of the view in order, those left out included
+
+    @property
+    def series(self) -> pl.DataFrame:
+        """`points` on every period of the view (SPC_POINT_SCHEMA), in order: a period left out (a count
+        hidden) or without cases has nulls, so a chart shows it as a gap on its axis instead of joining
+        its neighbours across it."""
+        every = pl.DataFrame({"period": list(self.periods)}, schema={"period": pl.String()})
+        return every.join(self.points, on="period", how="left", maintain_order="left")
+
+    @property
+    def latest(self) -> tuple[str, float | None] | None:
+        """The latest period of the view and its rate (None when hidden or without cases); None when
+        the view has no period."""
+        if not self.periods:
+            return None
+        last = self.periods[-1]
+        rates = dict(self.points.select("period", "rate").iter_rows())
+        return last, rates.get(last)
 
     @property
     def drawn(self) -> bool:
@@ -93,10 +113,12 @@ class CompletionView:
     case_rows: pl.DataFrame | None = None  # `case_table`, when asked for (CDOP manager and admin only)
     overall_level: str = "total"  # the window of `overall`, `crosstab`, `reasons` and `cases`
     overall_period: str = TOTAL
+    recent: tuple[str, ...] = ()  # the last four whole quarters (`RECENT`), oldest first
 
     def at(self, by: str) -> CompletionView:
-        """The same view by another granularity (month only with exact figures)."""
-        allowed = BY_SUPPRESSED if self.suppressed else BY
+        """The same view by another granularity (month only with exact figures), or `RECENT`: the last
+        four whole calendar quarters."""
+        allowed = (RECENT, *(BY_SUPPRESSED if self.suppressed else BY))
         if by not in allowed:
             raise ValueError(f"by must be one of {', '.join(allowed)}")
         return replace(self, by=by)
@@ -106,8 +128,16 @@ class CompletionView:
         return self.settings.threshold
 
     @property
+    def level(self) -> str:
+        """The period level the view's rows come from ("quarter" for `RECENT`)."""
+        return "quarter" if self.by == RECENT else self.by
+
+    @property
     def table(self) -> pl.DataFrame:
-        return self.levels.filter(pl.col("level") == self.by)
+        rows = self.levels.filter(pl.col("level") == self.level)
+        if self.by == RECENT:
+            rows = rows.filter(pl.col("period").is_in(list(self.recent)))
+        return rows
 
     @property
     def periods(self) -> tuple[str, ...]:
@@ -152,6 +182,7 @@ class CompletionView:
 
 def measure_spc(table: pl.DataFrame, measure: str, target: float) -> MeasureSpc:
     rows = table.filter((pl.col("split") == "all") & (pl.col("measure") == measure))
+    periods = tuple(rows["period"].to_list())
     no_cases = rows.filter(pl.col("denominator") == 0)["period"].to_list()
     hidden = rows.filter(pl.col("numerator").is_null() | pl.col("denominator").is_null())["period"].to_list()
     shown = rows.filter(pl.col("numerator").is_not_null() & (pl.col("denominator") > 0))
@@ -159,7 +190,7 @@ def measure_spc(table: pl.DataFrame, measure: str, target: float) -> MeasureSpc:
     if shown.height < 2:
         return MeasureSpc(
             measure, label, target, pl.DataFrame(schema=SPC_POINT_SCHEMA), None, None, None,
-            tuple(hidden), tuple(no_cases),
+            tuple(hidden), tuple(no_cases), periods,
         )  # fmt: skip
     nums = shown["numerator"].to_list()
     dens = shown["denominator"].to_list()
@@ -187,4 +218,5 @@ def measure_spc(table: pl.DataFrame, measure: str, target: float) -> MeasureSpc:
         result.assurance_icon,
         tuple(hidden),
         tuple(no_cases),
+        periods,
     )
