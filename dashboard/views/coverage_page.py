@@ -324,6 +324,7 @@ def _now_section(actor: Actor, url: str, version: int, tz_name: str) -> None:
             mine.select(
                 pl.col("name").alias("Name"),
                 pl.col("agency").alias("Agency"),
+                pl.col("phone").fill_null("").alias("Phone"),
                 pl.concat_str(pl.lit("mailto:"), pl.col("email")).alias("Email"),
                 pl.col("kind").replace({k.value: k.label for k in ShiftKind}).alias("Duty"),
                 pl.col("until_local").alias("On duty until"),

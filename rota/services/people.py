@@ -52,6 +52,7 @@ RESPONDER_LIST_COLUMNS = (
     "role",
     "agency",
     "email",
+    "phone",
     "active",
     "competencies",
     "next_expiry",
