@@ -94,7 +94,9 @@ def _prepare(rota: Rota) -> dict[str, pl.DataFrame]:
     """The frames in canonical shape, with the database's defaults filled in."""
     return {
         "responders": conform("responders", rota.responders).with_columns(
-            pl.col("active").fill_null(True), blank_to_null("agency"), blank_to_null("email"),
+            pl.col("active").fill_null(True),
+            blank_to_null("agency"),
+            blank_to_null("email"),
             blank_to_null("phone"),
         ),
         "training": conform("training", rota.training),
