@@ -30,7 +30,8 @@ from rota.vocab import responder_role_label
 HORIZON = timedelta(hours=72)
 # The two age bands the page sets side by side, as (label, lowest age, highest age).
 BANDS: tuple[tuple[str, int, int], ...] = (("0-15", 0, 15), ("16-17", 16, 17))
-# A gap "at night" touches the local hours from NIGHT_FROM to NIGHT_UNTIL the next morning (docs/dashboard.md).
+# A gap "at night" touches the local hours from NIGHT_FROM to NIGHT_UNTIL the next morning
+# (docs/dashboard.md).
 NIGHT_FROM = time(18, 0)
 NIGHT_UNTIL = time(8, 0)
 _LAST = timedelta(microseconds=1)
