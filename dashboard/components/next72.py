@@ -52,7 +52,7 @@ def gap_text(gap: OutlookGap, outlook: Outlook, now: datetime, tz: tzinfo) -> st
     if gap.end >= outlook.end:
         span = f"from {start}, still open at the end of the 72 hours"
     else:
-        span = f"{span_text(gap.start, gap.end, now, tz)} ({hours_text(gap.hours)})"
+        span = f"{span_text(gap.start, gap.end, now, tz)}, {hours_text(gap.hours)}"
     marks = f" ({', '.join(gap.markers)})" if gap.markers else ""
     return span[0].upper() + span[1:] + marks
 
