@@ -30,7 +30,7 @@ def test_the_manager_sees_the_next_72_hours_with_phone_numbers_first(browser: An
         # each role with 0-15 beside 16-17, covered or with its gaps
         for band in ("0-15", "16-17"):
             expect(page.get_by_text(re.compile(rf"^{band}: (Covered|\d+ gaps?)$")).first).to_be_visible()
-        # who is on duty now, with a phone number from the demo's fictional range, within two screens of the top
+        # who is on duty now, with a phone number from the demo's fictional range, near the top
         phone = page.get_by_text(re.compile(r"07700 900\d{3}")).first
         expect(phone).to_be_visible()
         box = phone.bounding_box()
