@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -366,3 +366,24 @@ def test_the_nightly_forecast_is_shown_to_forecast_readers_only(app_as: AppFacto
         assert len(outlook) == 1 and "JAR-eligible cases are expected" in outlook[0]
     at = app_as("coordinator", "Vale Police", page=PAGE)
     assert not any(c.value.startswith("Outlook from the nightly forecast") for c in at.caption)
+
+
+def test_times_in_the_next_72_hours_read_at_a_glance() -> None:
+    from dashboard.components.next72 import span_text, when_text
+    from rota.timeutil import SERVICE_TZ, parse_instant
+
+    def t(text: str) -> datetime:
+        return parse_instant(text, SERVICE_TZ)
+
+    now = t("2026-10-23T09:05+01:00")  # a Friday; the clocks go back on Sunday 25/10
+    assert when_text(now, now, SERVICE_TZ) == "now"
+    assert when_text(t("2026-10-23T17:59+01:00"), now, SERVICE_TZ) == "Today 17:59"
+    assert when_text(t("2026-10-23T18:00+01:00"), now, SERVICE_TZ) == "Tonight 18:00"
+    assert when_text(t("2026-10-24T08:00+01:00"), now, SERVICE_TZ) == "Tomorrow 08:00"
+    assert (
+        when_text(t("2026-10-25T01:30+00:00"), now, SERVICE_TZ) == "Sun 25/10/2026 01:30"
+    )  # the second 01:30
+    assert span_text(t("2026-10-24T09:00+01:00"), t("2026-10-24T17:00+01:00"), now, SERVICE_TZ) == (
+        "Tomorrow 09:00 to 17:00"
+    )
+    assert span_text(now, t("2026-10-24T08:00+01:00"), now, SERVICE_TZ) == "now to Tomorrow 08:00"
