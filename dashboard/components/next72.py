@@ -22,11 +22,13 @@ _KINDS = {k.value: k.label for k in ShiftKind}
 
 def when_text(t: datetime, now: datetime, tz: tzinfo) -> str:
     """A time for people at a glance: `now`, `Today 14:00`, `Tonight 22:00`, `Tomorrow 08:00`, or
-    `Sat 05/12/2026 08:00` (local, 24-hour clock)."""
+    `Sat 05/12/2026 08:00` (local, 24-hour clock; `01:30 GMT` in the hour that happens twice)."""
     if t <= now:
         return "now"
     local, today = t.astimezone(tz), now.astimezone(tz).date()
     clock = f"{local:%H:%M}"
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        clock += f" {local:%Z}"  # the hour the clocks go back happens twice: say which
     if local.date() == today:
         return f"{'Tonight' if local.hour >= 18 else 'Today'} {clock}"
     if local.date() == today + timedelta(days=1):

@@ -381,7 +381,7 @@ def test_times_in_the_next_72_hours_read_at_a_glance() -> None:
     assert when_text(t("2026-10-23T18:00+01:00"), now, SERVICE_TZ) == "Tonight 18:00"
     assert when_text(t("2026-10-24T08:00+01:00"), now, SERVICE_TZ) == "Tomorrow 08:00"
     assert (
-        when_text(t("2026-10-25T01:30+00:00"), now, SERVICE_TZ) == "Sun 25/10/2026 01:30"
+        when_text(t("2026-10-25T01:30+00:00"), now, SERVICE_TZ) == "Sun 25/10/2026 01:30 GMT"
     )  # the second 01:30
     assert span_text(t("2026-10-24T09:00+01:00"), t("2026-10-24T17:00+01:00"), now, SERVICE_TZ) == (
         "Tomorrow 09:00 to 17:00"
