@@ -77,6 +77,7 @@ class _Person:
     name: str
     role: str
     email: str
+    phone: str
     active: bool
     fte: float
     joined: date  # first day on the rota
@@ -148,6 +149,14 @@ def _names(rng: random.Random, n: int) -> list[tuple[str, str]]:
     return rng.sample(pairs, n)
 
 
+def _phone(n: int) -> str:
+    """The n-th fictional mobile number: Ofcom keeps 07700 900000 to 07700 900999 for drama, so none of
+    them reaches a real phone."""
+    if not 0 <= n < 1000:
+        raise ValueError("the drama range holds 1000 numbers")
+    return f"07700 900{n:03d}"
+
+
 def _people(
     rng: random.Random, today: date, first: date
 ) -> tuple[list[_Person], list[tuple[str, str, date, date | None]]]:
@@ -164,6 +173,7 @@ def _people(
                 name=f"{title} {given} {surname}".strip(),
                 role=plan.role,
                 email=f"{given.lower()}.{surname.lower()}@example.org",
+                phone=_phone(len(people) + len(roster)),
                 active=i < plan.active,
                 fte=rng.choice((1.0, 1.0, 1.0, 0.8, 0.6)),
                 joined=first - timedelta(days=7),
@@ -547,6 +557,7 @@ def build_demo(today: date, seed: int = 7, tz: tzinfo = SERVICE_TZ) -> Rota:
             "role": [p.role for p in people],
             "agency": [AGENCIES[p.role] for p in people],
             "email": [p.email for p in people],
+            "phone": [p.phone for p in people],
             "active": [p.active for p in people],
         }
     )

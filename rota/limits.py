@@ -21,12 +21,19 @@ DATE_RANGE_TEXT = "1900-01-01 to 2100-12-31"
 ID_MAX = 64
 NAME_MAX = 200
 TEXT_MAX = 500
+PHONE_MAX = 32
+PHONE_CHARS_TEXT = "digits, spaces, +, brackets and hyphens"
 MIN_COUNT_MAX = 1000
 """The most responders a coverage rule may require at once (rules.toml `min_count`)."""
 
-TextClass = Literal["id", "name", "text"]
-MAX_CHARS: dict[TextClass, int] = {"id": ID_MAX, "name": NAME_MAX, "text": TEXT_MAX}
-_WHAT: dict[TextClass, str] = {"id": "an id", "name": "a name", "text": "free text"}
+TextClass = Literal["id", "name", "text", "phone"]
+MAX_CHARS: dict[TextClass, int] = {"id": ID_MAX, "name": NAME_MAX, "text": TEXT_MAX, "phone": PHONE_MAX}
+_WHAT: dict[TextClass, str] = {
+    "id": "an id",
+    "name": "a name",
+    "text": "free text",
+    "phone": "a phone number",
+}
 
 # Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: never in an id or a
 # name, as they break lines in calendars, CSV and logs or hide what a value really is. Free text may hold
@@ -37,9 +44,12 @@ CONTROL_PATTERN: dict[TextClass, str] = {
     "id": f"[{_CONTROL}]",
     "name": f"[{_CONTROL}]",
     "text": f"[{_TEXT_CONTROL}]",
+    # A phone number as written (`07700 900123`, `+44 (0)1632 960123`): anything else is refused.
+    "phone": r"[^0-9 +()\-]",
 }
 _CONTROL_RE = {k: re.compile(v) for k, v in CONTROL_PATTERN.items()}
 _ANY_CONTROL_RE = re.compile(f"[{_CONTROL}]+")
+_DIGIT_RE = re.compile("[0-9]")
 
 
 def date_in_range(d: date) -> bool:
@@ -69,6 +79,11 @@ def instant_in_range(t: datetime, tz: tzinfo) -> bool:
 def text_reason(column: str, value: str, cls: TextClass) -> str | None:
     """Why `value` may not stand in `column` (an id, a name or free text), or None when it may."""
     m = _CONTROL_RE[cls].search(value)
+    if cls == "phone" and (m is not None or not _DIGIT_RE.search(value)):
+        return (
+            f"{column} {excerpt(value)} is not a phone number: write it with {PHONE_CHARS_TEXT} only, "
+            "like 07700 900123"
+        )
     if m is not None:
         return (
             f"{column} holds a control character ({_char_name(m.group())}) at character {m.start() + 1}; "
@@ -91,6 +106,8 @@ def check_text(column: str, value: str | None, cls: TextClass) -> str | None:
 def bad_text_mask(values: pl.Series, cls: TextClass) -> pl.Series:
     """True where a text value breaks the limits of its class (nulls pass)."""
     bad = values.str.contains(CONTROL_PATTERN[cls]) | (values.str.len_chars() > MAX_CHARS[cls])
+    if cls == "phone":
+        bad = bad | ~values.str.contains("[0-9]")
     return bad.fill_null(False)
 
 

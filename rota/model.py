@@ -91,6 +91,7 @@ RESPONDERS = Record(
         Column("role", True, "role"),
         Column("agency", limit="name"),
         Column("email", limit="name"),
+        Column("phone", limit="phone"),
         Column("active", False, "bool"),
     ),
     key=("responder_id",),

@@ -70,6 +70,7 @@ def sample_rota() -> Rota:
             "role": ["paediatrician", "paediatrician", "sio", "ambulance", "nurse"],
             "agency": ["NHS Trust", None, "Police", "Ambulance", "NHS Trust"],
             "email": ["ada@example.org", None, None, None, None],
+            "phone": ["07700 900101", None, "+44 (0)1632 960123", "07700-900104", None],
             "active": [True, False, True, True, True],
         },
         schema=SCHEMAS["responders"],

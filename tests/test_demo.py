@@ -314,6 +314,14 @@ def test_names_are_plainly_fictional_and_emails_at_example_org() -> None:
     assert r["email"].n_unique() == r.height and r["name"].n_unique() == r.height
 
 
+def test_phone_numbers_are_unique_and_from_ofcom_s_drama_range() -> None:
+    r = demo(TODAYS[0]).responders
+    phones = r["phone"].to_list()
+    assert len(set(phones)) == r.height
+    for phone in phones:
+        assert phone.startswith("07700 900") and len(phone) == 12 and phone[9:].isdigit(), phone
+
+
 def test_the_christmas_bank_holiday_is_thin() -> None:
     rota = demo(date(2025, 12, 1))
     s = with_role(rota, rota.shifts)

@@ -113,6 +113,33 @@ def test_lengths_of_ids_names_and_free_text(tmp_path: Path) -> None:
     assert read_bundle(bundle(tmp_path / "ok", responders=responders, absences=absences)).absences.height == 1
 
 
+def test_phone_numbers_as_written_are_read_and_others_refused_with_line_and_column(tmp_path: Path) -> None:
+    ok = (
+        "responder_id,name,role,phone\n"
+        "p1,Dr Ada Paed,paediatrician,07700 900123\n"
+        "s1,DS Sam Sio,sio,+44 (0)1632 960123\n"
+        "a1,Alex Amb,ambulance,\n"
+        "a2,Bea Amb,ambulance,07700-900124\n"
+    )
+    rota = read_bundle(bundle(tmp_path / "ok", responders=ok))
+    assert rota.responders["phone"].to_list() == ["07700 900123", "+44 (0)1632 960123", None, "07700-900124"]
+    bad = (
+        "responder_id,name,role,phone\n"
+        "p1,Dr Ada Paed,paediatrician,call 07700 900123\n"
+        "s1,DS Sam Sio,sio,07700 900123 ext. 4\n"
+        "a1,Alex Amb,ambulance,+ ( )\n"
+        f"a2,Bea Amb,ambulance,{'0' * 33}\n"
+        f"a3,Cy Amb,ambulance,{'0' * 32}\n"
+    )
+    with pytest.raises(InputError) as exc:
+        read_bundle(bundle(tmp_path / "bad", responders=bad))
+    found = problems(exc)
+    assert set(found) == {("responders.csv", n, "phone") for n in (2, 3, 4, 5)}
+    assert "is not a phone number: write it with digits, spaces" in found[("responders.csv", 2, "phone")]
+    assert "'call 07700 900123'" in found[("responders.csv", 2, "phone")]
+    assert "a phone number may be at most 32 characters" in found[("responders.csv", 5, "phone")]
+
+
 @pytest.mark.parametrize("char", ["\x00", "\x01", "\x1b", "\x7f", "\x85", "\u2028", "\t", "\r"])
 def test_control_characters_in_ids_and_names_are_refused(tmp_path: Path, char: str) -> None:
     data = (RESPONDERS + f"x{char}1,Ok,sio,,,\nok2,Ann{char}Other,sio,,,\n").encode()

@@ -1,6 +1,11 @@
-"""Coverage: for a period, the share of hours each rule is met (16-17 beside 0-15), a days-by-hours heatmap,
-the gap list with downloads, and who is on duty now. Draws only; the numbers come from
-`rota.services.coverage`, cached by period and by a data version that changes with every edit."""
+"""Long because the Coverage page is one page of sections (the next 72 hours, the period's cover, the
+heatmap, the gap list with its alerts, who is on duty now), each a few lines of drawing.
+
+Coverage: first the next 72 hours (per role, 0-15 beside 16-17: covered or the gaps, and who is on duty
+with a phone number); then for a period, the share of hours each rule is met (16-17 beside 0-15), a
+days-by-hours heatmap, the gap list (earliest first) with the open gap alerts of the same horizon, and who
+is on duty now. Draws only; the numbers come from `rota.services.coverage` and `rota.services.outlook`,
+cached by period or minute and by a data version that changes with every edit."""
 
 from __future__ import annotations
 
@@ -26,12 +31,13 @@ from dashboard.components.charts import (
     uk_day,
     uk_time,
 )
-from dashboard.components.context import engine, require_page
+from dashboard.components.context import database_key, engine, require_page
 from dashboard.components.context import tz as service_tz
 from dashboard.components.coverage_charts import heatmap_figure
 from dashboard.components.feedback import failed
 from dashboard.components.format import counted, labelled
 from dashboard.components.inputs import one_of
+from dashboard.components.next72 import HEADING, draw_next_72_hours, when_text
 from rota.services.access import ADMIN_PAGE, COVERAGE, Actor, can_read_forecast, can_read_people, pages_for
 from rota.services.alerts import gap_banner
 from rota.services.coverage import (
@@ -39,9 +45,11 @@ from rota.services.coverage import (
     CoverageReport,
     cover_now,
     coverage_report,
+    data_version,
     on_now,
 )
 from rota.services.forecasting import nightly_outlook
+from rota.services.outlook import Outlook, next_72_hours
 from rota.timeutil import utc_now, zone, zone_name
 from rota.vocab import ShiftKind, responder_role_label
 
@@ -77,6 +85,13 @@ def _cover_now(
     url: str, version: int, at: datetime, tz_name: str, user: tuple[str, str, str | None]
 ) -> pl.DataFrame:
     return cover_now(engine(), Actor(*user), at, zone(tz_name))
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=120)
+def _next_72(
+    url: str, version: int, at: datetime, tz_name: str, user: tuple[str, str, str | None]
+) -> Outlook:
+    return next_72_hours(engine(), Actor(*user), at, zone(tz_name))
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=120)
@@ -239,8 +254,10 @@ def _heatmaps(q: Query, report: CoverageReport) -> None:
         download_buttons(cells, f"coverage-hours-{role}-{p.first}-to-{p.last}", sheet="hours", key="heatmap")
 
 
-def _gap_list(report: CoverageReport) -> None:
+def _gap_list(actor: Actor, report: CoverageReport) -> None:
     st.header("Gaps")
+    now = utc_now()
+    _alert_banner(actor, report, now)
     found = report.gaps
     if found.is_empty():
         st.success("No gaps in this period: every rule is met at every minute.")
@@ -250,7 +267,11 @@ def _gap_list(report: CoverageReport) -> None:
     if picked:
         found = found.filter(pl.col("label").is_in(picked))
     total = hours_amount(float(found["minutes"].sum()) / 60)
-    st.caption(f"{counted(found.height, 'gap')}, {total} in all. Click a column heading to sort.")
+    ahead = found.filter(pl.col("end") > max(now, report.period.start)).height
+    st.caption(
+        f"{counted(found.height, 'gap')}, {total} in all, earliest first; {ahead} of them under way or still "
+        "to come (what the alerts count). Click a column heading to sort."
+    )
     shown = labelled(
         found,
         {
@@ -330,6 +351,7 @@ def _now_section(actor: Actor, url: str, version: int, tz_name: str) -> None:
             mine.select(
                 pl.col("name").alias("Name"),
                 pl.col("agency").alias("Agency"),
+                pl.col("phone").fill_null("").alias("Phone"),
                 pl.concat_str(pl.lit("mailto:"), pl.col("email")).alias("Email"),
                 pl.col("kind").replace({k.value: k.label for k in ShiftKind}).alias("Duty"),
                 pl.col("until_local").alias("On duty until"),
@@ -347,25 +369,52 @@ def _now_section(actor: Actor, url: str, version: int, tz_name: str) -> None:
         )
 
 
-def _alert_banner(actor: Actor, tz_name: str) -> None:
-    """Open gap alerts from the hourly gap scan (one small query, not cached: it changes by the hour)."""
+def _alert_banner(actor: Actor, report: CoverageReport, now: datetime) -> None:
+    """The open gap alerts over the gap list's horizon (from now, or the period's start if later, to its
+    end), so that the banner and the list count the same gaps. Every save brings the alerts in step
+    (rota.services.gapalerts); one small query, not cached."""
+    p = report.period
+    if p.end <= now:
+        return  # a period in the past: alerts are about gaps to come
+    start = max(now, p.start)
     try:
-        banner = gap_banner(engine(), actor)
+        banner = gap_banner(engine(), actor, now=start, until=p.end)
     except Exception:
         log.exception("coverage page: the alerts banner failed")
         return
     if banner.count == 0 or banner.earliest is None:
         return
-    when = uk_datetime(banner.earliest, zone(tz_name))
-    first = (
-        f"one is under way since {when}" if banner.earliest <= utc_now() else f"the earliest starts {when}"
+    local = zone(report.tz_name)
+    horizon = (
+        f"from now to the end of {uk_day(p.last)}"
+        if start == now
+        else f"from {uk_day(p.first)} to {uk_day(p.last)}"
     )
-    manage = "; acknowledge alerts on the Admin page." if ADMIN_PAGE in pages_for(actor) else "."
+    when = when_text(banner.earliest, now, local)
+    first = (
+        f"one, **{banner.rule_label}**, is under way"
+        if banner.earliest <= now
+        else f"the earliest, **{banner.rule_label}**, starts {when} ({uk_datetime(banner.earliest, local)})"
+    )
+    manage = " Acknowledge alerts on the Admin page." if ADMIN_PAGE in pages_for(actor) else ""
     st.warning(
-        f"**{counted(banner.count, 'open gap alert')}** in the coming 30 days; "
-        f"{first}. The gap list below has the details{manage}",
+        f"**{counted(banner.count, 'open gap alert')}** {horizon} (the horizon of the gap list below); "
+        f"{first}.{manage}",
         icon=":material/notifications_active:",
     )
+
+
+def _next_72_section(actor: Actor, tz_name: str) -> None:
+    now = utc_now().replace(second=0, microsecond=0)
+    url = database_key()
+    user = (actor.username, actor.role, actor.agency)
+    try:
+        outlook = _next_72(url, data_version(engine()), now, tz_name, user)
+    except Exception as exc:
+        st.header(HEADING, anchor="next-72-hours")
+        failed("work out the next 72 hours", exc)
+        return
+    draw_next_72_hours(outlook, now)
 
 
 def _outlook(actor: Actor, tz_name: str) -> None:
@@ -396,7 +445,7 @@ def _outlook(actor: Actor, tz_name: str) -> None:
 actor = require_page(COVERAGE)
 st.title("Coverage")
 tz_name = zone_name(service_tz())
-_alert_banner(actor, tz_name)
+_next_72_section(actor, tz_name)
 _outlook(actor, tz_name)
 today = utc_now().astimezone(zone(tz_name)).date()
 first, last = _period_picker(today)
@@ -412,5 +461,5 @@ _headline(report)
 _pairs(report)
 _rule_table(report)
 _heatmaps(query, report)
-_gap_list(report)
+_gap_list(actor, report)
 _now_section(actor, period.url, period.version, tz_name)

@@ -124,6 +124,7 @@ def _responder_table(people: pl.DataFrame) -> None:
             "Role": "role",
             "Agency": "agency",
             "Email": "email",
+            "Phone": "phone",
             "Active": "active",
             "Valid today": "competencies",
             # dd/mm/yyyy, or words where no training expires (never "None")

@@ -21,6 +21,7 @@ from rota.services.access import (
     require_manage_users,
     require_read_audit,
 )
+from rota.services.gapalerts import reconcile_gap_alerts
 from rota.storage import Engine
 from rota.storage.audit import audit_facets, search_audit
 from rota.storage.models import AUDIT_ACTIONS
@@ -241,6 +242,7 @@ def save_rules(
     if problems:
         raise InputError(problems)
     counts = replace_rules(engine, rules, actor=actor.username, expected_versions=expected_versions)
+    reconcile_gap_alerts(engine)
     return RulesSaved(
         counts.created,
         counts.updated,

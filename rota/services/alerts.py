@@ -21,13 +21,16 @@ import polars as pl
 from rota.config import Settings, load_settings
 from rota.errors import InputError, PermissionDenied, Problem
 from rota.model import UTC_US
+from rota.rules import default_rules
 from rota.services.access import ADMIN, CDOP_MANAGER, COORDINATOR, Actor, can_read_people
+from rota.services.coverage import rule_label
 from rota.storage import Engine
 from rota.storage import alerts as store
 from rota.storage.audit import record_audit
 from rota.storage.db import write_transaction
+from rota.storage.rules import stored_rules
 from rota.timeutil import iso_local, uk_local, utc_now
-from rota.vocab import AlertKind, AuditAction, JobStatus
+from rota.vocab import AlertKind, AuditAction, JobStatus, responder_role_label
 
 ENTITY = "alert"
 
@@ -92,17 +95,35 @@ def list_alerts(
 
 @dataclass(frozen=True)
 class GapBanner:
-    """Open gap alerts still ahead (or under way) and the earliest one's start."""
+    """Open gap alerts still ahead (or under way) before `until` (None: any time), the earliest one's
+    start, and its rule: id, role and the rule's plain name (`SIO 0-17`, as the gap list names it)."""
 
     count: int
     earliest: datetime | None
+    until: datetime | None = None
+    rule_id: str | None = None
+    role: str | None = None
+    rule_label: str | None = None
 
 
-def gap_banner(engine: Engine, actor: Actor, now: datetime | None = None) -> GapBanner:
-    """For the top of the Coverage page: one query. Every signed-in role may read it (no names)."""
+def gap_banner(
+    engine: Engine, actor: Actor, now: datetime | None = None, until: datetime | None = None
+) -> GapBanner:
+    """For the top of the Coverage page: the open gap alerts from `now` to `until` (the gap list's
+    horizon). Every signed-in role may read it (no names). The alerts are kept in step with the rota by
+    every save (rota.services.gapalerts) and by the hourly scan."""
     del actor  # signed in is enough
-    count, earliest = store.open_gap_summary(engine, now or utc_now())
-    return GapBanner(count, earliest)
+    count, first = store.open_gap_summary(engine, now or utc_now(), until)
+    if first is None:
+        return GapBanner(count, None, until)
+    rules = {r.id: r for r in stored_rules(engine)[0]} or {r.id: r for r in default_rules()}
+    rule = rules.get(first["rule_id"])
+    label = (
+        rule_label(rule)
+        if rule is not None
+        else f"{responder_role_label(first['role'] or '')} {first['age_band'] or ''}".strip()
+    )
+    return GapBanner(count, first["start"], until, first["rule_id"], first["role"], label)
 
 
 def acknowledge(engine: Engine, actor: Actor, alert_id: int, now: datetime | None = None) -> bool:

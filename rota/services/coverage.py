@@ -102,6 +102,7 @@ ON_NOW_SCHEMA: dict[str, pl.DataType] = {
     "name": pl.String(),
     "agency": pl.String(),
     "email": pl.String(),
+    "phone": pl.String(),
     "kind": pl.String(),
     "on_duty_until": UTC_US,
     "until_local": pl.String(),
@@ -231,8 +232,8 @@ class CoverageReport:
       counts them: split where the count changes), their total and the longest, in hours.
     - `pairs`: per role, the first 0-15 rule beside the first 16-17 rule (PAIR_SCHEMA);
       `difference_points` is the 16-17 share minus the 0-15 share, in percentage points.
-    - `gaps`: the engine's gaps with a label, local times as text, weekday, duration and the bank holidays
-      they touch (GAP_LIST_COLUMNS).
+    - `gaps`: the engine's gaps, earliest first, with a label, local times as text, weekday, duration and
+      the bank holidays they touch (GAP_LIST_COLUMNS).
     - `heatmap`: rule x local day x local hour (HEATMAP_SCHEMA); see the module docstring for clock changes.
     - `bank_holidays`: England bank holidays in the period.
     - `shift_count`, `last_shift_end`: the stored shifts touching the period and when the last one ends.
@@ -380,7 +381,7 @@ def _gap_list(
     )
     out = (
         out.join(days, on="_row", how="left")
-        .sort("_row")
+        .sort("start", "_row")  # earliest first; gaps starting together in the rules' order
         .with_columns(
             pl.col("minutes").map_elements(duration_text, return_dtype=pl.String).alias("duration"),
             start_local.dt.strftime(local).alias("start_local"),
@@ -523,6 +524,7 @@ def on_now(engine: Engine, actor: Actor, at: datetime, tz: tzinfo = SERVICE_TZ) 
                 "name": r["name"],
                 "agency": r["agency"],
                 "email": r["email"],
+                "phone": r["phone"],
                 "kind": kind_of.get(rid),
                 "on_duty_until": until[rid],
                 "until_local": uk_local(until[rid], tz),

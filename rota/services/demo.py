@@ -13,6 +13,7 @@ from rota.demo_cases import CHILD_POPULATION, build_demo_cases, demo_cases_summa
 from rota.model import Rota
 from rota.services.access import ADMIN, CDOP_MANAGER, COMMISSIONER, COORDINATOR, Actor
 from rota.services.auth import check_password, ensure_user
+from rota.services.gapalerts import reconcile_gap_alerts
 from rota.storage import Engine
 from rota.storage.changes import KindCounts
 from rota.storage.imports import import_cases, import_rota
@@ -71,6 +72,7 @@ def load_demo(engine: Engine, today: date, *, seed: int, tz: tzinfo, password: s
     summary = import_rota(engine, rota, actor=DEMO_ACTOR, source="demo")
     case_counts = import_cases(engine, cases, actor=DEMO_ACTOR, source="demo", replace=True)
     write_setting(engine, "child_population", str(CHILD_POPULATION), actor=DEMO_ACTOR)
+    reconcile_gap_alerts(engine, tz)  # the alerts of the rota replaced go; the demo's own come in
     for a in DEMO_ACCOUNTS:
         ensure_user(engine, a.username, a.role, password, a.agency, a.display_name, by=DEMO_ACTOR)
     return DemoLoad(

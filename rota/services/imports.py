@@ -37,6 +37,7 @@ from rota.services.access import (
     Actor,
     can_import_cases,
 )
+from rota.services.gapalerts import reconcile_gap_alerts
 from rota.storage import Connection, Engine
 from rota.storage.changes import KindCounts
 from rota.storage.frames import connected
@@ -499,6 +500,9 @@ def apply_import(
         check=check_again,
     )
     result = ImportResult(preview.source, summary, counts)
+    if rota is not None:
+        step(0.9, "Bringing the gap alerts in step")
+        reconcile_gap_alerts(engine)
     step(1.0, f"Stored: {result}")
     return result
 

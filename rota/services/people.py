@@ -17,6 +17,7 @@ import polars as pl
 from rota.errors import ConflictError, InputError
 from rota.limits import DATE_RANGE_TEXT, ID_MAX, date_in_range, excerpt
 from rota.services.access import Actor, can_edit_agency, require_edit_agency, require_read_people
+from rota.services.gapalerts import reconcile_gap_alerts
 from rota.services.lapses import BAND_LIMITS as BAND_LIMITS
 from rota.services.lapses import BANDS as BANDS
 from rota.services.lapses import EXPIRY_COLUMNS as EXPIRY_COLUMNS
@@ -52,6 +53,7 @@ RESPONDER_LIST_COLUMNS = (
     "role",
     "agency",
     "email",
+    "phone",
     "active",
     "competencies",
     "next_expiry",
@@ -240,7 +242,9 @@ def add_training(
     with write_transaction(engine) as conn:
         responder = _responder_for_update(conn, responder_id)
         require_edit_agency(actor, responder["agency"])
-        return _insert_training(conn, actor, responder_id, competency, valid_from, valid_until)
+        row = _insert_training(conn, actor, responder_id, competency, valid_from, valid_until)
+    reconcile_gap_alerts(engine)
+    return row
 
 
 def renew_training(
@@ -263,7 +267,9 @@ def renew_training(
             raise InputError(
                 f"a renewal must start after the certificate it renews (from {old['valid_from']:%d/%m/%Y})"
             )
-        return _insert_training(conn, actor, old["responder_id"], old["competency"], renewed_on, valid_until)
+        row = _insert_training(conn, actor, old["responder_id"], old["competency"], renewed_on, valid_until)
+    reconcile_gap_alerts(engine)
+    return row
 
 
 def update_training(
@@ -277,7 +283,8 @@ def update_training(
         new = update_training_row(conn, actor.username, old, expected_version, valid_until=valid_until)
         if new is None:
             raise _changed_since_read(responder, old, "edit")
-        return new
+    reconcile_gap_alerts(engine)
+    return new
 
 
 def set_responder_active(
@@ -298,4 +305,5 @@ def set_responder_active(
         new = update_responder_row(conn, actor.username, old, expected_version, active=active)
         if new is None:  # pragma: no cover - the row is locked and its version was checked above
             raise ConflictError(f"{old['name']} was changed by someone else; reload and try again")
-        return new
+    reconcile_gap_alerts(engine)
+    return new

@@ -178,20 +178,28 @@ def select_alerts(
     return pl.DataFrame([tuple(r) for r in rows], schema=ALERT_SCHEMA, orient="row")
 
 
-def open_gap_summary(engine: Engine, now: datetime) -> tuple[int, datetime | None]:
-    """How many open gap alerts are still ahead (or under way) at `now`, and the earliest start: one query."""
+def open_gap_summary(
+    engine: Engine, now: datetime, until: datetime | None = None
+) -> tuple[int, dict[str, Any] | None]:
+    """How many open gap alerts are still ahead (or under way) at `now` and start before `until` (None:
+    any time), and the earliest of them (start, end, rule_id, role, age_band; ties by id)."""
     a = ALERT
+    where = [a.c.kind == AlertKind.GAP.value, a.c.resolved_at.is_(None), a.c.end > now]
+    if until is not None:
+        where.append(a.c.start < until)
     with engine.connect() as conn:
-        count, earliest = conn.execute(
-            select(func.count(), func.min(a.c.start)).where(
-                a.c.kind == AlertKind.GAP.value, a.c.resolved_at.is_(None), a.c.end > now
+        count = conn.execute(select(func.count()).where(*where)).scalar_one()
+        first = (
+            conn.execute(
+                select(a.c.start, a.c.end, a.c.rule_id, a.c.role, a.c.age_band)
+                .where(*where)
+                .order_by(a.c.start, a.c.id)
+                .limit(1)
             )
-        ).one()
-    if isinstance(earliest, str):  # SQLite hands back MIN() over text without the column's type
-        earliest = datetime.fromisoformat(earliest)
-    if isinstance(earliest, datetime) and earliest.tzinfo is None:
-        earliest = earliest.replace(tzinfo=UTC)
-    return int(count or 0), earliest
+            .mappings()
+            .first()
+        )
+    return int(count or 0), dict(first) if first is not None else None
 
 
 def alert_for_update(conn: Connection, alert_id: int) -> dict[str, Any] | None:

@@ -49,6 +49,7 @@ class Responder(SQLModel, table=True):
     role: str
     agency: str | None = None
     email: str | None = None
+    phone: str | None = None
     active: bool = True
     version: int = 1
     updated_at: datetime = Field(default_factory=_now)

@@ -94,7 +94,10 @@ def _prepare(rota: Rota) -> dict[str, pl.DataFrame]:
     """The frames in canonical shape, with the database's defaults filled in."""
     return {
         "responders": conform("responders", rota.responders).with_columns(
-            pl.col("active").fill_null(True), blank_to_null("agency"), blank_to_null("email")
+            pl.col("active").fill_null(True),
+            blank_to_null("agency"),
+            blank_to_null("email"),
+            blank_to_null("phone"),
         ),
         "training": conform("training", rota.training),
         "shifts": conform("shifts", rota.shifts).with_columns(
@@ -162,7 +165,7 @@ def _import_responders(
         df,
         stored,
         key=["responder_id"],
-        compare=["name", "role", "agency", "email", "active"],
+        compare=["name", "role", "agency", "email", "phone", "active"],
         insert_constants={"updated_at": now},
         update_constants={"updated_at": now},
     )

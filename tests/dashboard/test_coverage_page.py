@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from rota.model import Rota, conform
 from rota.services.coverage import bank_holidays
+from rota.services.gapalerts import reconcile_gap_alerts
 from rota.storage.db import make_engine
 from rota.storage.imports import import_rota
 from rota.storage.rota import load_rota
@@ -94,6 +95,84 @@ def test_managers_see_who_is_on_now_with_contact_details(app_as: AppFactory, dem
     assert names <= set(demo_names(demo_db_url))
     emails = [e for df in at.dataframe if "Email" in df.value.columns for e in df.value["Email"]]
     assert any(str(e).startswith("mailto:") and e.endswith("@example.org") for e in emails)
+    phones = [p for df in at.dataframe if "Phone" in df.value.columns for p in df.value["Phone"]]
+    assert phones and set(phones) <= demo_phones(demo_db_url)
+
+
+def headings(at: AppTest) -> list[tuple[str, str]]:
+    """The page's headings in order: (title | header | subheader, text)."""
+    return [(e.type, str(e.value)) for e in at.main if e.type in ("title", "header", "subheader")]
+
+
+def demo_phones(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(load_rota(engine).responders["phone"].drop_nulls().to_list())
+    finally:
+        engine.dispose()
+
+
+def test_the_page_opens_with_the_next_72_hours_and_phone_numbers(
+    app_as: AppFactory, demo_db_url: str
+) -> None:
+    at = app_as("cdop_manager", page=PAGE)
+    assert not at.exception
+    found = headings(at)
+    assert found[:2] == [("title", "Coverage"), ("header", "Next 72 hours")]
+    assert all(kind == "header" for kind, _ in found[2:])
+    section = [m.value for m in at.markdown]
+    for role in ("Paediatrician", "SIO", "Ambulance"):
+        assert f"**{role}**" in section
+    # each role: 0-15 beside 16-17, covered or the gaps with their times
+    bands = [v for v in section if v.startswith((":material/check_circle:", ":material/warning:"))]
+    assert len(bands) == 6
+    assert [("0-15" in v, "16-17" in v) for v in bands] == [(True, False), (False, True)] * 3
+    assert all("Covered" in v or " gap" in v for v in bands)
+    # who is on duty, with the phone numbers stored for them (the demo's: Ofcom's drama range)
+    text = "\n".join(section)
+    shown = {p for p in demo_phones(demo_db_url) if p in text}
+    assert shown and all(p.startswith("07700 900") for p in shown)
+    assert "On duty now:" in text
+    assert at.caption[0].value.startswith("From now, ")
+
+
+def test_commissioners_get_the_next_72_hours_without_names_or_phones(
+    app_as: AppFactory, demo_db_url: str
+) -> None:
+    at = app_as("commissioner", page=PAGE)
+    assert not at.exception
+    assert headings(at)[:2] == [("title", "Coverage"), ("header", "Next 72 hours")]
+    text = page_text(at)
+    assert "07700" not in text
+    for name in demo_names(demo_db_url):
+        assert name not in text
+    counts = [c.value for c in at.caption if c.value.startswith("People on duty in the 72 hours: ")]
+    assert len(counts) == 3 and all("not shown to commissioners" in c for c in counts)
+    assert all(int(c.split(": ")[1].split(".")[0]) > 0 for c in counts)
+
+
+def test_the_gap_list_is_earliest_first_and_the_banner_counts_the_same_gaps(
+    app_as: AppFactory, demo_db_url: str
+) -> None:
+    engine = make_engine(demo_db_url)
+    try:
+        reconcile_gap_alerts(engine)  # what every save does: the demo database has no alerts stored yet
+    finally:
+        engine.dispose()
+    at = app_as("cdop_manager", page=PAGE)
+    assert not at.exception
+    gap_table = next(df.value for df in at.dataframe if "Length" in df.value.columns)
+    starts = list(gap_table["Start"])
+    assert len(starts) > 1 and starts == sorted(starts)
+    caption = next(c.value for c in at.caption if "earliest first" in c.value)
+    ahead = int(caption.split("earliest first; ")[1].split(" of them")[0])
+    (banner,) = [w.value for w in at.warning if "open gap alert" in w.value]
+    assert banner.startswith(f"**{ahead} open gap alert")
+    assert "from now to the end of " in banner and "(the horizon of the gap list below)" in banner
+    rules = set(gap_table["Rule"])
+    named = banner.split("**")[3]
+    assert named in rules  # the earliest gap's rule, named as the gap list names it
+    assert "Acknowledge alerts on the Admin page." in banner
 
 
 def test_coordinators_see_names_too(app_as: AppFactory) -> None:
@@ -288,3 +367,24 @@ def test_the_nightly_forecast_is_shown_to_forecast_readers_only(app_as: AppFacto
         assert len(outlook) == 1 and "JAR-eligible cases are expected" in outlook[0]
     at = app_as("coordinator", "Vale Police", page=PAGE)
     assert not any(c.value.startswith("Outlook from the nightly forecast") for c in at.caption)
+
+
+def test_times_in_the_next_72_hours_read_at_a_glance() -> None:
+    from dashboard.components.next72 import span_text, when_text
+    from rota.timeutil import SERVICE_TZ, parse_instant
+
+    def t(text: str) -> datetime:
+        return parse_instant(text, SERVICE_TZ)
+
+    now = t("2026-10-23T09:05+01:00")  # a Friday; the clocks go back on Sunday 25/10
+    assert when_text(now, now, SERVICE_TZ) == "now"
+    assert when_text(t("2026-10-23T17:59+01:00"), now, SERVICE_TZ) == "Today 17:59"
+    assert when_text(t("2026-10-23T18:00+01:00"), now, SERVICE_TZ) == "Tonight 18:00"
+    assert when_text(t("2026-10-24T08:00+01:00"), now, SERVICE_TZ) == "Tomorrow 08:00"
+    assert (
+        when_text(t("2026-10-25T01:30+00:00"), now, SERVICE_TZ) == "Sun 25/10/2026 01:30 GMT"
+    )  # the second 01:30
+    assert span_text(t("2026-10-24T09:00+01:00"), t("2026-10-24T17:00+01:00"), now, SERVICE_TZ) == (
+        "Tomorrow 09:00 to 17:00"
+    )
+    assert span_text(now, t("2026-10-24T08:00+01:00"), now, SERVICE_TZ) == "now to Tomorrow 08:00"

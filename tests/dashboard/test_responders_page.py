@@ -93,6 +93,7 @@ def test_the_list_filters(app_as: AppFactory) -> None:
     assert any(c.value.endswith(" responders") for c in at.caption)
     everyone = at.dataframe[0].value
     assert len(everyone) > 90  # the active demo responders
+    assert all(str(p).startswith("07700 900") for p in everyone["Phone"])  # the demo's fictional numbers
     at.selectbox(key="responders_role").set_value("sio").run()
     assert set(at.dataframe[0].value["Role"]) == {"sio"}
     at.selectbox(key="responders_status").set_value("Inactive").run()

@@ -60,13 +60,20 @@ def app_as(role: str, page: str, agency: str | None = None) -> AppTest:
 @pytest.mark.parametrize(("role", "agency"), [("admin", None), ("coordinator", "Vale Police")])
 def test_coverage_opens_with_the_open_gap_alerts(alerted_url: str, role: str, agency: str | None) -> None:
     at = app_as(role, COVERAGE, agency)
-    banner = at.warning[0].value
+    (banner,) = [w.value for w in at.warning if "open gap alert" in w.value]
     engine = make_engine(alerted_url)
-    earliest = list_alerts(engine, Actor("t", "admin"))["start"].min()
+    earliest = list_alerts(engine, Actor("t", "admin")).sort("start", "id").row(0, named=True)
     engine.dispose()
-    assert banner.startswith("**4 open gap alerts** in the coming 30 days; the earliest starts ")
-    assert uk_local(earliest, SERVICE_TZ) in banner  # type: ignore[arg-type]
-    assert ("acknowledge alerts on the Admin page" in banner) == (role == "admin")
+    # the horizon of the gap list beside it (the default period, 28 days from today), and the same count
+    last = (utc_now().astimezone(SERVICE_TZ).date() + timedelta(days=27)).strftime("%a %d/%m/%Y")
+    assert banner.startswith(
+        f"**4 open gap alerts** from now to the end of {last} (the horizon of the gap list below); "
+        f"the earliest, **{earliest['role'].capitalize()} {earliest['age_band']}**, starts "
+    )
+    assert uk_local(earliest["start"], SERVICE_TZ) in banner
+    caption = next(c.value for c in at.caption if "earliest first" in c.value)
+    assert "4 gaps" in caption and "; 4 of them under way or still to come" in caption
+    assert ("Acknowledge alerts on the Admin page" in banner) == (role == "admin")
 
 
 def test_admin_lists_jobs_and_alerts_and_acknowledges_one(alerted_url: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import polars as pl
 import pytest
 from sqlalchemy import Engine
 
@@ -12,9 +13,12 @@ from rota.errors import InputError, PermissionDenied
 from rota.jobs import gap_scan, training_expiry
 from rota.services.access import Actor
 from rota.services.alerts import acknowledge, gap_banner, job_overview, list_alerts
+from rota.services.editing import CREATE, SHIFT, Change, save_changes, shift_row
+from rota.services.people import responder_list, set_responder_active
 from rota.storage.audit import audit_entries
 from rota.storage.db import init_db
 from rota.storage.imports import import_rota
+from rota.timeutil import utc_now
 from tests.jobs.conftest import NOW, settings_for, small_rota
 
 ADMIN = Actor("ada", "admin")
@@ -68,9 +72,37 @@ def test_only_managers_and_admins_acknowledge_and_it_is_audited(alerted: Engine)
 def test_the_banner_counts_open_gaps_ahead_with_the_earliest(alerted: Engine) -> None:
     banner = gap_banner(alerted, COMMISSIONER, now=NOW)
     assert banner.count == 7 and banner.earliest == NOW.replace(day=3, hour=9)
+    assert (banner.role, banner.rule_label) == ("paediatrician", "Paediatrician 0-15")
+    # up to the end of a horizon (the gap list's): only the gaps starting before it
+    soon = gap_banner(alerted, MANAGER, now=NOW, until=NOW + timedelta(days=3))
+    assert (soon.count, soon.earliest, soon.until) == (2, NOW.replace(day=3, hour=9), NOW + timedelta(days=3))
+    none = gap_banner(alerted, MANAGER, now=NOW, until=NOW + timedelta(hours=1))
+    assert (none.count, none.earliest, none.rule_label) == (0, None, None)
     later = gap_banner(alerted, POLICE, now=NOW + timedelta(days=2, hours=6))  # the paediatric gaps are over
     assert later.count == 5 and later.earliest == NOW.replace(day=6, hour=12)
     alerted.dispose()
+
+
+def test_saving_a_change_brings_the_alerts_in_step_without_waiting_for_the_scan(db_url: str) -> None:
+    now = utc_now().replace(minute=0, second=0, microsecond=0)
+    engine = init_db(db_url)
+    import_rota(engine, small_rota(now), actor="test")
+    gap_scan(engine, settings_for(), now=now)
+    assert gap_banner(engine, MANAGER).count == 4
+    # the paediatrician's hole (two gaps: 0-15 and 16-17) is filled in the Rota editor
+    fill = shift_row("P1", now + timedelta(days=2, hours=-3), now + timedelta(days=2, hours=5))
+    save_changes(engine, ADMIN, [Change(SHIFT, CREATE, after=fill)])
+    banner = gap_banner(engine, MANAGER)
+    assert (banner.count, banner.role) == (2, "ambulance")
+    closed = list_alerts(engine, ADMIN, include_resolved=True).filter(pl.col("role") == "paediatrician")
+    assert closed["resolution"].to_list() == ["covered", "covered"]
+    # taking the SIO off the rota opens gaps at once: stored as alerts, sent by the next scan
+    sio = responder_list(engine, ADMIN).filter(pl.col("responder_id") == "S1").row(0, named=True)
+    set_responder_active(engine, ADMIN, "S1", sio["version"], active=False)
+    opened = list_alerts(engine, ADMIN).filter(pl.col("role") == "sio")
+    assert opened.height == 2 and opened["emailed_at"].is_null().all()
+    assert gap_banner(engine, MANAGER).count == 4
+    engine.dispose()
 
 
 def test_the_jobs_overview_is_for_managers(alerted: Engine) -> None:

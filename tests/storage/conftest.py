@@ -40,6 +40,7 @@ def sample_rota() -> Rota:
             "role": ["paediatrician", "paediatrician", "sio", "ambulance"],
             "agency": ["NHS Trust", "NHS Trust", "Police", None],
             "email": ["ada@example.org", None, "kim@example.org", None],
+            "phone": ["07700 900001", None, "+44 (0)1632 960002", None],
             "active": [True, True, False, True],
         }
     )

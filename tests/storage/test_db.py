@@ -133,3 +133,30 @@ def test_the_migration_matches_the_models(engine: Engine) -> None:
 
 def test_script_template_imports_sqlmodel_types() -> None:
     assert "import sqlmodel.sql.sqltypes" in (MIGRATIONS_DIR / "script.py.mako").read_text()
+
+
+def test_migration_0007_adds_an_empty_phone_column_and_goes_back(db_url: str) -> None:
+    from alembic import command
+
+    engine = make_engine(db_url)
+    with write_transaction(engine) as conn:
+        command.upgrade(db.alembic_config(conn), "0006")
+    with write_transaction(engine) as conn:
+        conn.execute(
+            text(
+                "INSERT INTO responder (responder_id, name, role, active, version, updated_at) "
+                "VALUES ('p1', 'Dr Ada Paed', 'paediatrician', true, 1, '2026-12-01 09:00:00')"
+            )
+        )
+    init_db(engine)
+    assert current_revision(engine) == "0007"
+    with write_transaction(engine) as conn:
+        assert conn.execute(text("SELECT responder_id, phone FROM responder")).all() == [("p1", None)]
+        conn.execute(text("UPDATE responder SET phone = '07700 900123'"))
+    with write_transaction(engine) as conn:
+        command.downgrade(db.alembic_config(conn), "0006")
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("responder")}
+        assert "phone" not in columns and "email" in columns
+        assert conn.execute(text("SELECT name FROM responder")).scalars().all() == ["Dr Ada Paed"]
+    engine.dispose()

@@ -29,6 +29,7 @@ from rota.services.editing.changes import (
     keyed,
     row_values,
 )
+from rota.services.gapalerts import reconcile_gap_alerts
 from rota.storage import Connection, Engine
 from rota.storage.audit import record_audit
 from rota.storage.db import write_transaction
@@ -224,6 +225,7 @@ def save_changes(engine: Engine, actor: Actor, changes: Sequence[Change]) -> Sav
                     deleted += _update_or_delete(conn, actor, c, current[c.entity][c.key])
     except RowRefused as exc:
         raise InputError(_integrity_reason(exc.detail)) from exc
+    reconcile_gap_alerts(engine)
     return SaveResult(counts[CREATE], counts[UPDATE], deleted, new_keys)
 
 
