@@ -4,7 +4,7 @@ only; the rows come from `rota.services.editing.editor_frames` and are checked b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import tzinfo
 from typing import Any, cast
 
@@ -53,14 +53,19 @@ def _edit_grid(frame: pl.DataFrame, key: str, columns: dict[str, Any], alt: str)
 
 
 def week_grids(
-    view: WeekView, tz: tzinfo, generation: int
+    view: WeekView, tz: tzinfo, generation: int, pending: Sequence[Mapping[str, Any]] = ()
 ) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
     """The week's shifts and absences as grids (keys `shift_grid`, `absence_grid`) when the view is
-    editable, returning the edited frames; as tables (and None, None) when it is read only.
+    editable, returning the edited frames; as tables (and None, None) when it is read only. `pending`
+    holds shifts added from "Fill a gap" and not saved yet (responder_id, local wall start and end,
+    kind): they are rows of the shift grid without an id, new rows like those typed in.
 
     `generation` changes on every reload: it goes in a hidden column, and an editor whose data changes
     starts afresh, so a reload (after saving or discarding) never re-applies old edits to new rows."""
     shifts, absences = editor_frames(view, tz)
+    if pending and view.editable:
+        added = pl.DataFrame([dict(r) for r in pending]).with_columns(shift_id=pl.lit(None, pl.String))
+        shifts = pl.concat([shifts, added.select(shifts.columns).cast(dict(shifts.schema))])
     loaded = pl.lit(generation, dtype=pl.Int64).alias("loaded")
     shifts, absences = shifts.with_columns(loaded), absences.with_columns(loaded)
     names = view.names()

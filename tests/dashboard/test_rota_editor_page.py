@@ -148,9 +148,9 @@ def test_deleting_the_week_opens_gaps(app_as: AppFactory) -> None:
     at.session_state["shift_grid"] = edits(deleted=list(range(n)))
     at.run()
     warnings = texts(at.warning)
-    # the demo week may already hold a gap for sio-16-17, which deleting every shift then lengthens
+    # the demo week may already hold a gap for SIO 16-17 (rules in plain words), which deleting every shift then lengthens
     opened = ("Opens a gap", "Lengthens the gap")
-    assert any(w.startswith(opened) and "for sio-16-17" in w for w in warnings), warnings
+    assert any(w.startswith(opened) and "for SIO 16-17" in w for w in warnings), warnings
     assert not at.button(key="editor_save").disabled
 
 
