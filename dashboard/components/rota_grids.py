@@ -65,7 +65,7 @@ def week_grids(
     shifts, absences = editor_frames(view, tz)
     if pending and view.editable:
         added = pl.DataFrame([dict(r) for r in pending]).with_columns(shift_id=pl.lit(None, pl.String))
-        shifts = pl.concat([shifts, added.select(shifts.columns).cast(dict(shifts.schema))])
+        shifts = pl.concat([shifts, added.select(shifts.columns).cast(shifts.schema)])
     loaded = pl.lit(generation, dtype=pl.Int64).alias("loaded")
     shifts, absences = shifts.with_columns(loaded), absences.with_columns(loaded)
     names = view.names()

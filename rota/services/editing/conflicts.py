@@ -122,7 +122,7 @@ def _around(frame: pl.DataFrame, rid: str, start: datetime, end: datetime) -> li
 def _sentence(
     row: Mapping[str, Any], name: str, shifts: pl.DataFrame, absences: pl.DataFrame, tz: tzinfo
 ) -> str:
-    kind = ConflictKind(row["kind"])
+    kind = next(k for k in ConflictKind if k.value == row["kind"])
     rid, start, end = row["responder_id"], row["start"], row["end"]
     mine = _around(shifts, rid, start, end)
     if kind == ConflictKind.SHIFT_DURING_ABSENCE:
