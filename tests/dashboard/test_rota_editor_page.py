@@ -68,8 +68,9 @@ def ids_of(db: Engine, agency: str) -> set[str]:
     return set(responders.filter(pl.col("agency") == agency).get_column("responder_id").to_list())
 
 
-def iso(value: Any) -> str:
-    return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%S")
+def wall(text: str) -> datetime:
+    """A grid time: local wall time typed day first with a 24-hour clock ("05/12/2026 19:00")."""
+    return datetime.strptime(text, "%d/%m/%Y %H:%M")  # noqa: DTZ007 - wall time, no zone
 
 
 def edits(
@@ -93,6 +94,8 @@ def test_coordinator_sees_their_agency_only(app_as: AppFactory, db: Engine) -> N
     assert shifts.editing_mode == "dynamic" and editor(at, "absence_grid").editing_mode == "dynamic"
     police = ids_of(db, POLICE)
     assert len(shifts.value) > 0 and set(shifts.value["responder_id"]) <= police
+    # times as typed text, day first with a 24-hour clock (a browser's own picker follows its locale)
+    assert shifts.value["start"].str.fullmatch(r"\d\d/\d\d/20\d\d [0-2]\d:[0-5]\d").all()
     assert "editor_agency" not in [s.key for s in at.selectbox]  # a coordinator has one agency
     assert any(f"**Agency:** {POLICE}" in m for m in texts(at.markdown))
     assert at.button(key="editor_save").disabled  # nothing to save yet
@@ -109,8 +112,9 @@ def test_an_edit_shows_its_impact_and_saves_with_audit(app_as: AppFactory, db: E
     at = app_as(COORDINATOR, POLICE, page=PAGE)
     grid = editor(at, "shift_grid").value
     row = grid.iloc[0]
-    new_end = pd.Timestamp(row["end"]) - pd.Timedelta(hours=1)
-    at.session_state["shift_grid"] = edits(edited={0: {"end": iso(new_end)}})
+    new_end = wall(row["end"]) - timedelta(hours=1)
+    # typed as the grid shows times: UK order, 24-hour clock
+    at.session_state["shift_grid"] = edits(edited={0: {"end": f"{new_end:%d/%m/%Y %H:%M}"}})
     at.run()
     assert not at.exception and not at.error
     assert any("changes a shift for" in m for m in texts(at.markdown))
@@ -118,7 +122,7 @@ def test_an_edit_shows_its_impact_and_saves_with_audit(app_as: AppFactory, db: E
     at.button(key="editor_save").click().run()
     assert "Saved: 1 changed." in texts(at.success)
     stored = load_rota(db).shifts.filter(pl.col("shift_id") == row["shift_id"]).row(0, named=True)
-    assert stored["end"].astimezone(SERVICE_TZ).replace(tzinfo=None) == new_end.to_pydatetime()
+    assert stored["end"].astimezone(SERVICE_TZ).replace(tzinfo=None) == new_end
     last = audit_entries(db, limit=1).row(0, named=True)
     assert (last["actor"], last["action"], last["entity"], last["entity_id"]) == (
         "test-coordinator",
@@ -393,4 +397,4 @@ def test_an_unedited_week_shows_changes_stored_meanwhile(app_as: AppFactory, db:
     at.run()
     grid = editor(at, "shift_grid").value
     now = grid[grid["shift_id"] == row["shift_id"]].iloc[0]
-    assert pd.Timestamp(now["end"]) == pd.Timestamp(row["end"]) - pd.Timedelta(hours=1)
+    assert wall(now["end"]) == wall(row["end"]) - timedelta(hours=1)

@@ -1,8 +1,8 @@
 """The rota editor's warnings and gap list, called directly (no Streamlit): the rota problems an unsaved edit
 leaves (own leave, overlapping shifts, short rest, a lapsed competency) in plain words with UK dates, only for
-the agency a coordinator coordinates, and the gaps still worth filling (none already over), with rules
-named in plain words. Runs on the sample rota of tests/services/test_editing.py (SQLite, and PostgreSQL
-when ROTA_TEST_POSTGRES_URL is set)."""
+the agency a coordinator coordinates; the gaps still worth filling (none already over), with rules named in
+plain words; times typed in the grids as UK text. Runs on the sample rota of tests/services/test_editing.py
+(SQLite, and PostgreSQL when ROTA_TEST_POSTGRES_URL is set)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,11 @@ from rota.services.editing import (
     absence_row,
     change_from_stored,
     edit_conflicts,
+    editor_frames,
     open_gaps,
     save_changes,
     shift_row,
+    validate_changes,
     week_gaps,
     week_rota,
 )
@@ -168,3 +170,35 @@ def test_gaps_already_over_are_not_offered_and_rules_read_plainly(engine: Engine
     assert open_gaps(engine, POLICE_COORD, WEEK, now=utc(4, 6)).is_empty()
     with pytest.raises(PermissionDenied):
         open_gaps(engine, COMMISSIONER_ACTOR, WEEK, now=now)
+
+
+def test_times_typed_as_uk_text_in_the_grid(engine: Engine) -> None:
+    """The editor's grids hold times as text typed day first (a browser's own picker follows its locale)."""
+    view = week_rota(engine, POLICE_COORD, WEEK)
+    shifts, absences = editor_frames(view)
+    as_text = [pl.col(c).dt.strftime("%d/%m/%Y %H:%M") for c in ("start", "end")]
+    shifts, absences = shifts.with_columns(as_text), absences.with_columns(as_text)
+    assert "28/03/2026 02:00" in shifts.get_column("start").to_list()
+    assert validate_changes(view, shifts, absences).changes == ()  # as read: nothing changed
+    # 05/03 is the fifth of March, never the third of May; the row's other fields stay as they were
+    moved = shifts.with_columns(
+        pl.when(pl.col("shift_id") == "X2").then(pl.lit("28/03/2026 05:00")).otherwise("end").alias("end")
+    )
+    checked = validate_changes(view, moved, absences)
+    assert [(c.key, c.after["end"]) for c in checked.changes if c.after] == [("X2", utc(3, 28, 5))]
+    added = pl.concat(
+        [
+            shifts,
+            pl.DataFrame(
+                [(None, "S1", "05/03/2026 19:00", "2026-03-06T07:00", "oncall")],
+                schema=shifts.schema,
+                orient="row",
+            ),
+        ]
+    )
+    new = validate_changes(view, added, absences).changes
+    assert [(c.action, c.after["start"], c.after["end"]) for c in new if c.after] == [
+        (CREATE, utc(3, 5, 19), utc(3, 6, 7))
+    ]
+    wrong = shifts.with_columns(pl.lit("3/28/2026 2:00 AM").alias("start"))
+    assert not validate_changes(view, wrong, absences).ok  # US order with a 12-hour clock is refused
