@@ -26,6 +26,8 @@ from rota.services.editing import (
 )
 
 FILL_NOTICE = "editor_fill_notice"  # what the last "add" put into the grid, said under its button
+WHO = "editor_fill_who"
+WHO_FOR = "editor_fill_who_for"  # the gap the responder was chosen for: another gap starts unchosen
 
 
 def _free_table(free: pl.DataFrame, tz: tzinfo) -> pl.DataFrame:
@@ -131,13 +133,18 @@ def fill_gap_section(
             )
     if not view.editable or free.is_empty():
         return
+    # a gap already begun starts at the next minute, so a gap is known by its rule and end
+    this_gap = f"{gap['rule_id']} {gap['end'].isoformat()}"
+    if st.session_state.get(WHO_FOR) != this_gap:
+        st.session_state.pop(WHO, None)  # nobody is chosen for the user, not even the last gap's choice
+        st.session_state[WHO_FOR] = this_gap
     by_label = {f"{name} ({rid})": rid for rid, name in free.select("responder_id", "name").iter_rows()}
     chosen = st.selectbox(
         "Put on the rota for this gap",
         list(by_label),
         index=None,
         placeholder="Choose a responder",
-        key="editor_fill_who",
+        key=WHO,
     )
     who = by_label.get(chosen) if chosen is not None else None
     st.button(

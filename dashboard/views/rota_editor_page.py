@@ -29,7 +29,7 @@ from dashboard.components.context import tz as service_tz
 from dashboard.components.feedback import failed
 from dashboard.components.format import counted
 from dashboard.components.rota_files import export_section, import_section
-from dashboard.components.rota_gaps import FILL_NOTICE, fill_gap_section
+from dashboard.components.rota_gaps import FILL_NOTICE, WHO, fill_gap_section
 from dashboard.components.rota_grids import problem_table, week_grids
 from dashboard.components.rota_timeline import week_timeline
 from rota.errors import ConflictError, Problem
@@ -155,6 +155,7 @@ def _add_pending(responder_id: str, start: datetime, end: datetime) -> None:
     if row not in rows:
         rows.append(row)
     st.session_state[PENDING] = {"agency": held["agency"], "week": held["week"], "rows": rows}
+    st.session_state.pop(WHO, None)  # the next gap filled starts with nobody chosen
     name = held["view"].names().get(responder_id, responder_id)
     st.session_state[FILL_NOTICE] = (
         f"Added to the grid: an on-call shift for {name}, {row['start']:%d/%m/%Y %H:%M} to "

@@ -304,6 +304,7 @@ def test_fill_a_gap_adds_a_row_to_the_grid_and_only_save_stores_it(app_as: AppFa
     closed = ("Closes the gap", "Shortens the gap", "Eases the gap")
     assert any(s.startswith(closed) and " for SIO " in s for s in texts(at.success)), texts(at.success)
     assert load_rota(db).shifts.height == stored  # nothing stored yet
+    assert at.selectbox(key="editor_fill_who").value is None  # adding again means choosing again
 
     at.button(key="editor_save").click().run()
     assert not at.exception
@@ -313,6 +314,8 @@ def test_fill_a_gap_adds_a_row_to_the_grid_and_only_save_stores_it(app_as: AppFa
     assert len(grid) == rows + 1 and not grid["shift_id"].isna().any()  # a stored row now, read afresh
     left = [s for s in at.selectbox if s.key == "editor_gap"]
     assert not left or filled not in left[0].options  # the gap filled is no longer offered
+    # and the next gap starts with nobody chosen, not with the last gap's choice
+    assert all(s.value is None for s in at.selectbox if s.key == "editor_fill_who")
 
 
 def test_discarding_drops_a_row_added_from_fill_a_gap(app_as: AppFactory, db: Engine) -> None:
@@ -325,6 +328,13 @@ def test_discarding_drops_a_row_added_from_fill_a_gap(app_as: AppFactory, db: En
     assert len(editor(at, "shift_grid").value) == rows + 1
     at.button(key="editor_discard").click().run()
     assert len(editor(at, "shift_grid").value) == rows and at.button(key="editor_save").disabled
+    # a choice made for one gap is not carried to another
+    who = at.selectbox(key="editor_fill_who")
+    who.select(who.options[0]).run()
+    gaps = at.selectbox(key="editor_gap")
+    if len(gaps.options) > 1:
+        gaps.select(gaps.options[1]).run()
+        assert all(s.value is None for s in at.selectbox if s.key == "editor_fill_who")
 
 
 def test_gaps_already_over_are_not_offered(app_as: AppFactory) -> None:
