@@ -136,7 +136,9 @@ def fill_gap_section(
     # a gap already begun starts at the next minute, so a gap is known by its rule and end
     this_gap = f"{gap['rule_id']} {gap['end'].isoformat()}"
     if st.session_state.get(WHO_FOR) != this_gap:
-        st.session_state.pop(WHO, None)  # nobody is chosen for the user, not even the last gap's choice
+        st.session_state[WHO] = (
+            None  # nobody is chosen for the user, not even for the last gap (set, so the browser shows it)
+        )
         st.session_state[WHO_FOR] = this_gap
     by_label = {f"{name} ({rid})": rid for rid, name in free.select("responder_id", "name").iter_rows()}
     chosen = st.selectbox(

@@ -155,7 +155,7 @@ def _add_pending(responder_id: str, start: datetime, end: datetime) -> None:
     if row not in rows:
         rows.append(row)
     st.session_state[PENDING] = {"agency": held["agency"], "week": held["week"], "rows": rows}
-    st.session_state.pop(WHO, None)  # the next gap filled starts with nobody chosen
+    st.session_state[WHO] = None  # the next gap filled starts with nobody chosen
     name = held["view"].names().get(responder_id, responder_id)
     st.session_state[FILL_NOTICE] = (
         f"Added to the grid: an on-call shift for {name}, {row['start']:%d/%m/%Y %H:%M} to "

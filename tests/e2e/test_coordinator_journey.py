@@ -26,10 +26,19 @@ def gap_caption(page: Any) -> str:
 
 
 def app_idle(page: Any) -> None:
-    """Wait until no script run is going on (Streamlit marks its app `data-test-script-state`): an edit made
-    during a rerun can be undone by that rerun."""
+    """Wait until no script run is going on (Streamlit marks its app `data-test-script-state`) and no element
+    of an earlier run is left (`data-stale`), twice in a row a moment apart: an edit made during a rerun can
+    be undone by that rerun, and `st.rerun()` (after saving) runs the script twice with an idle moment
+    between."""
     running = page.locator("[data-testid='stApp'][data-test-script-state='running']")
-    expect(running).to_have_count(0, timeout=30_000)
+    stale = page.locator("[data-stale='true']")
+    for _ in range(20):
+        expect(running).to_have_count(0, timeout=30_000)
+        expect(stale).to_have_count(0, timeout=30_000)
+        page.wait_for_timeout(250)
+        if running.count() == 0 and stale.count() == 0:
+            return
+    raise AssertionError("the app did not settle")
 
 
 def after_run(page: Any) -> None:
