@@ -53,6 +53,7 @@ from rota.services.editing import (
     week_rota,
 )
 from rota.timeutil import utc_now
+from rota.vocab import ShiftKind
 
 BASE = "editor_base"
 CONFLICTS = "editor_conflicts"
@@ -149,7 +150,7 @@ def _add_pending(responder_id: str, start: datetime, end: datetime) -> None:
         "responder_id": responder_id,
         "start": start.astimezone(tz).replace(tzinfo=None),
         "end": end.astimezone(tz).replace(tzinfo=None),
-        "kind": "oncall",
+        "kind": ShiftKind.ONCALL.value,
     }
     rows = _pending(held["agency"], held["week"])
     if row not in rows:
