@@ -72,13 +72,18 @@ def _upload_preview(actor: Actor, tz: tzinfo) -> tuple[ImportPreview, bool] | No
     return preview, replace
 
 
-def import_section(actor: Actor, tz: tzinfo, imported: Callable[[str], None]) -> None:
-    """The Import section (button `editor_import`); `imported` gets the notice once the file is stored."""
+def import_section(
+    actor: Actor, tz: tzinfo, imported: Callable[[str], None], notice: str | None = None
+) -> None:
+    """The Import section (button `editor_import`); `imported` gets the notice once the file is stored,
+    and the next run passes it back as `notice`, shown here by the import rather than atop the page."""
     st.header("Import")
     st.caption(
         "A bundle folder zipped (.zip), a workbook (.xlsx) with sheets responders, training, shifts and "
         "absences, or one CSV file. Every row is checked first; nothing is stored unless every row is right."
     )
+    if notice:
+        st.success(notice, icon=":material/check_circle:")
     checked = _upload_preview(actor, tz)
     if checked is None:
         return

@@ -1,12 +1,13 @@
-"""The Rota editor's "Fill a gap": this week's gaps in the roles the agency covers, the qualified responders
-free for the whole of one (with 11 hours' rest either side), those who are not and why, and a button that
-puts one of them on an on-call shift over the gap. Layout only; the gaps and the candidates come from
-`rota.services.editing`, and saving goes through the page's own save (conflicts and notices stay there)."""
+"""The Rota editor's "Fill a gap": this week's gaps not yet over in the roles the agency covers (rules named
+in plain words), the qualified responders free for the whole of one (with 11 hours' rest either side), those
+who are not and why, and a button that puts the responder the user chose (none is chosen for them) on an
+on-call shift over the gap as an unsaved row of the grid, with its gap impact, stored only by Save. Layout
+only; the gaps and the candidates come from `rota.services.editing`, the pending row is the page's."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import tzinfo
+from collections.abc import Callable
+from datetime import datetime, tzinfo
 from typing import Any
 
 import polars as pl
@@ -17,17 +18,16 @@ from dashboard.components.feedback import failed
 from dashboard.components.format import labelled
 from rota.services.access import Actor
 from rota.services.editing import (
-    CREATE,
-    SHIFT,
-    Change,
-    Validation,
     WeekView,
     gap_candidates,
-    shift_row,
+    open_gaps,
     span_text,
     to_wall,
-    week_gaps,
 )
+
+FILL_NOTICE = "editor_fill_notice"  # what the last "add" put into the grid, said under its button
+WHO = "editor_fill_who"
+WHO_FOR = "editor_fill_who_for"  # the gap the responder was chosen for: another gap starts unchosen
 
 
 def _free_table(free: pl.DataFrame, tz: tzinfo) -> pl.DataFrame:
@@ -55,27 +55,27 @@ def _free_table(free: pl.DataFrame, tz: tzinfo) -> pl.DataFrame:
 
 
 def _pick_gap(actor: Actor, view: WeekView, tz: tzinfo) -> dict[str, Any] | None:
-    """The gap picked (key `editor_gap`) among this week's gaps in the agency's roles; None (said why)
-    when there is none."""
+    """The gap picked (key `editor_gap`) among this week's gaps in the agency's roles that have not ended;
+    None (said why) when there is none."""
     try:
-        found = week_gaps(engine(), actor, view.week_start, tz)
+        found = open_gaps(engine(), actor, view.week_start, tz)
     except Exception as exc:
         failed("find this week's gaps", exc)
         return None
     roles = set(view.responders.get_column("role").to_list())
     mine = found.filter(pl.col("role").is_in(list(roles)))
     if found.is_empty():
-        st.success("No gaps this week.")
+        st.success("No gaps left to fill this week (gaps already over are not offered).")
         return None
     if mine.is_empty():
         st.success(
-            f"No gaps this week in the roles {view.agency} covers; other agencies' gaps are on Coverage."
+            f"No gaps left this week in the roles {view.agency} covers; other agencies' gaps are on Coverage."
         )
         return None
     rows = mine.to_dicts()
     # Options are plain text (session state must pickle, so no closures as format functions).
     labels = [
-        f"{g['rule_id']}: {span_text(g['start'], g['end'], tz)} ({g['start'].astimezone(tz):%d/%m/%Y}), "
+        f"{g['label']}: {span_text(g['start'], g['end'], tz)} ({g['start'].astimezone(tz):%d/%m/%Y}), "
         f"{g['available']} of {g['required']} qualified"
         for g in rows
     ]
@@ -86,12 +86,15 @@ def _pick_gap(actor: Actor, view: WeekView, tz: tzinfo) -> dict[str, Any] | None
 def fill_gap_section(
     actor: Actor,
     view: WeekView,
-    checked: Validation,
     tz: tzinfo,
-    save: Callable[[Sequence[Change]], None],
+    grid_edited: bool,
+    add: Callable[[str, datetime, datetime], None],
 ) -> None:
-    """The section; `save` stores the new shift (disabled while the grids hold unsaved edits)."""
+    """The section. `add(responder_id, start, end)` puts an on-call shift over the gap into the grid as an
+    unsaved row (it is stored only by Save); not while the grid holds typed edits, which a new row would
+    reset (`grid_edited`)."""
     st.header("Fill a gap")
+    added = st.session_state.pop(FILL_NOTICE, None)
     gap = _pick_gap(actor, view, tz)
     if gap is None:
         return
@@ -128,15 +131,34 @@ def fill_gap_section(
                 hide_index=True,
                 key="editor_not_free",
             )
-    if view.editable and not free.is_empty():
-        by_label = {f"{name} ({rid})": rid for rid, name in free.select("responder_id", "name").iter_rows()}
-        chosen = st.selectbox("Put on the rota for this gap", list(by_label), key="editor_fill_who")
-        who = by_label.get(chosen) if chosen is not None else None
-        pending = bool(checked.changes) or not checked.ok
-        if st.button(
-            "Add an on-call shift over this gap",
-            key="editor_fill_gap",
-            disabled=pending or who is None,
-            help="Save or discard your grid edits first." if pending else None,
-        ):
-            save([Change(SHIFT, CREATE, after=shift_row(str(who), gap["start"], gap["end"]))])
+    if not view.editable or free.is_empty():
+        return
+    # a gap already begun starts at the next minute, so a gap is known by its rule and end
+    this_gap = f"{gap['rule_id']} {gap['end'].isoformat()}"
+    if st.session_state.get(WHO_FOR) != this_gap:
+        st.session_state[WHO] = (
+            None  # nobody is chosen for the user, not even for the last gap (set, so the browser shows it)
+        )
+        st.session_state[WHO_FOR] = this_gap
+    by_label = {f"{name} ({rid})": rid for rid, name in free.select("responder_id", "name").iter_rows()}
+    chosen = st.selectbox(
+        "Put on the rota for this gap",
+        list(by_label),
+        index=None,
+        placeholder="Choose a responder",
+        key=WHO,
+    )
+    who = by_label.get(chosen) if chosen is not None else None
+    st.button(
+        "Add an on-call shift over this gap to the grid",
+        key="editor_fill_gap",
+        icon=":material/playlist_add:",
+        disabled=grid_edited or who is None,
+        help="Save or discard your typed edits first." if grid_edited else "Nothing is stored until Save.",
+        on_click=add,
+        args=(str(who), gap["start"], gap["end"]),
+    )
+    if added:
+        st.success(added, icon=":material/playlist_add_check:")
+    if grid_edited:
+        st.caption("Save or discard your typed edits first: adding a row starts the grid afresh.")

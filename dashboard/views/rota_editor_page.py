@@ -4,17 +4,21 @@ the qualified responders free to fill a gap. Draws only; every rule lives in `ro
 
 Stable keys for tests: week `editor_week`, agency `editor_agency` (administrator and CDOP manager), grids
 `shift_grid` and `absence_grid`, buttons `editor_save`, `editor_discard`, `editor_keep_mine`,
-`editor_take_theirs`, `editor_fill_gap`, `editor_import`; uploader `editor_upload`.
+`editor_take_theirs`, `editor_fill_gap`, `editor_import`; uploader `editor_upload`; selects `editor_gap`,
+`editor_fill_who`.
 
-The sections share the edits held in session state (`editor_base`, the grids): the page keeps the week,
-saving with conflicts and the gap impact; the grids, filling a gap, and the import and export are laid out
-in `dashboard.components.rota_grids`, `rota_gaps` and `rota_files`, the timeline in `rota_timeline`.
+The sections share the edits held in session state (`editor_base`, the grids, and `editor_pending`, the
+shifts added from "Fill a gap" that are rows of the grid until saved): the page keeps the week, the
+warnings, saving with conflicts and the gap impact, and says what happened next to the button pressed;
+the grids, filling a gap, and the import and export are laid out in `dashboard.components.rota_grids`,
+`rota_gaps` and `rota_files`, the timeline in `rota_timeline`. Only Save (or an import) stores anything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -25,7 +29,7 @@ from dashboard.components.context import tz as service_tz
 from dashboard.components.feedback import failed
 from dashboard.components.format import counted
 from dashboard.components.rota_files import export_section, import_section
-from dashboard.components.rota_gaps import fill_gap_section
+from dashboard.components.rota_gaps import FILL_NOTICE, WHO, fill_gap_section
 from dashboard.components.rota_grids import problem_table, week_grids
 from dashboard.components.rota_timeline import week_timeline
 from rota.errors import ConflictError, Problem
@@ -39,6 +43,7 @@ from rota.services.editing import (
     apply_changes,
     conflict_table,
     describe_change,
+    edit_conflicts,
     gap_impact,
     rebase,
     save_changes,
@@ -48,12 +53,15 @@ from rota.services.editing import (
     week_rota,
 )
 from rota.timeutil import utc_now
+from rota.vocab import ShiftKind
 
 BASE = "editor_base"
 CONFLICTS = "editor_conflicts"
 NOTICE = "editor_notice"
 GRIDS = ("shift_grid", "absence_grid")
 GENERATION = "editor_generation"
+PENDING = "editor_pending"
+IMPORT_NOTICE = "editor_import_notice"
 
 
 # ---------------------------------------------------------------------------------------------- the week
@@ -118,11 +126,46 @@ def _reload() -> None:
     st.session_state.pop(BASE, None)
     st.session_state[GENERATION] = st.session_state.get(GENERATION, 0) + 1
     st.session_state.pop(CONFLICTS, None)
+    st.session_state.pop(PENDING, None)
     for key in GRIDS:
         st.session_state.pop(key, None)
 
 
-def _has_edits() -> bool:
+def _pending(agency: str, monday: date) -> list[dict[str, Any]]:
+    """The shifts added from "Fill a gap" to this agency's week and not saved yet (local wall times)."""
+    held = st.session_state.get(PENDING)
+    if isinstance(held, dict) and held.get("agency") == agency and held.get("week") == monday:
+        return list(held["rows"])
+    return []
+
+
+def _add_pending(responder_id: str, start: datetime, end: datetime) -> None:
+    """Put an on-call shift over a gap into the grid as an unsaved row (a button's callback, so the grid
+    shows it in the very run that follows the click)."""
+    held = st.session_state.get(BASE)
+    if held is None:
+        return
+    tz = service_tz()
+    row = {
+        "responder_id": responder_id,
+        "start": start.astimezone(tz).replace(tzinfo=None),
+        "end": end.astimezone(tz).replace(tzinfo=None),
+        "kind": ShiftKind.ONCALL.value,
+    }
+    rows = _pending(held["agency"], held["week"])
+    if row not in rows:
+        rows.append(row)
+    st.session_state[PENDING] = {"agency": held["agency"], "week": held["week"], "rows": rows}
+    st.session_state[WHO] = None  # the next gap filled starts with nobody chosen
+    name = held["view"].names().get(responder_id, responder_id)
+    st.session_state[FILL_NOTICE] = (
+        f"Added to the grid: an on-call shift for {name}, {row['start']:%d/%m/%Y %H:%M} to "
+        f"{row['end']:%d/%m/%Y %H:%M}. Nothing is stored until you save."
+    )
+
+
+def _typed_edits() -> bool:
+    """Whether the grids hold edits typed in them (not the rows added from "Fill a gap")."""
     for key in GRIDS:
         state = st.session_state.get(key)
         if isinstance(state, dict) and any(
@@ -130,6 +173,10 @@ def _has_edits() -> bool:
         ):
             return True
     return False
+
+
+def _has_edits() -> bool:
+    return _typed_edits() or bool(st.session_state.get(PENDING))
 
 
 def _base(actor: Actor, agency: str, monday: date, tz: tzinfo) -> WeekView:
@@ -145,6 +192,8 @@ def _base(actor: Actor, agency: str, monday: date, tz: tzinfo) -> WeekView:
     view = week_rota(engine(), actor, monday, tz, agency)
     st.session_state[BASE] = {"agency": agency, "week": monday, "view": view}
     st.session_state.pop(CONFLICTS, None)
+    if not _pending(agency, monday):
+        st.session_state.pop(PENDING, None)  # rows added to another week are dropped with it
     return view
 
 
@@ -193,7 +242,7 @@ def _save(actor: Actor, changes: Sequence[Change]) -> None:
 
 def _imported(notice: str) -> None:
     """After an import: say what was stored, and read the week afresh."""
-    st.session_state[NOTICE] = notice
+    st.session_state[IMPORT_NOTICE] = notice
     _reload()
     st.rerun()
 
@@ -215,6 +264,25 @@ def _conflicts(actor: Actor, view: WeekView, checked: Validation, tz: tzinfo) ->
     if right.button("Take the current version (drop my edits)", key="editor_take_theirs"):
         _reload()
         st.rerun()
+
+
+def _warnings(actor: Actor, checked: Validation, tz: tzinfo) -> None:
+    """What the unsaved rows would leave wrong besides gaps (own leave, overlapping shifts, short rest, a
+    lapsed competency): warnings, shown as you type; saving is not stopped by them."""
+    if not checked.ok or not checked.changes:
+        return
+    try:
+        found = edit_conflicts(engine(), actor, checked.changes, tz)
+    except Exception as exc:
+        failed("check your edits for leave, overlaps, rest and training", exc)
+        return
+    if found.is_empty():
+        return
+    st.warning(
+        "**Check before saving** (saving is not stopped by these):\n"
+        + "\n".join(f"- {w}." for w in found.get_column("warning").to_list()),
+        icon=":material/warning:",
+    )
 
 
 def _impact(actor: Actor, view: WeekView, checked: Validation, tz: tzinfo) -> None:
@@ -250,8 +318,6 @@ actor = require_page(ROTA_EDITOR)
 st.title("Rota editor")
 tz = service_tz()
 notice = st.session_state.pop(NOTICE, None)
-if notice:
-    st.success(notice, icon=":material/check_circle:")
 agency, monday = _pick(actor, tz)
 view: WeekView | None = None
 if agency is not None:
@@ -272,7 +338,9 @@ if view is not None:
         )
     timeline_slot = st.container()
     st.header("Shifts and absences")
-    edited_shifts, edited_absences = week_grids(view, tz, st.session_state.get(GENERATION, 0))
+    edited_shifts, edited_absences = week_grids(
+        view, tz, st.session_state.get(GENERATION, 0), _pending(view.agency, view.week_start)
+    )
     try:
         checked = (
             validate_changes(view, edited_shifts, edited_absences, tz) if view.editable else Validation()
@@ -284,6 +352,8 @@ if view is not None:
         n = len(checked.problems)
         st.error(f"{counted(n, 'problem')} to fix before saving:", icon=":material/error:")
         problem_table(checked.problems, {"Shifts": edited_shifts, "Absences": edited_absences}, view.names())
+    if view.editable:
+        _warnings(actor, checked, tz)
     with timeline_slot:
         st.header("Timeline")
         if checked.ok and checked.changes:
@@ -291,24 +361,29 @@ if view is not None:
             _timeline(view, now_shifts, now_absences, tz, edited=True)
         else:
             _timeline(view, view.shifts, view.absences, tz, edited=False)
+    fill_gap_section(actor, view, tz, _typed_edits(), _add_pending)
     if view.editable:
         _impact(actor, view, checked, tz)
         with st.container(horizontal=True, gap="small"):
-            if st.button(
+            save = st.button(
                 "Save",
                 key="editor_save",
                 type="primary",
                 icon=":material/save:",
                 disabled=not checked.changes or not checked.ok,
-            ):
-                _save(actor, checked.changes)
-            if st.button(
-                "Discard changes", key="editor_discard", disabled=not checked.changes and checked.ok
-            ):
-                _reload()
-                st.rerun()
+            )
+            st.button(
+                "Discard changes",
+                key="editor_discard",
+                disabled=not checked.changes and checked.ok,
+                on_click=_reload,
+            )
+        # what saving did, or why it did not, right under the buttons
+        if notice:
+            st.success(notice, icon=":material/check_circle:")
+        if save:
+            _save(actor, checked.changes)
         _conflicts(actor, view, checked, tz)
-    fill_gap_section(actor, view, checked, tz, lambda changes: _save(actor, changes))
     export_section(view, tz)
 if actor.role in (ADMIN, COORDINATOR):
-    import_section(actor, tz, _imported)
+    import_section(actor, tz, _imported, st.session_state.pop(IMPORT_NOTICE, None))

@@ -5,7 +5,7 @@ permissions; rota/services/editing/gaps.py loads the rota and checks who may ask
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -82,21 +82,23 @@ def _effect(
     b_pieces: list[Piece],
     a_pieces: list[Piece],
     tz: tzinfo,
+    name: str,
 ) -> tuple[str, str] | None:
-    """The effect word and sentence for one cluster (None when nothing a person would notice changed)."""
+    """The effect word and sentence for one cluster (None when nothing a person would notice changed);
+    `name` is the rule's in the sentence."""
     first = (cb or ca)[0][0].astimezone(tz)
     when = f" ({first:%d/%m/%Y})"
     if not cb:
-        return "opens", f"opens a gap {_spans_text(ca, tz)} for {rule.id}{when}"
+        return "opens", f"opens a gap {_spans_text(ca, tz)} for {name}{when}"
     if not ca:
-        return "closes", f"closes the gap {_spans_text(cb, tz)} for {rule.id}{when}"
+        return "closes", f"closes the gap {_spans_text(cb, tz)} for {name}{when}"
     if ca == cb:
         was, now = _lowest(b_pieces, cb), _lowest(a_pieces, cb)
         if was == now:
             return None
         effect = "deepens" if now < was else "eases"
         return effect, (
-            f"{effect} the gap {_spans_text(cb, tz)} for {rule.id}: {now} of {rule.min_count} "
+            f"{effect} the gap {_spans_text(cb, tz)} for {name}: {now} of {rule.min_count} "
             f"qualified, was {was}{when}"
         )
     common = total(intersect(ca, cb))
@@ -106,11 +108,14 @@ def _effect(
         effect = "lengthens"
     else:
         effect = "moves"
-    return effect, f"{effect} the gap {_spans_text(cb, tz)} for {rule.id} to {_spans_text(ca, tz)}{when}"
+    return effect, f"{effect} the gap {_spans_text(cb, tz)} for {name} to {_spans_text(ca, tz)}{when}"
 
 
-def rule_effects(rule: Rule, before: pl.DataFrame, after: pl.DataFrame, tz: tzinfo) -> list[dict[str, Any]]:
-    """The effects (EFFECT_SCHEMA rows) on one rule's gaps, from the gap frames before and after."""
+def rule_effects(
+    rule: Rule, before: pl.DataFrame, after: pl.DataFrame, tz: tzinfo, name: str | None = None
+) -> list[dict[str, Any]]:
+    """The effects (EFFECT_SCHEMA rows) on one rule's gaps, from the gap frames before and after; the
+    sentences call the rule `name` (its id by default)."""
 
     def pieces(df: pl.DataFrame) -> list[Piece]:
         return list(df.filter(pl.col("rule_id") == rule.id).select("start", "end", "available").iter_rows())
@@ -120,7 +125,7 @@ def rule_effects(rule: Rule, before: pl.DataFrame, after: pl.DataFrame, tz: tzin
     as_ = merge_intervals((s, e) for s, e, _ in a_pieces)
     out = []
     for cb, ca in _clusters(bs, as_):
-        found = _effect(rule, cb, ca, b_pieces, a_pieces, tz)
+        found = _effect(rule, cb, ca, b_pieces, a_pieces, tz, name or rule.id)
         if found is None:
             continue
         effect, sentence = found
@@ -148,14 +153,20 @@ def no_impact(tz: tzinfo = SERVICE_TZ) -> GapImpact:
 
 
 def edit_impact(
-    rota: Rota, edited: Rota, start: datetime, end: datetime, tz: tzinfo = SERVICE_TZ
+    rota: Rota,
+    edited: Rota,
+    start: datetime,
+    end: datetime,
+    tz: tzinfo = SERVICE_TZ,
+    labels: Mapping[str, str] | None = None,
 ) -> GapImpact:
     """Gaps of every rule of `rota` in [start, end) before (`rota`) and after (`edited`, the same rota
-    with the edit applied), and what differs. Local times in the sentences are wall times in `tz`, so an
+    with the edit applied), and what differs; the sentences name a rule by its label in `labels` (rule id
+    to label), else by its id. Local times in the sentences are wall times in `tz`, so an
     edit across a clock change reads as a person's clock shows it; minutes are real elapsed minutes."""
     before, after = gaps(rota, start, end, tz), gaps(edited, start, end, tz)
     effects: list[dict[str, Any]] = []
     for rule in rota.effective_rules():
-        effects += rule_effects(rule, before, after, tz)
+        effects += rule_effects(rule, before, after, tz, (labels or {}).get(rule.id))
     frame = pl.DataFrame(effects, schema=EFFECT_SCHEMA, orient="row")
     return GapImpact(tuple(frame.get_column("sentence").to_list()), frame, before, after)

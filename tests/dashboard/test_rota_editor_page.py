@@ -18,11 +18,20 @@ from streamlit.testing.v1.element_tree import Dataframe
 
 from rota.demo import AGENCIES
 from rota.services.access import COORDINATOR, Actor
-from rota.services.editing import UPDATE, change_from_stored, save_changes, week_rota
+from rota.services.editing import (
+    ABSENCE,
+    CREATE,
+    UPDATE,
+    Change,
+    absence_row,
+    change_from_stored,
+    save_changes,
+    week_rota,
+)
 from rota.storage.audit import audit_entries
 from rota.storage.db import make_engine
 from rota.storage.rota import load_rota
-from rota.timeutil import SERVICE_TZ
+from rota.timeutil import SERVICE_TZ, day_start
 from tests.dashboard.conftest import APP, DEMO_TODAY, AppFactory
 
 PAGE = "views/rota_editor_page.py"
@@ -59,8 +68,9 @@ def ids_of(db: Engine, agency: str) -> set[str]:
     return set(responders.filter(pl.col("agency") == agency).get_column("responder_id").to_list())
 
 
-def iso(value: Any) -> str:
-    return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%S")
+def wall(text: str) -> datetime:
+    """A grid time: local wall time typed day first with a 24-hour clock ("05/12/2026 19:00")."""
+    return datetime.strptime(text, "%d/%m/%Y %H:%M")  # noqa: DTZ007 - wall time, no zone
 
 
 def edits(
@@ -84,6 +94,8 @@ def test_coordinator_sees_their_agency_only(app_as: AppFactory, db: Engine) -> N
     assert shifts.editing_mode == "dynamic" and editor(at, "absence_grid").editing_mode == "dynamic"
     police = ids_of(db, POLICE)
     assert len(shifts.value) > 0 and set(shifts.value["responder_id"]) <= police
+    # times as typed text, day first with a 24-hour clock (a browser's own picker follows its locale)
+    assert shifts.value["start"].str.fullmatch(r"\d\d/\d\d/20\d\d [0-2]\d:[0-5]\d").all()
     assert "editor_agency" not in [s.key for s in at.selectbox]  # a coordinator has one agency
     assert any(f"**Agency:** {POLICE}" in m for m in texts(at.markdown))
     assert at.button(key="editor_save").disabled  # nothing to save yet
@@ -100,8 +112,9 @@ def test_an_edit_shows_its_impact_and_saves_with_audit(app_as: AppFactory, db: E
     at = app_as(COORDINATOR, POLICE, page=PAGE)
     grid = editor(at, "shift_grid").value
     row = grid.iloc[0]
-    new_end = pd.Timestamp(row["end"]) - pd.Timedelta(hours=1)
-    at.session_state["shift_grid"] = edits(edited={0: {"end": iso(new_end)}})
+    new_end = wall(row["end"]) - timedelta(hours=1)
+    # typed as the grid shows times: UK order, 24-hour clock
+    at.session_state["shift_grid"] = edits(edited={0: {"end": f"{new_end:%d/%m/%Y %H:%M}"}})
     at.run()
     assert not at.exception and not at.error
     assert any("changes a shift for" in m for m in texts(at.markdown))
@@ -109,7 +122,7 @@ def test_an_edit_shows_its_impact_and_saves_with_audit(app_as: AppFactory, db: E
     at.button(key="editor_save").click().run()
     assert "Saved: 1 changed." in texts(at.success)
     stored = load_rota(db).shifts.filter(pl.col("shift_id") == row["shift_id"]).row(0, named=True)
-    assert stored["end"].astimezone(SERVICE_TZ).replace(tzinfo=None) == new_end.to_pydatetime()
+    assert stored["end"].astimezone(SERVICE_TZ).replace(tzinfo=None) == new_end
     last = audit_entries(db, limit=1).row(0, named=True)
     assert (last["actor"], last["action"], last["entity"], last["entity_id"]) == (
         "test-coordinator",
@@ -148,9 +161,10 @@ def test_deleting_the_week_opens_gaps(app_as: AppFactory) -> None:
     at.session_state["shift_grid"] = edits(deleted=list(range(n)))
     at.run()
     warnings = texts(at.warning)
-    # the demo week may already hold a gap for sio-16-17, which deleting every shift then lengthens
+    # the demo week may already hold a gap for SIO 16-17 (rules in plain words), which deleting every
+    # shift then lengthens
     opened = ("Opens a gap", "Lengthens the gap")
-    assert any(w.startswith(opened) and "for sio-16-17" in w for w in warnings), warnings
+    assert any(w.startswith(opened) and "for SIO 16-17" in w for w in warnings), warnings
     assert not at.button(key="editor_save").disabled
 
 
@@ -253,20 +267,130 @@ def test_import_shows_the_problems_then_imports(app_as: AppFactory, db: Engine) 
     assert load_rota(db).shifts.height == before + 1
 
 
-def test_fill_a_gap_lists_free_qualified_responders(app_as: AppFactory) -> None:
-    at = app_as(COORDINATOR, POLICE, page=PAGE)
-    for _ in range(8):  # the demo has thin weekends within the coming weeks
-        if "editor_gap" in [s.key for s in at.selectbox]:
-            break
+def week_with_a_free_responder(at: AppTest) -> None:
+    """Move on week by week to the first with a gap that a police responder is free to fill (the demo has
+    thin weekends within the coming weeks)."""
+    for _ in range(8):
+        if "editor_fill_who" in [s.key for s in at.selectbox]:
+            return
         at.button(key="editor_next_week").click().run()
+    raise AssertionError("no gap with a free responder in the coming weeks")
+
+
+def test_fill_a_gap_adds_a_row_to_the_grid_and_only_save_stores_it(app_as: AppFactory, db: Engine) -> None:
+    at = app_as(COORDINATOR, POLICE, page=PAGE)
+    week_with_a_free_responder(at)
     gap = at.selectbox(key="editor_gap")
-    assert gap.options and (gap.value or "").startswith("sio")
-    assert any("Rest before" in d.value.columns for d in at.dataframe) or any(
-        "Nobody in this agency" in w for w in texts(at.warning)
+    assert gap.options and all(o.startswith("SIO ") for o in gap.options)  # plain words, not sio-16-17
+    assert any("Rest before" in d.value.columns for d in at.dataframe)  # the free responders
+    who = at.selectbox(key="editor_fill_who")
+    assert who.value is None and who.placeholder == "Choose a responder"  # nobody chosen for the user
+    assert at.button(key="editor_fill_gap").disabled
+    rows = len(editor(at, "shift_grid").value)
+    stored = load_rota(db).shifts.height
+
+    filled, chosen = gap.value, who.options[0]
+    who.select(chosen).run()
+    at.button(key="editor_fill_gap").click().run()
+    assert not at.exception
+    grid = editor(at, "shift_grid").value
+    assert len(grid) == rows + 1  # a new row of the grid, without an id until saved
+    new = grid.iloc[-1]
+    assert (
+        chosen.endswith(f"({new['responder_id']})") and pd.isna(new["shift_id"]) and new["kind"] == "oncall"
     )
-    if "editor_fill_who" in [s.key for s in at.selectbox]:
-        at.button(key="editor_fill_gap").click().run()
-        assert "Saved: 1 added." in texts(at.success)
+    assert any("Nothing is stored until you save" in s for s in texts(at.success))
+    assert any("adds a shift for" in m for m in texts(at.markdown))  # the unsaved change, and its impact
+    closed = ("Closes the gap", "Shortens the gap", "Eases the gap")
+    assert any(s.startswith(closed) and " for SIO " in s for s in texts(at.success)), texts(at.success)
+    assert load_rota(db).shifts.height == stored  # nothing stored yet
+    assert at.selectbox(key="editor_fill_who").value is None  # adding again means choosing again
+
+    at.button(key="editor_save").click().run()
+    assert not at.exception
+    assert "Saved: 1 added." in texts(at.success)
+    assert load_rota(db).shifts.height == stored + 1
+    grid = editor(at, "shift_grid").value
+    assert len(grid) == rows + 1 and not grid["shift_id"].isna().any()  # a stored row now, read afresh
+    left = [s for s in at.selectbox if s.key == "editor_gap"]
+    assert not left or filled not in left[0].options  # the gap filled is no longer offered
+    # and the next gap starts with nobody chosen, not with the last gap's choice
+    assert all(s.value is None for s in at.selectbox if s.key == "editor_fill_who")
+
+
+def test_discarding_drops_a_row_added_from_fill_a_gap(app_as: AppFactory, db: Engine) -> None:
+    at = app_as(COORDINATOR, POLICE, page=PAGE)
+    week_with_a_free_responder(at)
+    rows = len(editor(at, "shift_grid").value)
+    who = at.selectbox(key="editor_fill_who")
+    who.select(who.options[0]).run()
+    at.button(key="editor_fill_gap").click().run()
+    assert len(editor(at, "shift_grid").value) == rows + 1
+    at.button(key="editor_discard").click().run()
+    assert len(editor(at, "shift_grid").value) == rows and at.button(key="editor_save").disabled
+    # a choice made for one gap is not carried to another
+    who = at.selectbox(key="editor_fill_who")
+    who.select(who.options[0]).run()
+    gaps = at.selectbox(key="editor_gap")
+    if len(gaps.options) > 1:
+        gaps.select(gaps.options[1]).run()
+        assert all(s.value is None for s in at.selectbox if s.key == "editor_fill_who")
+
+
+def test_gaps_already_over_are_not_offered(app_as: AppFactory) -> None:
+    at = app_as(COORDINATOR, POLICE, page=PAGE)
+    at.button(key="editor_prev_week").click().run()  # last week is over: nothing in it is worth filling
+    assert not at.exception
+    assert "editor_gap" not in [s.key for s in at.selectbox]
+    assert any(s.startswith("No gaps left to fill this week") for s in texts(at.success))
+
+
+def test_a_shift_during_the_responders_own_leave_is_a_warning_that_does_not_stop_saving(
+    app_as: AppFactory, db: Engine
+) -> None:
+    at = app_as(COORDINATOR, POLICE, page=PAGE)
+    monday = at.session_state["editor_week"]
+    thursday, friday = monday + timedelta(days=3), monday + timedelta(days=4)
+    someone = sorted(ids_of(db, POLICE))[0]
+    name = load_rota(db).responders.filter(pl.col("responder_id") == someone).item(0, "name")
+    leave = absence_row(
+        someone,
+        day_start(thursday, SERVICE_TZ),
+        day_start(friday + timedelta(days=1), SERVICE_TZ),
+        "annual leave",
+    )
+    save_changes(db, Actor("other", COORDINATOR, POLICE), [Change(ABSENCE, CREATE, after=leave)])
+    at.run()  # nothing edited here: the week is read afresh
+    at.session_state["shift_grid"] = edits(
+        added=[{"responder_id": someone, "start": f"{thursday}T19:00:00", "end": f"{friday}T07:00:00"}]
+    )
+    at.run()
+    assert not at.exception and not at.error
+    said = "\n".join(texts(at.warning))
+    assert "Check before saving" in said
+    assert (
+        f"{name}: shift {thursday:%d/%m/%Y} 19:00-07:00 overlaps their annual leave "
+        f"{thursday:%d/%m/%Y}-{friday:%d/%m/%Y}"
+    ) in said
+    before = load_rota(db).shifts.height
+    at.button(key="editor_save").click().run()
+    assert "Saved: 1 added." in texts(at.success)
+    assert load_rota(db).shifts.height == before + 1
+
+
+def test_a_coordinator_gets_no_warnings_about_another_agencys_responder(
+    app_as: AppFactory, db: Engine
+) -> None:
+    at = app_as(COORDINATOR, POLICE, page=PAGE)
+    monday = at.session_state["editor_week"]
+    paediatrician = sorted(ids_of(db, NHS))[0]
+    at.session_state["shift_grid"] = edits(
+        added=[{"responder_id": paediatrician, "start": f"{monday}T09:00:00", "end": f"{monday}T17:00:00"}]
+    )
+    at.run()
+    assert not at.exception
+    assert not [w for w in texts(at.warning) if "Check before saving" in w]  # refused, not shown
+    assert at.button(key="editor_save").disabled  # the row itself is a problem to fix
 
 
 def test_an_unedited_week_shows_changes_stored_meanwhile(app_as: AppFactory, db: Engine) -> None:
@@ -283,4 +407,4 @@ def test_an_unedited_week_shows_changes_stored_meanwhile(app_as: AppFactory, db:
     at.run()
     grid = editor(at, "shift_grid").value
     now = grid[grid["shift_id"] == row["shift_id"]].iloc[0]
-    assert pd.Timestamp(now["end"]) == pd.Timestamp(row["end"]) - pd.Timedelta(hours=1)
+    assert wall(now["end"]) == wall(row["end"]) - timedelta(hours=1)

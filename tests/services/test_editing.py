@@ -469,8 +469,8 @@ def test_deleting_a_shift_opens_a_gap(engine: Engine) -> None:
     impact = gap_impact(engine, POLICE_COORD, deletion)
     assert impact.sentences == (
         # S7 (not briefed on 16-17s) is on from 06:00
-        "opens a gap Sat 02:00-06:00 for sio (28/03/2026)",
-        "opens a gap Sat 02:00-08:00 for sio-16-17 (28/03/2026)",
+        "opens a gap Sat 02:00-06:00 for SIO 0-15 (28/03/2026)",
+        "opens a gap Sat 02:00-08:00 for SIO 16-17 (28/03/2026)",
     )
     assert impact.effects.get_column("minutes_change").to_list() == [240, 360]
     assert load_rota(engine).shifts.filter(pl.col("shift_id") == "X2").height == 1  # nothing saved
@@ -483,18 +483,18 @@ def test_shortening_lengthening_and_closing_gaps(engine: Engine) -> None:
     back = Change(SHIFT, CREATE, after=shift_row("S2", utc(3, 28, 2), utc(3, 28, 8)))
     part = Change(SHIFT, CREATE, after=shift_row("S2", utc(3, 28, 2), utc(3, 28, 5)))
     assert gap_impact(engine, POLICE_COORD, [back]).sentences == (
-        "closes the gap Sat 02:00-06:00 for sio (28/03/2026)",
-        "closes the gap Sat 02:00-08:00 for sio-16-17 (28/03/2026)",
+        "closes the gap Sat 02:00-06:00 for SIO 0-15 (28/03/2026)",
+        "closes the gap Sat 02:00-08:00 for SIO 16-17 (28/03/2026)",
     )
     assert gap_impact(engine, POLICE_COORD, [part]).sentences == (
-        "shortens the gap Sat 02:00-06:00 for sio to Sat 05:00-06:00 (28/03/2026)",
-        "shortens the gap Sat 02:00-08:00 for sio-16-17 to Sat 05:00-08:00 (28/03/2026)",
+        "shortens the gap Sat 02:00-06:00 for SIO 0-15 to Sat 05:00-06:00 (28/03/2026)",
+        "shortens the gap Sat 02:00-08:00 for SIO 16-17 to Sat 05:00-08:00 (28/03/2026)",
     )
     x1 = shift_of(view.shifts, "X1")
     earlier = change_from_stored(SHIFT, UPDATE, x1, {**x1, "end": utc(3, 28, 1)})
     assert gap_impact(engine, POLICE_COORD, [earlier]).sentences == (
-        "lengthens the gap Sat 02:00-06:00 for sio to Sat 01:00-06:00 (28/03/2026)",
-        "lengthens the gap Sat 02:00-08:00 for sio-16-17 to Sat 01:00-08:00 (28/03/2026)",
+        "lengthens the gap Sat 02:00-06:00 for SIO 0-15 to Sat 01:00-06:00 (28/03/2026)",
+        "lengthens the gap Sat 02:00-08:00 for SIO 16-17 to Sat 01:00-08:00 (28/03/2026)",
     )
 
 

@@ -1,6 +1,7 @@
 """The edited grids against the week as read: which rows were added, changed or deleted, each new or
 changed row checked with the import's own rules (`rota.bundle.check_rows`, docs/bundle.md), and the
-problems worded for a grid, where a time cannot carry its UTC offset.
+problems worded for a grid, where a time cannot carry its UTC offset. A grid's times are local wall time,
+as date-times or as text typed day first ("05/12/2026 19:00", what the Rota editor's grids hold).
 """
 
 from __future__ import annotations
@@ -55,6 +56,30 @@ def _is_blank(value: Any) -> bool:
     return str(value) in ("NaT", "nan", "None")
 
 
+WALL_FORMATS = (
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+)
+
+
+def _typed_wall(value: Any) -> Any:
+    """A time typed as text without an offset ("05/12/2026 19:00", or ISO 8601) as naive wall time, for
+    comparing with the row as read; any other value as it is (the bundle rules judge it)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    for fmt in WALL_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)  # noqa: DTZ007 - wall time, judged by the bundle rules
+        except ValueError:
+            continue
+    return value
+
+
 def _wall_text(value: datetime) -> str:
     # Four-digit years whatever strftime does with year 1, so that the date-range check words the refusal.
     text = f"{value.day:02d}/{value.month:02d}/{value.year:04d} {value:%H:%M}"
@@ -66,6 +91,12 @@ def _cell_text(value: Any, wall: datetime | None, instant: datetime | None) -> s
     its offset), so a shift in the repeated hour of a clock change stays valid while it is not edited."""
     if _is_blank(value):
         return None
+    typed = _typed_wall(value)
+    if isinstance(value, str) and isinstance(typed, datetime):
+        # typed text: kept as typed unless it is the time as read
+        if wall is not None and instant is not None and typed == wall.replace(microsecond=0):
+            return instant.isoformat()
+        return value.strip()
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             return value.isoformat()
@@ -82,6 +113,8 @@ def _cell_text(value: Any, wall: datetime | None, instant: datetime | None) -> s
 
 
 def _same(value: Any, old: Any) -> bool:
+    if isinstance(old, datetime):
+        value = _typed_wall(value)
     if _is_blank(value) and _is_blank(old):
         return True
     if isinstance(value, datetime) and isinstance(old, datetime):
