@@ -3,7 +3,9 @@ Debian's Chromium driven by Playwright against a real `rota up`, on the demo dat
 benchmark year imported (docs/dashboard.md, "Speed in the browser").
 
     python benchmarks/bench_browser.py [--runs 5] [--dataset demo|national|both] [--user manager]
-                                       [--json benchmarks/out/browser.json]
+                                       [--json benchmarks/out/browser.json] [--keep DIR] [--check]
+
+It prints the machine's load and a markdown table ready for docs/dashboard.md ("Speed in the browser").
 
 For each data set: `rota demo` into a fresh SQLite file (and, for "national", the year of
 benchmarks/national_bundle.py, 2,000 responders and 500,000 shifts, imported on top with `rota import`, the
@@ -112,9 +114,11 @@ def prepare(dataset: str, folder: Path, responders: int, shifts: int) -> dict[st
         PYTHONPATH=str(ROOT)
         + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else ""),
     )
-    if (folder / "rota.db").exists():
+    ready = folder / "ready"  # written last: a database whose making failed half way is made again
+    if ready.exists() and (folder / "rota.db").exists():
         print(f"[{dataset}] reusing {folder / 'rota.db'}", file=sys.stderr)
         return env
+    (folder / "rota.db").unlink(missing_ok=True)
     t0 = time.perf_counter()
     _cli(env, "demo")
     print(f"[{dataset}] rota demo: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
@@ -133,6 +137,7 @@ def prepare(dataset: str, folder: Path, responders: int, shifts: int) -> dict[st
             f"{time.perf_counter() - t0:.1f} s: {out.strip()}",
             file=sys.stderr,
         )
+    ready.write_text(dataset)
     return env
 
 
