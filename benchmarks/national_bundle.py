@@ -327,6 +327,8 @@ def build_frames(
                 "reason": np.array(["annual leave", "sickness", "training course"])[reason_idx],
             }
         )
+        # two draws can give a responder the same absence twice; a bundle gives each once (docs/bundle.md)
+        .unique(subset=["who", "start", "end"], keep="first", maintain_order=True)
         .sort("who", "start")
         .select(
             pl.col("who").replace_strict(list(range(n_responders)), ids.tolist()).alias("responder_id"),

@@ -92,7 +92,14 @@ def select_frame(
         stmt = stmt.where(cond)
     if order_by:
         stmt = stmt.order_by(*(table.c[name] for name in order_by))
-    rows = conn.execute(stmt).all()
+    result = conn.execute(stmt)
+    if all(_unprocessed(c, conn) for c in stmt.selected_columns):
+        # Plain tuples straight from the driver: SQLAlchemy would only wrap each value unchanged, and
+        # building half a million Row objects (and polars reading them) is most of a national-size load.
+        rows: Sequence[Any] = result.cursor.fetchall()
+        result.close()
+    else:
+        rows = result.all()
     raw = {
         name: (raw_instant_dtype(dialect) if name in instants else dtype) for name, dtype in schema.items()
     }
@@ -100,6 +107,11 @@ def select_frame(
     if instants:
         df = df.with_columns(instant_to_utc(name, dialect) for name in instants)
     return df
+
+
+def _unprocessed(column: ColumnElement[Any], conn: Connection) -> bool:
+    """Whether the driver's value of `column` is what SQLAlchemy returns (no result processor)."""
+    return column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None) is None
 
 
 def select_frame_in(
