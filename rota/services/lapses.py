@@ -19,6 +19,7 @@ from rota.engine.sweep import gaps
 from rota.model import UTC_US, Rota
 from rota.rules import Rule
 from rota.services.access import Actor, can_edit_agency, require_read_people
+from rota.services.coverage import rule_label
 from rota.storage import Engine
 from rota.storage.rota import load_rota
 from rota.timeutil import SERVICE_TZ, day_start, utc_now
@@ -288,11 +289,11 @@ def coverage_removed(
 
 
 def _impact_text() -> pl.Expr:
-    """The sentence for one rule, from rule_id, lost_hours and gaps_opened: like
-    sio-16-17 loses 36 h of cover (opens 3 gaps)."""
+    """The sentence for one rule, from rule (its label for people), lost_hours and gaps_opened: like
+    SIO 16-17 loses 36 h of cover (opens 3 gaps)."""
     hours = pl.col("lost_hours").round(1).cast(pl.String).str.replace(r"\.0$", "")
     gap_word = pl.when(pl.col("gaps_opened") == 1).then(pl.lit("gap")).otherwise(pl.lit("gaps"))
-    return pl.format("{} loses {} h of cover (opens {} {})", "rule_id", hours, "gaps_opened", gap_word)
+    return pl.format("{} loses {} h of cover (opens {} {})", "rule", hours, "gaps_opened", gap_word)
 
 
 def training_expiries(
@@ -330,15 +331,17 @@ def expiries_for(
     keys = [_RID, "competency", "lapse_on"]
     lapses = upcoming_lapses(rota, today, horizon_days)
     rostered = rostered_after_lapse(rota, lapses, tz, weeks)
+    labels = {r.id: rule_label(r) for r in rota.effective_rules()}
     impacts = (
         coverage_removed(rota, lapses, tz, weeks)
         .sort("lost_hours", "rule_id", descending=[True, False])
+        .with_columns(pl.col("rule_id").replace_strict(labels, default=pl.col("rule_id")).alias("rule"))
         .with_columns(_impact_text().alias("impact"))
     )
     per_lapse = impacts.group_by(keys, maintain_order=True).agg(
         pl.col("lapse_lost_hours").first().alias("cover_lost_hours"),
         pl.col("gaps_opened").sum(),
-        pl.col("rule_id").str.join(", ").alias("rules_affected"),
+        pl.col("rule").str.join(", ").alias("rules_affected"),
         pl.col("impact").str.join("; "),
     )
     people = rota.responders.select(_RID, "name", "role", "agency")

@@ -52,7 +52,7 @@ def utc(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
 def hand_rota() -> Rota:
     """S1's JAR lapses on 12/01/2027 while S1 is rostered for three 12-hour days (36 h) with no other
     qualified SIO, except S2 (JAR, no 16-17 briefing) for 12:00-15:00 on the 13th. So sio-16-17 loses 36 h
-    in 3 gaps, and sio loses 33 h in 4 (the 13th splits around S2)."""
+    in 3 gaps, and SIO 0-15 loses 33 h in 4 (the 13th splits around S2)."""
     responders = pl.DataFrame(
         {
             "responder_id": ["S1", "S2", "P1", "P2", "P3", "P4", "A1", "A2", "A3", "A4"],
@@ -223,16 +223,17 @@ def test_expiries_name_the_lapse_the_rules_and_the_hours() -> None:
     assert s1["rostered_hours"] == 36.0  # the shift on the 10th is before the lapse
     assert s1["cover_lost_hours"] == 36.0
     assert s1["gaps_opened"] == 7
-    assert s1["rules_affected"] == "sio-16-17, sio"
+    assert s1["rules_affected"] == "SIO 16-17, SIO 0-15"
     assert (
-        s1["impact"] == "sio-16-17 loses 36 h of cover (opens 3 gaps); sio loses 33 h of cover (opens 4 gaps)"
+        s1["impact"]
+        == "SIO 16-17 loses 36 h of cover (opens 3 gaps); SIO 0-15 loses 33 h of cover (opens 4 gaps)"
     )
     assert s1["editable"] is False  # the CDOP manager reads but does not edit the rota
     others = df.filter(pl.col("responder_id") != "S1")
     assert others["cover_lost_hours"].to_list() == [0.0] * others.height
     assert lapse_warnings(df) == [
-        "If DI Ada Testwood's jar lapses on 12/01/2027, sio-16-17 loses 36 h of cover (opens 3 gaps); "
-        "sio loses 33 h of cover (opens 4 gaps)."
+        "If DI Ada Testwood's jar lapses on 12/01/2027, SIO 16-17 loses 36 h of cover (opens 3 gaps); "
+        "SIO 0-15 loses 33 h of cover (opens 4 gaps)."
     ]
 
 
@@ -397,6 +398,7 @@ def test_admin_adds_training_anywhere(engine: Engine) -> None:
     # S2 now covers sio-16-17 from 12:00 to 15:00 on the 13th too
     s1 = training_expiries(engine, ADMIN, TODAY).filter(pl.col("responder_id") == "S1").row(0, named=True)
     assert (
-        s1["impact"] == "sio loses 33 h of cover (opens 4 gaps); sio-16-17 loses 33 h of cover (opens 4 gaps)"
+        s1["impact"]
+        == "SIO 0-15 loses 33 h of cover (opens 4 gaps); SIO 16-17 loses 33 h of cover (opens 4 gaps)"
     )
     assert timedelta(hours=s1["cover_lost_hours"]) == timedelta(hours=33)
