@@ -69,6 +69,7 @@ def hostile_rota() -> Rota:
             "role": ["paediatrician", "sio", "ambulance", "paediatrician"],
             "agency": ["+cmd|' /C calc'!A0", "+44 7700 900123", "\tTabbed", "Plain"],
             "email": [None, None, None, None],
+            "phone": ["+44 7700 900123", None, "07700 900001", None],
             "active": [True, True, True, False],
         },
         schema=SCHEMAS["responders"],
@@ -95,6 +96,7 @@ def test_bundle_export_neutralises_formula_cells(tmp_path: Path) -> None:
     by_column = dict(zip(rows[0], zip(*rows[1:], strict=True), strict=True))
     assert by_column["name"] == ('\'=HYPERLINK("http://x")', "'-2+3", "'@SUM(1)", "''=Bob")
     assert by_column["agency"] == ("'+cmd|' /C calc'!A0", "'+44 7700 900123", "'\tTabbed", "Plain")
+    assert by_column["phone"] == ("'+44 7700 900123", "", "07700 900001", "")
     assert "'=jar" in (tmp_path / "out" / "training.csv").read_text(encoding="utf-8")
     assert "'@leave" in (tmp_path / "out" / "absences.csv").read_text(encoding="utf-8")
 
