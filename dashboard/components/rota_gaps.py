@@ -45,6 +45,7 @@ def _free_table(free: pl.DataFrame, tz: tzinfo) -> pl.DataFrame:
         {
             "Name": "name",
             "ID": "responder_id",
+            "Phone": "phone",
             "Email": "email",
             "Previous shift ended": when("previous_shift_end"),
             "Rest before": rest("rest_before_hours"),

@@ -24,6 +24,7 @@ AVAILABILITY_SCHEMA: dict[str, pl.DataType] = {
     "name": pl.String(),
     "agency": pl.String(),
     "email": pl.String(),
+    "phone": pl.String(),
     "free": pl.Boolean(),
     "reason": pl.String(),
     "previous_shift_end": UTC_US,
@@ -79,7 +80,7 @@ def _rest_frame(rota: Rota, people: pl.DataFrame, start: datetime, end: datetime
         .agg(pl.col("start").min().alias("next_shift_start"))
     )
     return (
-        people.select("responder_id", "name", "agency", "email")
+        people.select("responder_id", "name", "agency", "email", "phone")
         .join(prev, on="responder_id", how="left")
         .join(nxt, on="responder_id", how="left")
         .with_columns(
