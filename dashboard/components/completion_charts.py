@@ -76,7 +76,7 @@ def spc_figure(spc: MeasureSpc) -> tuple[go.Figure, str]:
             if special
             else "No special cause. "
         )
-        + "The numbers are in the table below the chart."
+        + "The numbers are in the table below the charts."
     )
     return fig, alt
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
 
+import polars as pl
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -18,6 +19,9 @@ from rota.vocab import ShiftKind
 HEADING = "Next 72 hours"
 _LAST = timedelta(microseconds=1)
 _KINDS = {k.value: k.label for k in ShiftKind}
+# At most this many people are listed in words; more (a large deployment: hundreds on duty at once) go into
+# a table, which the browser draws as quickly for a thousand rows as for ten.
+LIST_AT_MOST = 8
 
 
 def when_text(t: datetime, now: datetime, tz: tzinfo) -> str:
@@ -76,7 +80,13 @@ def duty_text(d: Duty, now: datetime, tz: tzinfo) -> str:
     span = span_text(d.start, d.end, now, tz)
     kind = f", {_KINDS.get(d.kind or '', d.kind)}" if d.kind else ""
     counts = f"counts for {' and '.join(d.counts_for)}" if d.counts_for else "not qualified for these rules"
-    away = "; absent (leave or training)" if d.absent else ""
+    away = (
+        "; absent (leave or training)"
+        if d.absent
+        else "; absent for part of it (leave or training)"
+        if d.partly_absent
+        else ""
+    )
     return f"**{_md(d.name)}**, {_md(phone)}: {span}{kind}; {counts}{away}"
 
 
@@ -93,11 +103,48 @@ def _people(role: RoleOutlook, outlook: Outlook, now: datetime) -> None:
         return
     current = [d for d in role.duties if d.start <= now]
     later = [d for d in role.duties if d.start > now]
-    lines = "\n".join(f"- {duty_text(d, now, tz)}" for d in current) or "- nobody on duty now"
-    st.markdown(f"**On duty now:**\n\n{lines}")
+    if len(current) <= LIST_AT_MOST:
+        lines = "\n".join(f"- {duty_text(d, now, tz)}" for d in current) or "- nobody on duty now"
+        st.markdown(f"**On duty now:**\n\n{lines}")
+    else:
+        # a large deployment: the count at a glance, the people (hundreds) in a table drawn once opened
+        box = st.expander(
+            f"On duty now: {len(current)} people", key=f"next72_now_{role.role}", on_change="rerun"
+        )
+        if box.open:
+            with box:
+                st.dataframe(duty_table(current, now, tz), hide_index=True)
     if later:
-        with st.expander(f"Later in the 72 hours: {len(later)} more shift{'s' if len(later) != 1 else ''}"):
-            st.markdown("\n".join(f"- {duty_text(d, now, tz)}" for d in later))
+        # drawn only once opened (a rerun): a large deployment has thousands of shifts in 72 hours
+        box = st.expander(
+            f"Later in the 72 hours: {len(later)} more shift{'s' if len(later) != 1 else ''}",
+            key=f"next72_later_{role.role}",
+            on_change="rerun",
+        )
+        if not box.open:
+            return
+        with box:
+            if len(later) <= LIST_AT_MOST:
+                st.markdown("\n".join(f"- {duty_text(d, now, tz)}" for d in later))
+            else:
+                st.dataframe(duty_table(later, now, tz), hide_index=True, key=f"next72_later_{role.role}")
+
+
+def duty_table(duties: list[Duty], now: datetime, tz: tzinfo) -> pl.DataFrame:
+    """The duties as a table for people: name, phone number, when, kind, the bands they count for."""
+    return pl.DataFrame(
+        {
+            "Name": [d.name for d in duties],
+            "Phone": [d.phone or "none stored" for d in duties],
+            "On duty": [span_text(d.start, d.end, now, tz) for d in duties],
+            "Kind": [_KINDS.get(d.kind or "", d.kind) or "" for d in duties],
+            "Counts for": [" and ".join(d.counts_for) or "not qualified for these rules" for d in duties],
+            "Absent": [
+                "leave or training" if d.absent else "part of it" if d.partly_absent else "" for d in duties
+            ],
+        },
+        schema=dict.fromkeys(("Name", "Phone", "On duty", "Kind", "Counts for", "Absent"), pl.String),
+    )
 
 
 def _tz(outlook: Outlook) -> tzinfo:

@@ -182,7 +182,6 @@ def _spc_section(q: Query, actor: Actor, view: CompletionView) -> None:
         "fewer cases) and the target (dotted). Blue squares: special cause improvement; orange diamonds: "
         "special cause concern; grey circles: common cause variation."
     )
-    percent_format = percent_column()
     for row in [view.spc[i : i + 2] for i in range(0, len(view.spc), 2)]:
         for box, spc in zip(st.columns(2), row, strict=False):
             with box.container(border=True):
@@ -208,20 +207,36 @@ def _spc_section(q: Query, actor: Actor, view: CompletionView) -> None:
                     show_chart(fig, alt=alt, key=f"completion_spc_{spc.measure}")
                 if notes:
                     st.caption(" ".join(notes))
-                with st.expander("The chart as a table"):
-                    st.dataframe(
-                        spc_table(spc),
-                        hide_index=True,
-                        column_config={
-                            "Rate": percent_format,
-                            "Lower limit": percent_format,
-                            "Upper limit": percent_format,
-                        },
-                        key=f"completion_spc_table_{spc.measure}",
-                    )
-                    download_buttons(
-                        spc.points, f"completion-spc-{spc.measure}-{view.by}", key=f"spc-{spc.measure}"
-                    )
+    _spc_tables(view)
+
+
+def _spc_tables(view: CompletionView) -> None:
+    """The figures of every p-chart in one table (one grid, not one per chart: each grid costs the browser
+    as much as a chart), with its downloads."""
+    drawn = [spc for spc in view.spc if spc.drawn]
+    if not drawn:
+        return
+    percent_format = percent_column()
+    with st.expander("The charts as a table"):
+        table = pl.concat(
+            [spc_table(spc).select(pl.lit(spc.label).alias("Measure"), pl.all()) for spc in drawn]
+        )
+        st.dataframe(
+            table,
+            hide_index=True,
+            column_config={
+                "Measure": st.column_config.TextColumn(pinned=True),
+                "Rate": percent_format,
+                "Lower limit": percent_format,
+                "Upper limit": percent_format,
+            },
+            key="completion_spc_table",
+        )
+        points = pl.concat(
+            [spc.points.select(pl.lit(spc.measure).alias("measure"), pl.all()) for spc in drawn],
+            how="diagonal_relaxed",
+        )
+        download_buttons(points, f"completion-spc-{view.by}", key="spc")
 
 
 def _hours_section(view: CompletionView) -> None:

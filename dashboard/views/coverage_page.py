@@ -10,7 +10,7 @@ cached by period or minute and by a data version that changes with every edit.""
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
 import plotly.graph_objects as go
@@ -49,7 +49,7 @@ from rota.services.coverage import (
     on_now,
 )
 from rota.services.forecasting import nightly_outlook
-from rota.services.outlook import Outlook, next_72_hours
+from rota.services.outlook import Outlook, outlook_for_hour
 from rota.timeutil import utc_now, zone, zone_name
 from rota.vocab import ShiftKind, responder_role_label
 
@@ -87,11 +87,15 @@ def _cover_now(
     return cover_now(engine(), Actor(*user), at, zone(tz_name))
 
 
-@st.cache_data(show_spinner=False, max_entries=16, ttl=120)
-def _next_72(
-    url: str, version: int, at: datetime, tz_name: str, user: tuple[str, str, str | None]
+@st.cache_resource(show_spinner=False, max_entries=8, ttl=7200)
+def _outlook_for_hour(
+    url: str, version: int, hour: datetime, tz_name: str, people: bool, _actor: Actor
 ) -> Outlook:
-    return next_72_hours(engine(), Actor(*user), at, zone(tz_name))
+    """The service's outlook of an hour (kept as built: frozen, read only), which `Outlook.clip` cuts to
+    the next 72 hours at every minute of it; one for all readers who see people, one for those who see
+    counts (`_actor`, not in the key, is the first reader of the kind; the service checks them, and the
+    page checks every reader before using the cache)."""
+    return outlook_for_hour(engine(), _actor, hour, zone(tz_name))
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=120)
@@ -407,9 +411,10 @@ def _alert_banner(actor: Actor, report: CoverageReport, now: datetime) -> None:
 def _next_72_section(actor: Actor, tz_name: str) -> None:
     now = utc_now().replace(second=0, microsecond=0)
     url = database_key()
-    user = (actor.username, actor.role, actor.agency)
+    hour = now.astimezone(UTC).replace(minute=0)
     try:
-        outlook = _next_72(url, data_version(engine()), now, tz_name, user)
+        wide = _outlook_for_hour(url, data_version(engine()), hour, tz_name, can_read_people(actor), actor)
+        outlook = wide.clip(now)
     except Exception as exc:
         st.header(HEADING, anchor="next-72-hours")
         failed("work out the next 72 hours", exc)

@@ -11,8 +11,8 @@ touch or overlap merged into one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import polars as pl
 
@@ -24,7 +24,7 @@ from rota.services.access import COVERAGE, Actor, can_read_people, pages_for
 from rota.services.coverage import rule_label
 from rota.storage import Engine
 from rota.storage.rota import load_rota
-from rota.timeutil import SERVICE_TZ, bank_holidays, localize, zone_name
+from rota.timeutil import SERVICE_TZ, bank_holidays, localize, zone, zone_name
 from rota.vocab import responder_role_label
 
 HORIZON = timedelta(hours=72)
@@ -95,6 +95,10 @@ class Duty:
     end: datetime
     counts_for: tuple[str, ...]
     absent: bool
+    partly_absent: bool = False  # leave or training during part of the shift (not the whole of it)
+    # (band, from, to): when the responder is qualified for a rule of the band, within the window the
+    # outlook was built for; `Outlook.clip` works `counts_for` out again from these for a shorter window
+    qualified: tuple[tuple[str, datetime, datetime], ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,46 @@ class Outlook:
     def gap_count(self) -> int:
         return sum(len(b.gaps) for r in self.roles for b in r.bands)
 
+    def clip(self, at: datetime, horizon: timedelta = HORIZON) -> Outlook:
+        """The outlook for [at, at + horizon), a window inside this one's, exactly as if built for it:
+        gaps cut to the window (with night, weekend and bank holiday for the part left), the shifts that
+        overlap it, the bands each counts for within it, and the number of people on duty in it. An
+        outlook built once for an hour (`outlook_for_hour`) answers every minute of that hour."""
+        end = at + horizon
+        if at < self.start or end > self.end:
+            raise ValueError("the window to clip to must lie inside the outlook's own")
+        tz = zone(self.tz_name)
+        holidays = _holidays(at, end, tz)
+        roles = []
+        for role in self.roles:
+            bands = tuple(
+                replace(
+                    b,
+                    gaps=tuple(
+                        _gap(max(g.start, at), min(g.end, end), g.rules, tz, holidays)
+                        for g in b.gaps
+                        if g.start < end and g.end > at
+                    ),
+                )
+                for b in role.bands
+            )
+            duties = tuple(_clip_duty(d, at, end) for d in role.duties if d.start < end and d.end > at)
+            roles.append(
+                replace(
+                    role,
+                    bands=bands,
+                    on_duty_count=len({d.responder_id for d in duties if not d.absent}),
+                    duties=duties if self.people_shown else (),
+                )
+            )
+        return replace(self, start=at, end=end, roles=tuple(roles))
+
+
+def _clip_duty(d: Duty, at: datetime, end: datetime) -> Duty:
+    lo, hi = max(d.start, at), min(d.end, end)
+    bands = {band for band, qa, qb in d.qualified if qa < hi and qb > lo}
+    return replace(d, counts_for=tuple(label for label, _lo, _hi in BANDS if label in bands))
+
 
 def next_72_hours(engine: Engine, actor: Actor, at: datetime, tz: tzinfo = SERVICE_TZ) -> Outlook:
     """The outlook for [at, at + 72 hours) from the stored rota (shifts touching the window only)."""
@@ -128,13 +172,30 @@ def next_72_hours(engine: Engine, actor: Actor, at: datetime, tz: tzinfo = SERVI
         raise PermissionDenied(f"the {actor.role} role cannot read coverage")
     if at.tzinfo is None:
         raise ValueError("`at` must be timezone-aware")
-    end = at + HORIZON
-    rota = load_rota(engine, at, end)
-    return build_outlook(rota, at, end, tz, people=can_read_people(actor))
+    return outlook_for_hour(engine, actor, at, tz).clip(at)
+
+
+def outlook_for_hour(engine: Engine, actor: Actor, at: datetime, tz: tzinfo = SERVICE_TZ) -> Outlook:
+    """The outlook over the 73 hours from the start of `at`'s hour (UTC), for `clip` to cut the next 72
+    hours from at any minute of that hour (so a cache keeps it for the hour, not the minute). For a
+    reader who may not see people the shifts in it carry no name, phone or id, and `clip` drops them."""
+    if COVERAGE not in pages_for(actor):
+        raise PermissionDenied(f"the {actor.role} role cannot read coverage")
+    if at.tzinfo is None:
+        raise ValueError("`at` must be timezone-aware")
+    lo = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    hi = lo + HORIZON + timedelta(hours=1)
+    return _build(load_rota(engine, lo, hi), lo, hi, tz, people=can_read_people(actor))
 
 
 def build_outlook(rota: Rota, start: datetime, end: datetime, tz: tzinfo, *, people: bool) -> Outlook:
     """The outlook from rota frames (no database, no permission check: `next_72_hours` does both)."""
+    return _build(rota, start, end, tz, people=people).clip(start, end - start)
+
+
+def _build(rota: Rota, start: datetime, end: datetime, tz: tzinfo, *, people: bool) -> Outlook:
+    """The outlook for [start, end) with every shift in it: anonymous (no name, phone or id) where
+    `people` is False, so that `Outlook.clip` can still count the people on duty."""
     rules = rota.effective_rules()
     found = gaps(rota, start, end, tz, rules)
     holidays = _holidays(start, end, tz)
@@ -145,13 +206,18 @@ def build_outlook(rota: Rota, start: datetime, end: datetime, tz: tzinfo, *, peo
         mine = [r for r in rules if r.role == role]
         bands = tuple(_band(label, lo, hi, mine, found, tz, holidays) for label, lo, hi in BANDS)
         duties = _duties(rota, role, mine, start, end, tz)
+        if not people:
+            ids = {rid: str(i) for i, rid in enumerate(dict.fromkeys(d.responder_id for d in duties))}
+            duties = tuple(
+                replace(d, responder_id=ids[d.responder_id], name="", phone=None, agency=None) for d in duties
+            )
         out.append(
             RoleOutlook(
                 role=role,
                 role_label=responder_role_label(role),
                 bands=bands,
                 on_duty_count=len({d.responder_id for d in duties if not d.absent}),
-                duties=duties if people else (),
+                duties=duties,
             )
         )
     return Outlook(start, end, zone_name(tz), tuple(out), people)
@@ -239,10 +305,12 @@ def _duties(
     if shifts.is_empty():
         return ()
     qualified: dict[str, list[tuple[str, datetime, datetime]]] = {}
-    for band, band_lo, band_hi in BANDS:
-        for rule in (r for r in rules if _applies(r, band_lo, band_hi)):
-            for rid, a, b in qualified_intervals(rota, rule, start, end, tz).iter_rows():
-                qualified.setdefault(rid, []).append((band, a, b))
+    for rule in rules:
+        applies_to = [band for band, band_lo, band_hi in BANDS if _applies(rule, band_lo, band_hi)]
+        if not applies_to:
+            continue
+        for rid, a, b in qualified_intervals(rota, rule, start, end, tz).iter_rows():
+            qualified.setdefault(rid, []).extend((band, a, b) for band in applies_to)
     absences = rota.absences.filter((pl.col("start") < hi) & (pl.col("end") > lo))
     away: dict[str, list[tuple[datetime, datetime]]] = {}
     for rid, a, b in absences.select("responder_id", "start", "end").iter_rows():
@@ -250,7 +318,8 @@ def _duties(
     out = []
     for r in shifts.sort("start", "name", "responder_id").iter_rows(named=True):
         rid, a, b = r["responder_id"], r["start"], r["end"]
-        bands = {band for band, qa, qb in qualified.get(rid, []) if qa < b and qb > a}
+        mine = tuple(q for q in qualified.get(rid, []) if q[1] < b and q[2] > a)
+        bands = {band for band, _qa, _qb in mine}
         out.append(
             Duty(
                 responder_id=rid,
@@ -262,6 +331,9 @@ def _duties(
                 end=b,
                 counts_for=tuple(label for label, _lo, _hi in BANDS if label in bands),
                 absent=any(xa <= a and xb >= b for xa, xb in away.get(rid, [])),
+                partly_absent=any(xa < b and xb > a for xa, xb in away.get(rid, []))
+                and not any(xa <= a and xb >= b for xa, xb in away.get(rid, [])),
+                qualified=mine,
             )
         )
     return tuple(out)

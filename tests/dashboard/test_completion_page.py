@@ -54,12 +54,13 @@ def test_managers_see_charts_splits_and_the_cases(app_as: AppFactory, role: str)
     assert not at.error
     assert texts(at.title) == [TITLE]
     assert texts(at.header) == [*SECTIONS, "Cases"]
-    # a p-chart per measure, each with a text alternative and a table of its points
+    # a p-chart per measure, each with a text alternative, and one table of every chart's points
     charts = spc_charts(at)
     assert len(charts) == len(MEASURES)
     for chart in charts:
-        assert "The numbers are in the table below the chart." in chart.proto.alt
-    assert sum(1 for df in at.dataframe if "Upper limit" in df.value.columns) == len(MEASURES)
+        assert "The numbers are in the table below the charts." in chart.proto.alt
+    points = [df.value for df in at.dataframe if "Upper limit" in df.value.columns]
+    assert len(points) == 1 and points[0]["Measure"].nunique() == len(MEASURES)
     badges = [m for m in texts(at.markdown) if "-badge[" in m]
     assert len(badges) >= len(MEASURES)  # a variation badge each, an assurance badge where there is a target
     assert any("Common cause variation" in b or "Special cause" in b for b in badges)

@@ -388,3 +388,48 @@ def test_times_in_the_next_72_hours_read_at_a_glance() -> None:
         "Tomorrow 09:00 to 17:00"
     )
     assert span_text(now, t("2026-10-24T08:00+01:00"), now, SERVICE_TZ) == "now to Tomorrow 08:00"
+
+
+def _draw_many_on_duty() -> None:
+    """A large deployment's Next 72 hours: 20 on duty now and 3 later, drawn by the component."""
+    from datetime import UTC, datetime, timedelta
+
+    from dashboard.components.next72 import draw_next_72_hours
+    from rota.services.outlook import BandOutlook, Duty, Outlook, RoleOutlook
+
+    now = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+
+    def duty(i: int, start: datetime) -> Duty:
+        return Duty(
+            f"P{i}", f"Dr Fictional {i}", f"07700 900{i:03d}", "Trust", "oncall", start,
+            start + timedelta(hours=12), ("0-15", "16-17"), absent=False,
+        )  # fmt: skip
+
+    duties = [duty(i, now - timedelta(hours=1)) for i in range(20)]
+    duties += [duty(100 + i, now + timedelta(hours=10 + i)) for i in range(3)]
+    role = RoleOutlook(
+        "paediatrician", "Paediatrician", (BandOutlook("0-15", ("p",)), BandOutlook("16-17", ("p",))), 23,
+        tuple(duties),
+    )  # fmt: skip
+    draw_next_72_hours(Outlook(now, now + timedelta(hours=72), "Europe/London", (role,), True), now)
+
+
+def test_many_people_on_duty_are_a_table_a_few_are_listed_in_words() -> None:
+    at = AppTest.from_function(_draw_many_on_duty).run()
+    assert not at.exception
+    # 20 on duty now: the count at a glance; the table (with phone numbers) drawn only once opened
+    labels = [e.label for e in at.expander]
+    assert labels == ["On duty now: 20 people", "Later in the 72 hours: 3 more shifts"]
+    assert not at.dataframe
+    text = "\n".join(m.value for m in at.markdown)
+    assert "07700 900" not in text
+    at.session_state["next72_now_paediatrician"] = True
+    at.run()
+    (now_table,) = [d.value for d in at.dataframe]
+    assert len(now_table) == 20 and now_table["Phone"].str.startswith("07700 900").all()
+    assert now_table["On duty"].iloc[0] == "now to Tonight 20:00"
+    # three later shifts: in words, with their phone numbers, once opened
+    at.session_state["next72_later_paediatrician"] = True
+    at.run()
+    text = "\n".join(m.value for m in at.markdown)
+    assert all(f"07700 900{100 + i}" in text for i in range(3))

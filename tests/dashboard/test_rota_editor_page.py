@@ -283,7 +283,7 @@ def test_fill_a_gap_adds_a_row_to_the_grid_and_only_save_stores_it(app_as: AppFa
     gap = at.selectbox(key="editor_gap")
     assert gap.options and all(o.startswith("SIO ") for o in gap.options)  # plain words, not sio-16-17
     free = next(d.value for d in at.dataframe if "Rest before" in d.value.columns)  # the free responders
-    assert free["Phone"].notna().all() and free["Phone"].str.startswith("07700 900").all()  # demo: drama range
+    assert free["Phone"].notna().all() and free["Phone"].str.startswith("07700 900").all()  # drama range
     who = at.selectbox(key="editor_fill_who")
     assert who.value is None and who.placeholder == "Choose a responder"  # nobody chosen for the user
     assert at.button(key="editor_fill_gap").disabled

@@ -14,6 +14,7 @@ Rules: `paed` (jar, 0-17), `sio` (jar, 0-15), `sio-16-17` (jar + jar-16-17, 16-1
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -24,9 +25,17 @@ from sqlalchemy import Engine
 from rota.model import Rota, conform
 from rota.rules import make_rule
 from rota.services.access import Actor
-from rota.services.outlook import Outlook, RoleOutlook, build_outlook, next_72_hours, touches_night
+from rota.services.outlook import (
+    Outlook,
+    RoleOutlook,
+    build_outlook,
+    next_72_hours,
+    outlook_for_hour,
+    touches_night,
+)
 from rota.storage.db import init_db
 from rota.storage.imports import import_rota
+from rota.storage.rota import load_rota
 from rota.timeutil import SERVICE_TZ, parse_instant
 
 MANAGER = Actor("manager", "cdop_manager")
@@ -238,3 +247,115 @@ def test_bank_holidays_are_named_and_weekend_ones_give_way_to_their_substitute_d
 def test_night_is_18_00_to_08_00_local(start: str, end: str, night: bool) -> None:
     assert touches_night(t(start), t(end), SERVICE_TZ) is night
     assert touches_night(t(start).astimezone(UTC), t(end).astimezone(UTC), SERVICE_TZ) is night
+
+
+AUTUMN = [
+    ("P1", "2026-10-24T12:00+01:00", "2026-10-25T12:00+00:00"),
+    ("S1", "2026-10-24T18:00+01:00", "2026-10-25T01:30+00:00"),  # ends in the second 01:00 hour
+    ("S1", "2026-10-26T08:00+00:00", "2026-10-26T08:25+00:00"),
+    ("S2", "2026-10-25T09:00+00:00", "2026-10-27T09:45+00:00"),
+]
+
+
+@pytest.mark.parametrize(
+    ("shifts", "hour"),
+    [(SPRING, "2026-03-28T08:00+00:00"), (AUTUMN, "2026-10-24T09:00+01:00")],
+    ids=["spring", "autumn"],
+)
+@pytest.mark.parametrize("actor", [MANAGER, COMMISSIONER], ids=["manager", "commissioner"])
+def test_the_outlook_of_an_hour_clipped_to_any_minute_is_the_outlook_built_for_that_minute(
+    tmp_path: Path, shifts: list[tuple[str, str, str]], hour: str, actor: Actor
+) -> None:
+    """What the Coverage page caches for an hour (`outlook_for_hour`), cut to a minute, equals the outlook
+    built for exactly that minute's 72 hours: gaps cut at both ends with their night / weekend marks for
+    the part left, the shifts that overlap, the bands they count for and the people on duty; across both
+    clock changes, and with a 16-17 briefing that lapses inside the window."""
+    rota = make_rota(shifts)
+    lapse = t(hour).astimezone(SERVICE_TZ).date() + timedelta(days=2)
+    rota = replace(
+        rota,
+        training=rota.training.with_columns(
+            pl.when(pl.col("competency") == "jar-16-17")
+            .then(pl.lit(lapse))
+            .otherwise(None)
+            .alias("valid_until")
+        ),
+    )
+    eng = init_db(f"sqlite:///{tmp_path / 'rota.db'}")
+    try:
+        import_rota(eng, rota, actor="test", source="test")
+        wide = outlook_for_hour(eng, actor, t(hour) + timedelta(minutes=5))
+        assert wide.start == t(hour) and wide.end - wide.start == timedelta(hours=73)
+        for minute in (0, 1, 25, 30, 59):
+            at = t(hour) + timedelta(minutes=minute)
+            exact = build_outlook(
+                load_rota(eng, at, at + timedelta(hours=72)),
+                at,
+                at + timedelta(hours=72),
+                SERVICE_TZ,
+                people=actor is MANAGER,
+            )
+            clipped = wide.clip(at)
+            assert clipped == exact, minute
+            assert [[d.counts_for for d in r.duties] for r in clipped.roles] == [
+                [d.counts_for for d in r.duties] for r in exact.roles
+            ]
+            assert next_72_hours(eng, actor, at) == exact
+    finally:
+        eng.dispose()
+    # a window outside the outlook's own is refused, not guessed
+    with pytest.raises(ValueError, match="inside"):
+        wide.clip(t(hour) + timedelta(hours=2))
+
+
+def test_clipping_works_out_marks_and_bands_again_for_the_part_left() -> None:
+    """Clipped from a wider outlook: a gap from 07:00 (night) cut at 08:30 touches no night any more,
+    and a shift whose 16-17 briefing starts only after the window counts for 0-15 alone."""
+    rota = make_rota(
+        [
+            ("P1", "2026-03-30T09:00+01:00", "2026-03-31T09:00+01:00"),
+            ("S1", "2026-04-02T08:00+01:00", "2026-04-03T08:00+01:00"),
+        ]
+    )
+    rota = replace(
+        rota,
+        training=rota.training.with_columns(
+            pl.when(pl.col("competency") == "jar-16-17")
+            .then(pl.lit(date(2026, 4, 3)))
+            .otherwise(pl.col("valid_from"))
+            .alias("valid_from")
+        ),
+    )
+    at = t("2026-03-30T08:30+01:00")  # a Monday
+    wide = build_outlook(
+        rota, t("2026-03-30T07:00+01:00"), t("2026-04-03T12:00+01:00"), SERVICE_TZ, people=True
+    )
+    clipped = wide.clip(at)
+    exact = build_outlook(rota, at, at + timedelta(hours=72), SERVICE_TZ, people=True)
+    assert clipped == exact
+    first = role(clipped, "paediatrician").bands[0].gaps[0]
+    assert (first.start, first.end, first.markers) == (at, t("2026-03-30T09:00+01:00"), ())
+    assert role(wide, "paediatrician").bands[0].gaps[0].markers == ("night",)
+    (s1,) = role(clipped, "sio").duties
+    assert s1.counts_for == ("0-15",)
+    assert role(wide, "sio").duties[0].counts_for == ("0-15", "16-17")
+
+
+def test_leave_during_a_shift_is_marked_whole_or_in_part_and_only_whole_leave_is_not_on_duty() -> None:
+    rota = make_rota(SPRING)
+    absences = pl.DataFrame(
+        {
+            "responder_id": ["P1", "S2"],
+            "start": [t("2026-03-28T00:00+00:00"), t("2026-03-30T09:00+01:00")],
+            "end": [t("2026-03-31T00:00+01:00"), t("2026-03-30T17:00+01:00")],
+            "reason": ["annual leave", "training"],
+        }
+    )
+    rota = replace(rota, absences=conform("absences", absences))
+    out = build_outlook(rota, SPRING_AT, SPRING_AT + timedelta(hours=72), SERVICE_TZ, people=True)
+    (paed,) = role(out, "paediatrician").duties
+    assert (paed.absent, paed.partly_absent) == (True, False)  # leave over the whole shift
+    s2 = next(d for d in role(out, "sio").duties if d.responder_id == "S2")
+    assert (s2.absent, s2.partly_absent) == (False, True)  # a training day inside a 49-hour shift
+    assert role(out, "paediatrician").on_duty_count == 0
+    assert role(out, "sio").on_duty_count == 2
