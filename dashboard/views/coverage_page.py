@@ -62,22 +62,26 @@ log = logging.getLogger(__name__)
 
 
 class Query(NamedTuple):
-    """What a report depends on; the cache key of everything drawn from it."""
+    """What a report depends on; the cache key of everything drawn from it. The report depends on the
+    reader only through their access role and agency (the service's permission check), so readers of the
+    same kind share it."""
 
     period: PeriodKey
-    user: tuple[str, str, str | None]
+    reader: tuple[str, str | None]
 
 
 @st.cache_data(show_spinner="Working out cover...", max_entries=64)
-def _report(q: Query) -> CoverageReport:
-    return coverage_report(engine(), Actor(*q.user), q.period.first, q.period.last, zone(q.period.tz_name))
+def _report(q: Query, _actor: Actor) -> CoverageReport:
+    """`_actor` (not in the key) is the first reader of the kind, whom the service checks; the page checks
+    every reader before using the cache."""
+    return coverage_report(engine(), _actor, q.period.first, q.period.last, zone(q.period.tz_name))
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _heatmap(q: Query, role: str) -> tuple[go.Figure, str]:
+def _heatmap(q: Query, role: str, _report_: CoverageReport) -> tuple[go.Figure, str]:
     """The heatmap of one role's rules and its text alternative. Kept as the object itself (never
     changed after it is built): building a Plotly figure costs more than the rest of the page."""
-    return heatmap_figure(_report(q), role)
+    return heatmap_figure(_report_, role)
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=120)
@@ -232,7 +236,7 @@ def _heatmaps(q: Query, report: CoverageReport) -> None:
         st.info("No rules to show.")
         return
     role = one_of("Role", roles, format_func=responder_role_label, key="coverage_heatmap_role")
-    fig, alt = _heatmap(q, role)
+    fig, alt = _heatmap(q, role, report)
     show_chart(fig, alt=alt, key="coverage_heatmap")
     st.caption(
         "Blue: part or all of the hour without enough qualified responders (darker: more of it); white: "
@@ -456,8 +460,8 @@ today = utc_now().astimezone(zone(tz_name)).date()
 first, last = _period_picker(today)
 try:
     period = period_key(first, last, tz_name)
-    query = Query(period, (actor.username, actor.role, actor.agency))
-    report = _report(query)
+    query = Query(period, (actor.role, actor.agency))
+    report = _report(query, actor)
 except Exception as exc:
     failed("work out coverage for this period", exc)
     st.stop()
