@@ -3,24 +3,29 @@ alternative and table, the in-hours bar chart, and a split's measures as a table
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import plotly.graph_objects as go
 import polars as pl
+import streamlit as st
 
 from dashboard.components.charts import (
     LEGEND_ABOVE,
     PAIR,
     PERCENT_AXIS,
     SPC_TYPE_LABELS,
+    BadgeColour,
     nhs_layout_dict,
     per_cent,
     percent,
     spc_chart,
+    spc_style,
     wrap_label,
 )
 from dashboard.components.format import met_of, period_label
 from rota.analytics.completion import MEASURES
 from rota.services.completion import MEASURE_LABELS, SPLIT_LABELS, CompletionView, MeasureSpc
-from rota.vocab import Measure, SpcSignal, Variation
+from rota.vocab import Assurance, Measure, SpcSignal, Variation
 
 # The signals in words (rota.vocab.SpcSignal; docs/methods.md "Making Data Count words").
 SIGNAL_TEXT: dict[str, str] = {signal.value: signal.label for signal in SpcSignal}
@@ -79,6 +84,19 @@ def spc_figure(spc: MeasureSpc) -> tuple[go.Figure, str]:
         + "The numbers are in the table below the charts."
     )
     return fig, alt
+
+
+def spc_tables(spcs: Sequence[MeasureSpc]) -> pl.DataFrame:
+    """The points of several p-charts in one table for people, a Measure column first."""
+    return pl.concat([spc_table(spc).select(pl.lit(spc.label).alias("Measure"), pl.all()) for spc in spcs])
+
+
+def spc_points(spcs: Sequence[MeasureSpc]) -> pl.DataFrame:
+    """The points of several p-charts as stored, a measure column first (for the downloads)."""
+    return pl.concat(
+        [spc.points.select(pl.lit(spc.measure).alias("measure"), pl.all()) for spc in spcs],
+        how="diagonal_relaxed",
+    )
 
 
 def spc_table(spc: MeasureSpc) -> pl.DataFrame:
@@ -151,3 +169,32 @@ def hours_figure(view: CompletionView) -> go.Figure:
     }
     fig = go.Figure(data=traces, layout=layout)
     return fig
+
+
+# Badge colours of the assurance icon (rota.vocab.Assurance); the variation icon's come with its chart style
+# (dashboard.components.charts.SPC_STYLES).
+ASSURANCE_COLOURS: dict[str, BadgeColour] = {
+    Assurance.PASS: "blue",
+    Assurance.FAIL: "orange",
+    Assurance.HIT_AND_MISS: "gray",
+}
+
+
+def spc_badges(spc: MeasureSpc) -> None:
+    """The variation and assurance icons of a measure as badges."""
+    with st.container(horizontal=True, gap="small"):
+        if spc.variation_icon:
+            st.badge(
+                spc.variation_text or spc.variation_icon,
+                color=spc_style(spc.variation_icon).badge,
+                icon=spc_style(spc.variation_icon).icon,
+                help="Variation: what the latest period shows (Making Data Count).",
+            )
+        if spc.assurance_icon:
+            st.badge(
+                spc.assurance_text or spc.assurance_icon,
+                color=ASSURANCE_COLOURS.get(spc.assurance_icon, "gray"),
+                icon=":material/flag:",
+                help="Assurance: whether the process limits lie above or below the target of "
+                f"{percent(spc.target)}.",
+            )

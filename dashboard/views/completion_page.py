@@ -15,17 +15,22 @@ import streamlit as st
 
 from dashboard.components.charts import (
     UK_DATETIME_COLUMN,
-    BadgeColour,
     download_buttons,
     per_cent,
     percent,
     percent_column,
     show_chart,
-    spc_style,
     uk_date,
     uk_day,
 )
-from dashboard.components.completion_charts import hours_figure, spc_figure, spc_table, split_table
+from dashboard.components.completion_charts import (
+    hours_figure,
+    spc_badges,
+    spc_figure,
+    spc_points,
+    spc_tables,
+    split_table,
+)
 from dashboard.components.context import database_key, engine, require_page
 from dashboard.components.context import tz as service_tz
 from dashboard.components.feedback import failed
@@ -48,15 +53,7 @@ from rota.services.completion import (
 )
 from rota.services.coverage import data_version
 from rota.timeutil import zone, zone_name
-from rota.vocab import Assurance
 
-# Badge colours of the assurance icon (rota.vocab.Assurance); the variation icon's come with its chart style
-# (dashboard.components.charts.SPC_STYLES).
-ASSURANCE_COLOURS: dict[str, BadgeColour] = {
-    Assurance.PASS: "blue",
-    Assurance.FAIL: "orange",
-    Assurance.HIT_AND_MISS: "gray",
-}
 # the group's name stays in view while the measures scroll (a table wider than the page)
 GROUP_PINNED = {"Group": st.column_config.TextColumn(pinned=True)}
 READ_SESSION = "completion_read_session"  # one id per browser session, for the audited case reads
@@ -156,25 +153,6 @@ def _latest(spc: MeasureSpc, view: CompletionView) -> None:
     )
 
 
-def _badges(spc: MeasureSpc) -> None:
-    with st.container(horizontal=True, gap="small"):
-        if spc.variation_icon:
-            st.badge(
-                spc.variation_text or spc.variation_icon,
-                color=spc_style(spc.variation_icon).badge,
-                icon=spc_style(spc.variation_icon).icon,
-                help="Variation: what the latest period shows (Making Data Count).",
-            )
-        if spc.assurance_icon:
-            st.badge(
-                spc.assurance_text or spc.assurance_icon,
-                color=ASSURANCE_COLOURS.get(spc.assurance_icon, "gray"),
-                icon=":material/flag:",
-                help="Assurance: whether the process limits lie above or below the target of "
-                f"{percent(spc.target)}.",
-            )
-
-
 def _spc_section(q: Query, actor: Actor, view: CompletionView) -> None:
     st.header("Trend of each measure")
     st.caption(
@@ -200,7 +178,7 @@ def _spc_section(q: Query, actor: Actor, view: CompletionView) -> None:
                         "Too few periods with figures to show for a chart (it needs two). " + " ".join(notes)
                     )
                     continue
-                _badges(spc)
+                spc_badges(spc)
                 made = _spc_figure(q, actor, view.by, spc.measure)
                 if made is not None:
                     fig, alt = made
@@ -218,11 +196,8 @@ def _spc_tables(view: CompletionView) -> None:
         return
     percent_format = percent_column()
     with st.expander("The charts as a table"):
-        table = pl.concat(
-            [spc_table(spc).select(pl.lit(spc.label).alias("Measure"), pl.all()) for spc in drawn]
-        )
         st.dataframe(
-            table,
+            spc_tables(drawn),
             hide_index=True,
             column_config={
                 "Measure": st.column_config.TextColumn(pinned=True),
@@ -232,11 +207,7 @@ def _spc_tables(view: CompletionView) -> None:
             },
             key="completion_spc_table",
         )
-        points = pl.concat(
-            [spc.points.select(pl.lit(spc.measure).alias("measure"), pl.all()) for spc in drawn],
-            how="diagonal_relaxed",
-        )
-        download_buttons(points, f"completion-spc-{view.by}", key="spc")
+        download_buttons(spc_points(drawn), f"completion-spc-{view.by}", key="spc")
 
 
 def _hours_section(view: CompletionView) -> None:
