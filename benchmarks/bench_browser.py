@@ -34,13 +34,11 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -50,17 +48,11 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT))  # the checkout, for tests.live_server (shared with the browser tests)
+
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS, free_port, rota_up, running  # noqa: E402
 
 PASSWORD = "bench-password-2026"
-CHROMIUM = os.environ.get("ROTA_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SIGN_IN_TARGET_S = 1.5
 SWITCH_TARGET_S = 1.0
 COVERAGE = "Coverage"
@@ -86,12 +78,6 @@ NOT_READY = """(title) => {
   return "";
 }"""
 CONTENT_READY = f"(title) => ({NOT_READY})(title) === ''"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cli(env: dict[str, str], *args: str) -> str:
@@ -144,36 +130,9 @@ def prepare(dataset: str, folder: Path, responders: int, shifts: int) -> dict[st
 @contextmanager
 def serve(env: dict[str, str], folder: Path) -> Iterator[tuple[str, int]]:
     """`rota up` on a free local port; yields its base URL and process id once it answers."""
-    port = _free_port()
-    log_path = folder / "server.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "rota.cli", "up", "--port", str(port), "--address", "127.0.0.1"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the dashboard did not start:\n" + log_path.read_text())
-                time.sleep(0.3)
-            yield base, proc.pid
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    port = free_port()
+    with running(rota_up(port), port, folder / "server.log", env=env, timeout_s=90) as proc:
+        yield f"http://127.0.0.1:{port}", proc.pid
 
 
 def _wait_content(page: Any, title: str, timeout_s: float) -> None:

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy.engine import make_url
 
 from rota.storage.db import make_engine, normalise_url
+from tests.live_server import CHROMIUM, CHROMIUM_ARGS
 
 # "ci" keeps the suite inside CI's time budget; run HYPOTHESIS_PROFILE=deep for a long search.
 settings.register_profile("ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -20,18 +21,6 @@ settings.register_profile(
     "deep", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-
-
-CHROMIUM = os.environ.get("ROTA_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture(scope="session")

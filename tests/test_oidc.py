@@ -13,8 +13,6 @@ import hashlib
 import json
 import os
 import secrets
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -36,6 +34,7 @@ from rota.services import auth
 from rota.services.access import Actor
 from rota.storage.db import init_db
 from rota.storage.models import AUDIT_LOG, USER_ACCOUNT
+from tests.live_server import free_port, running
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUP_MAP = {
@@ -319,28 +318,6 @@ def test_a_token_not_signed_by_the_provider_is_rejected(provider: LocalOidcProvi
 
 # ---------------------------------------------------------------------------------------------- browser
 
-CHROMIUM = os.environ.get("ROTA_CHROMIUM", "/usr/bin/chromium")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_for(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the dashboard did not start:\n{log.read_text()}")
-        time.sleep(0.3)
-
 
 @pytest.fixture
 def oidc_dashboard(tmp_path: Path, provider: LocalOidcProvider) -> Iterator[tuple[str, str]]:
@@ -354,7 +331,7 @@ def oidc_dashboard(tmp_path: Path, provider: LocalOidcProvider) -> Iterator[tupl
     engine = init_db(db_url)
     import_rota(engine, build_demo(utc_now().astimezone(SERVICE_TZ).date()), actor="demo", source="demo")
     engine.dispose()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     provider.redirect_uris.add(f"{base}/oauth2callback")
     secrets_file = tmp_path / "secrets.toml"
@@ -381,23 +358,8 @@ group_roles = {json.dumps(GROUP_MAP).replace('": "', '" = "')}
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "server.py")]
     command += ["--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]
     command += ["--browser.gatherUsageStats", "false", "--secrets.files", str(secrets_file)]
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_for(f"{base}/_stcore/health", proc, log)
+    with running(command, port, log, env=env, cwd=ROOT, timeout_s=60):
         yield base, db_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_streamlit_login_against_the_local_provider_signs_in_with_the_group_role(

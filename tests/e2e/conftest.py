@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
+from tests.live_server import free_port, rota_up, running
+
 DEMO_PASSWORD = "e2e-password-2026"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -36,32 +29,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ROTA_EMBEDDED_SCHEDULER="0",  # no gap scan writing alerts in the middle of a journey
     )
     subprocess.run([sys.executable, "-m", "rota.cli", "demo"], env=env, check=True, capture_output=True)
-    port = _free_port()
-    log = (folder / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rota.cli", "up", "--port", str(port), "--address", "127.0.0.1"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the dashboard did not start:\n" + (folder / "server.log").read_text())
-            time.sleep(0.5)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    port = free_port()
+    with running(rota_up(port), port, folder / "server.log", env=env, timeout_s=60):
+        yield f"http://127.0.0.1:{port}"
