@@ -129,7 +129,9 @@ class Outlook:
         """The outlook for [at, at + horizon), a window inside this one's, exactly as if built for it:
         gaps cut to the window (with night, weekend and bank holiday for the part left), the shifts that
         overlap it, the bands each counts for within it, and the number of people on duty in it. An
-        outlook built once for an hour (`outlook_for_hour`) answers every minute of that hour."""
+        outlook built once for an hour (`outlook_for_hour`) answers every minute of that hour. Where
+        people are not shown, the result keeps the counts but not the (anonymous) shifts: clip the outlook
+        of the hour, not a clipped one."""
         end = at + horizon
         if at < self.start or end > self.end:
             raise ValueError("the window to clip to must lie inside the outlook's own")
