@@ -1,0 +1,254 @@
+"""The planner's time grid and candidate fills (docs/planner.md "The time grid").
+
+Times are whole seconds from the plan's start. The breakpoints are the gaps' own endpoints (exact, never
+rounded), cut further only where something changes for a responder (a shift, an absence or a training
+validity starts or ends inside a gap) and, inside a stretch of gap longer than the longest fill, at each
+real local hour, so that it can be split into fills. A candidate fill is a run of contiguous segments for
+one responder, free of their shifts and absences, at most the longest fill, at least the rest away from
+their shifts, serving the rules it is qualified for over the whole run.
+"""
+
+from __future__ import annotations
+
+import itertools
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, tzinfo
+
+import polars as pl
+
+from rota.engine import gaps, hour_starts, qualified_intervals
+from rota.model import Rota, conform
+from rota.planner.limits import PlanLimits
+from rota.rules import Rule
+from rota.timeutil import wall_to_instant_forward
+
+Demand = Callable[[str, datetime], float]  # (age band, real local hour's UTC start) -> expected cases
+WEIGHT_SCALE = 10**7  # expected cases are integerised as units of 1e-7 cases
+
+
+@dataclass(frozen=True)
+class GapRow:
+    rule_id: str
+    start: int
+    end: int
+    short: int  # how many more qualified responders the rule needs here
+    band: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    responder_id: str
+    start: int
+    end: int
+    closes: tuple[str, ...]
+    covers: tuple[tuple[int, int], ...]  # (gap row index, segment index)
+    night: date | None
+
+
+@dataclass
+class Grid:
+    origin: datetime
+    gap_rows: list[GapRow]
+    gap_frame: pl.DataFrame
+    segments: list[tuple[int, int]]
+    weights: dict[tuple[int, int], int]  # (gap row, segment) -> integer expected cases
+    candidates: list[Candidate]
+    shifts: dict[str, list[tuple[int, int]]]  # each candidate responder's existing shifts
+    shift_nights: dict[str, set[date]]
+
+    def at(self, t: int) -> datetime:
+        return self.origin + timedelta(seconds=t)
+
+
+def night_date(a: datetime, b: datetime, tz: tzinfo) -> date | None:
+    """The local start date of a duty [a, b) holding any minute between 23:00 and 06:00 local, else None."""
+    d = a.astimezone(tz).date() - timedelta(days=1)
+    last = b.astimezone(tz).date()
+    while d <= last:
+        ns = wall_to_instant_forward(datetime.combine(d, datetime.min.time()).replace(hour=23), tz)
+        ne = wall_to_instant_forward(
+            datetime.combine(d + timedelta(days=1), datetime.min.time()).replace(hour=6), tz
+        )
+        if a < ne and ns < b:
+            return a.astimezone(tz).date()
+        d += timedelta(days=1)
+    return None
+
+
+class Weigher:
+    """Expected cases of an age band in [a, b): each real local hour's demand times the share of it held."""
+
+    def __init__(self, demand: Demand, tz: tzinfo) -> None:
+        self.demand = demand
+        self.tz = tz
+        self.cache: dict[tuple[str, datetime], float] = {}
+
+    def expected(self, band: str, a: datetime, b: datetime) -> float:
+        total = 0.0
+        for h in hour_starts(a, b, self.tz):
+            key = (band, h)
+            if key not in self.cache:
+                self.cache[key] = float(self.demand(band, h))
+            held = (min(b, h + timedelta(hours=1)) - max(a, h)).total_seconds()
+            total += self.cache[key] * held / 3600
+        return total
+
+
+def _secs(origin: datetime, t: datetime) -> int:
+    return round((t - origin).total_seconds())
+
+
+def _pairs(df: pl.DataFrame, origin: datetime) -> dict[str, list[tuple[int, int]]]:
+    out: dict[str, list[tuple[int, int]]] = {}
+    for rid, a, b in df.select("responder_id", "start", "end").iter_rows():
+        if a is not None and b is not None and b > a:
+            out.setdefault(rid, []).append((_secs(origin, a), _secs(origin, b)))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _qualification(
+    rota: Rota, people: pl.DataFrame, rules: list[Rule], start: datetime, end: datetime, tz: tzinfo
+) -> dict[tuple[str, str], list[tuple[int, int]]]:
+    """(responder, rule id) -> intervals where the responder's role and training fit the rule, from the
+    engine itself run on everyone on duty throughout with no absence."""
+    whole = conform(
+        "shifts",
+        people.select(
+            "responder_id",
+            pl.lit(start - timedelta(days=2)).alias("start"),
+            pl.lit(end + timedelta(days=2)).alias("end"),
+        ),
+    )
+    free = replace(rota, responders=people, shifts=whole, absences=rota.absences.clear())
+    out: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for rule in rules:
+        for rid, ivs in _pairs(qualified_intervals(free, rule, start, end, tz), start).items():
+            out[(rid, rule.id)] = ivs
+    return out
+
+
+def _inside(ivs: list[tuple[int, int]], a: int, b: int) -> bool:
+    return any(x <= a and b <= y for x, y in ivs)
+
+
+def _touches(ivs: list[tuple[int, int]], a: int, b: int, margin: int = 0) -> bool:
+    return any(x < b + margin and a < y + margin for x, y in ivs)
+
+
+def build_grid(
+    rota: Rota,
+    start: datetime,
+    end: datetime,
+    demand: Demand,
+    limits: PlanLimits,
+    tz: tzinfo,
+    agency: str | None,
+) -> Grid:
+    rules = rota.effective_rules()
+    by_id = {r.id: r for r in rules}
+    found = gaps(rota, start, end, tz, rules)
+    rows = [
+        GapRow(rid, _secs(start, a), _secs(start, b), int(req) - int(av), band)
+        for rid, a, b, req, av, band in found.select(
+            "rule_id", "start", "end", "required", "available", "age_band"
+        ).iter_rows()
+    ]
+    people = rota.responders.filter(
+        pl.col("active").fill_null(True) & pl.col("role").is_in(sorted({r.role for r in rules}))
+    )
+    if agency is not None:
+        people = people.filter(pl.col("agency") == agency)
+    busy = _pairs(
+        pl.concat(
+            [
+                rota.shifts.select("responder_id", "start", "end"),
+                rota.absences.select("responder_id", "start", "end"),
+            ]
+        ),
+        start,
+    )
+    shifts = _pairs(rota.shifts, start)
+    qual = _qualification(rota, people, rules, start, end, tz) if rows and people.height else {}
+    ids = sorted({rid for rid, _ in qual})
+    # the union of the gaps, and the breakpoints
+    union: list[list[int]] = []
+    for a, b in sorted((g.start, g.end) for g in rows):
+        if union and a <= union[-1][1]:
+            union[-1][1] = max(union[-1][1], b)
+        else:
+            union.append([a, b])
+    lo = [u[0] for u in union]
+
+    def in_union(t: int) -> bool:
+        i = bisect_right(lo, t) - 1
+        return i >= 0 and union[i][0] < t < union[i][1]
+
+    points = {t for g in rows for t in (g.start, g.end)}
+    for rid in ids:
+        for a, b in busy.get(rid, []):
+            points.update(t for t in (a, b) if in_union(t))
+    for ivs in qual.values():
+        for a, b in ivs:
+            points.update(t for t in (a, b) if in_union(t))
+    for a, b in union:
+        if b - a > limits.shift_seconds:
+            points.update(
+                t
+                for h in hour_starts(start + timedelta(seconds=a), start + timedelta(seconds=b), tz)
+                if a < (t := _secs(start, h)) < b
+            )
+    cuts = sorted(points)
+    segments = [(a, b) for a, b in itertools.pairwise(cuts) if _in_rows(rows, a, b)]
+    seg_rows: list[list[int]] = [
+        [i for i, g in enumerate(rows) if g.start <= a and b <= g.end] for a, b in segments
+    ]
+    weigher = Weigher(demand, tz)
+    weights: dict[tuple[int, int], int] = {}
+    for s, (a, b) in enumerate(segments):
+        for g in seg_rows[s]:
+            w = weigher.expected(rows[g].band, start + timedelta(seconds=a), start + timedelta(seconds=b))
+            weights[(g, s)] = round(w * WEIGHT_SCALE)
+    candidates: list[Candidate] = []
+    for rid in ids:
+        own_busy = busy.get(rid, [])
+        own_shifts = shifts.get(rid, [])
+        # the rules this responder is qualified for on each segment
+        fit: list[frozenset[str]] = []
+        for a, b in segments:
+            if _touches(own_busy, a, b):
+                fit.append(frozenset())
+            else:
+                fit.append(frozenset(k for k in by_id if _inside(qual.get((rid, k), []), a, b)))
+        for i in range(len(segments)):
+            served = fit[i]
+            for j in range(i, len(segments)):
+                if j > i and segments[j][0] != segments[j - 1][1]:
+                    break
+                served = served & fit[j]
+                a, b = segments[i][0], segments[j][1]
+                if not served or b - a > limits.shift_seconds:
+                    break
+                useful = [[g for g in seg_rows[s] if rows[g].rule_id in served] for s in range(i, j + 1)]
+                if not all(useful) or _touches(own_shifts, a, b, limits.rest_seconds):
+                    continue
+                covers = tuple((g, s) for s, gs in zip(range(i, j + 1), useful, strict=True) for g in gs)
+                closes = tuple(k for k in by_id if k in {rows[g].rule_id for g, _ in covers})
+                night = night_date(start + timedelta(seconds=a), start + timedelta(seconds=b), tz)
+                candidates.append(Candidate(rid, a, b, closes, covers, night))
+    shift_nights = {
+        rid: {
+            d
+            for a, b in shifts.get(rid, [])
+            if (d := night_date(start + timedelta(seconds=a), start + timedelta(seconds=b), tz)) is not None
+        }
+        for rid in ids
+    }
+    return Grid(
+        start, rows, found, segments, weights, candidates, {r: shifts.get(r, []) for r in ids}, shift_nights
+    )
+
+
+def _in_rows(rows: list[GapRow], a: int, b: int) -> bool:
+    return any(g.start <= a and b <= g.end for g in rows)

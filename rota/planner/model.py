@@ -1,0 +1,243 @@
+"""The planner's CP-SAT model (docs/planner.md): choose candidate fills (rota.planner.grid) under the limits
+of SPEC 13, best first by expected cases covered, then fewest fills, then the smallest largest addition to
+anyone's hours, then fewest people, by successive solves each holding the previous optimum."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+import polars as pl
+from ortools.sat.python import cp_model
+
+from rota.engine import gaps
+from rota.model import Rota
+from rota.planner.fills import Fill, with_fills
+from rota.planner.grid import WEIGHT_SCALE, Demand, Grid, Weigher, build_grid
+from rota.planner.limits import PlanLimits
+from rota.timeutil import SERVICE_TZ
+
+WEEK = 7 * 24 * 3600
+_STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible"}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The proposal. `objective` is the expected cases covered by the fills (the first aim), `best_bound`
+    the solver's proof of the most that could be covered, `relative_gap` their distance when not optimal."""
+
+    status: str  # optimal, feasible or no_solution
+    fills: tuple[Fill, ...]
+    gaps_before: pl.DataFrame  # rule_id, start, end (UTC)
+    gaps_after: pl.DataFrame
+    expected_uncovered_before: float
+    expected_uncovered_after: float
+    objective: float
+    best_bound: float
+    relative_gap: float | None
+    stages: tuple[tuple[str, str, float], ...] = ()  # (aim, status, value) of each solve
+
+
+def demand_from_frame(frame: pl.DataFrame) -> Demand:
+    """A demand from a frame of hour_start (UTC), age_band and expected (cases in that hour); 0 elsewhere."""
+    table = {
+        (band, hour): float(v)
+        for hour, band, v in frame.select("hour_start", "age_band", "expected").iter_rows()
+    }
+    return lambda band, hour: table.get((band, hour), 0.0)
+
+
+def expected_in(frame: pl.DataFrame, rota: Rota, demand: Demand, tz: tzinfo) -> float:
+    """Expected cases falling in the gaps of `frame` (rule_id, start, end), each by its rule's age band."""
+    bands = {r.id: r.age_band for r in rota.effective_rules()}
+    w = Weigher(demand, tz)
+    return float(
+        sum(w.expected(bands[k], a, b) for k, a, b in frame.select("rule_id", "start", "end").iter_rows())
+    )
+
+
+def _weekly(model: cp_model.CpModel, grid: Grid, x: list[cp_model.IntVar], limits: PlanLimits) -> None:
+    """Duty seconds in every 7 x 24 h window at most the limit: the worst windows start at a duty's start
+    or end at a duty's end, so those are the ones written."""
+    per: dict[str, list[int]] = {}
+    for i, c in enumerate(grid.candidates):
+        per.setdefault(c.responder_id, []).append(i)
+    cap = limits.weekly_seconds
+    for rid, idx in per.items():
+        shifts = grid.shifts.get(rid, [])
+        starts = {grid.candidates[i].start for i in idx} | {a for a, _ in shifts}
+        ends = {grid.candidates[i].end for i in idx} | {b for _, b in shifts}
+        windows = sorted(starts | {e - WEEK for e in ends})
+        seen: set[tuple[int, ...]] = set()
+        for w0 in windows:
+            w1 = w0 + WEEK
+            fixed = sum(max(0, min(b, w1) - max(a, w0)) for a, b in shifts)
+            terms = [(i, min(grid.candidates[i].end, w1) - max(grid.candidates[i].start, w0)) for i in idx]
+            terms = [(i, s) for i, s in terms if s > 0]
+            if not terms:
+                continue
+            reach = _union_len(
+                [(max(grid.candidates[i].start, w0), min(grid.candidates[i].end, w1)) for i, _ in terms]
+            )
+            if fixed + reach <= cap:
+                continue
+            key = tuple(i for i, _ in terms) + tuple(s for _, s in terms)
+            if key in seen:
+                continue
+            seen.add(key)
+            model.add(sum(s * x[i] for i, s in terms) <= max(0, cap - fixed))
+
+
+def _union_len(ivs: list[tuple[int, int]]) -> int:
+    total, reach = 0, None
+    for a, b in sorted(ivs):
+        if reach is None or a >= reach:
+            total += b - a
+            reach = b
+        elif b > reach:
+            total += b - reach
+            reach = b
+    return total
+
+
+def _nights(model: cp_model.CpModel, grid: Grid, x: list[cp_model.IntVar], limits: PlanLimits) -> None:
+    n = limits.max_consecutive_nights
+    per: dict[str, dict[object, list[int]]] = {}
+    for i, c in enumerate(grid.candidates):
+        if c.night is not None:
+            per.setdefault(c.responder_id, {}).setdefault(c.night, []).append(i)
+    for rid, by_date in per.items():
+        fixed = grid.shift_nights.get(rid, set())
+        var: dict[object, cp_model.IntVar] = {}
+        for d, idx in by_date.items():
+            if d in fixed:
+                continue
+            v = model.new_bool_var(f"night_{rid}_{d}")
+            for i in idx:
+                model.add_implication(x[i], v)
+            var[d] = v
+        for d0 in by_date:
+            for k in range(n + 1):  # every run of n + 1 dates holding d0
+                first = d0 - timedelta(days=k)  # type: ignore[operator]
+                run = [first + timedelta(days=j) for j in range(n + 1)]
+                free = [var[d] for d in run if d in var]
+                if free:
+                    model.add(sum(free) <= max(0, n - sum(1 for d in run if d in fixed)))
+
+
+def plan(
+    rota: Rota,
+    start: datetime,
+    end: datetime,
+    *,
+    demand: Demand | pl.DataFrame,
+    limits: PlanLimits | None = None,
+    tz: tzinfo = SERVICE_TZ,
+    time_limit_s: float = 60,
+    agency: str | None = None,
+) -> Plan:
+    """Propose fills closing the gaps of [start, end) that hold the most expected cases (SPEC 13)."""
+    if start.tzinfo is None or end.tzinfo is None or end <= start:
+        raise ValueError("start and end must be timezone-aware, end after start")
+    limits = limits or PlanLimits()
+    dem = demand_from_frame(demand) if isinstance(demand, pl.DataFrame) else demand
+    rota = rota.conformed()
+    deadline = time.monotonic() + time_limit_s
+    grid = build_grid(rota, start, end, dem, limits, tz, agency)
+    before = grid.gap_frame.select("rule_id", "start", "end")
+    exp_before = expected_in(before, rota, dem, tz)
+    model = cp_model.CpModel()
+    cands = grid.candidates
+    x = [model.new_bool_var(f"x{i}") for i in range(len(cands))]
+    by_rid: dict[str, list[int]] = {}
+    for i, c in enumerate(cands):
+        by_rid.setdefault(c.responder_id, []).append(i)
+    rest = limits.rest_seconds
+    for idx in by_rid.values():  # no overlap, and the rest after each fill
+        model.add_no_overlap(
+            [
+                model.new_optional_fixed_size_interval_var(
+                    cands[i].start, cands[i].end - cands[i].start + rest, x[i], f"i{i}"
+                )
+                for i in idx
+            ]
+        )
+    _weekly(model, grid, x, limits)
+    _nights(model, grid, x, limits)
+    holders: dict[tuple[int, int], list[int]] = {}
+    for i, c in enumerate(cands):
+        for key in c.covers:
+            holders.setdefault(key, []).append(i)
+    covered: list[tuple[cp_model.IntVar, int]] = []
+    for key, idx in holders.items():
+        w = grid.weights.get(key, 0)
+        if w <= 0:
+            continue
+        v = model.new_bool_var(f"c{key}")
+        model.add(grid.gap_rows[key[0]].short * v <= sum(x[i] for i in idx))
+        covered.append((v, w))
+    used = {rid: model.new_bool_var(f"u_{rid}") for rid in by_rid}
+    most = model.new_int_var(0, 10**9, "most")
+    for rid, idx in by_rid.items():
+        model.add(most >= sum((cands[i].end - cands[i].start) * x[i] for i in idx))
+        for i in idx:
+            model.add_implication(x[i], used[rid])
+    aims: list[tuple[str, cp_model.LinearExprT, bool]] = [
+        ("expected cases covered", sum(w * v for v, w in covered), True),
+        ("fills", sum(x), False),
+        ("largest added seconds", most, False),
+        ("people", sum(used.values()), False),
+    ]
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 2
+    solver.parameters.random_seed = 1
+    chosen: list[int] | None = None
+    status = "optimal"
+    stages: list[tuple[str, str, float]] = []
+    objective = bound = 0.0
+    for k, (name, expr, maximise) in enumerate(aims):
+        left = deadline - time.monotonic()
+        share = left if k == len(aims) - 1 else left * (0.5 if k == 0 else 0.4)
+        if share <= 0.05 and chosen is not None:
+            status = "feasible"
+            break
+        (model.maximize if maximise else model.minimize)(expr)
+        solver.parameters.max_time_in_seconds = max(0.05, share)
+        res = solver.solve(model)
+        if res not in _STATUS:
+            status = "no_solution" if chosen is None else "feasible"
+            stages.append((name, solver.status_name(res).lower(), float("nan")))
+            break
+        value = round(solver.objective_value)
+        chosen = [i for i in range(len(x)) if solver.boolean_value(x[i])]
+        if k == 0:
+            objective = value / WEIGHT_SCALE
+            bound = solver.best_objective_bound / WEIGHT_SCALE
+        if res != cp_model.OPTIMAL:
+            status = "feasible"
+        stages.append((name, _STATUS[res], float(value)))
+        if not isinstance(expr, int):
+            model.add(expr >= value if maximise else expr <= value)
+        model.clear_hints()  # type: ignore[no-untyped-call]
+        for i, v in enumerate(x):
+            model.add_hint(v, i in chosen)
+    fills = tuple(
+        sorted(
+            (
+                Fill(
+                    cands[i].responder_id,
+                    grid.at(cands[i].start),
+                    grid.at(cands[i].end),
+                    "oncall",
+                    cands[i].closes,
+                )
+                for i in (chosen or [])
+            ),
+            key=lambda f: (f.start, f.responder_id),
+        )
+    )
+    after = gaps(with_fills(rota, fills), start, end, tz).select("rule_id", "start", "end")
+    exp_after = expected_in(after, rota, dem, tz)
+    gap = None if status == "optimal" else (max(0.0, bound - objective) / bound if bound > 0 else 0.0)
+    return Plan(status, fills, before, after, exp_before, exp_after, objective, bound, gap, tuple(stages))
