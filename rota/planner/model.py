@@ -82,7 +82,7 @@ def _weekly(model: cp_model.CpModel, grid: Grid, x: list[cp_model.IntVar], limit
             )
             if fixed + reach <= cap:
                 continue
-            key = tuple(i for i, _ in terms) + tuple(s for _, s in terms)
+            key = (fixed, *(i for i, _ in terms), *(s for _, s in terms))
             if key in seen:
                 continue
             seen.add(key)
