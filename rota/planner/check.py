@@ -118,7 +118,9 @@ def violations(rota: Rota, fills: Sequence[Fill], limits: PlanLimits, tz: tzinfo
             while hi + timedelta(days=1) in nights:
                 hi += timedelta(days=1)
             run = (hi - lo).days + 1
-            if run > limits.max_consecutive_nights:
+            # a fill dated on a night the person already works adds no night to the run
+            already = any(_is_night(a, b, tz) and a.astimezone(tz).date() == d0 for a, b in mine_shifts)
+            if run > limits.max_consecutive_nights and not already:
                 out.append(
                     f"{name}: a night in a run of {run} consecutive nights, more than "
                     f"{limits.max_consecutive_nights}"

@@ -12,10 +12,11 @@ from rota.planner import Plan, PlanLimits, plan, violations
 from rota.rules import make_rule
 from tests.planner.helpers import at, flat, rota
 
+DEFAULT = PlanLimits()
 WEEK_START, WEEK_END = at("02/03/2026 20:00"), at("09/03/2026 08:00")  # Mon 20:00 to Mon 08:00: 7 nights
 
 
-def solved(r, start, end, limits=PlanLimits(), demand=flat, **kw) -> Plan:  # type: ignore[no-untyped-def]
+def solved(r, start, end, limits=DEFAULT, demand=flat, **kw) -> Plan:  # type: ignore[no-untyped-def]
     p = plan(r, start, end, demand=demand, limits=limits, time_limit_s=20, **kw)
     assert p.status == "optimal"
     assert violations(r, p.fills, limits) == []
