@@ -189,6 +189,8 @@ def plan(
         ("largest added seconds", most, False),
         ("people", sum(used.values()), False),
     ]
+    for v in x:  # no fill at all keeps every limit: a first solution to start from
+        model.add_hint(v, False)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 2
     solver.parameters.random_seed = 1
