@@ -11,7 +11,7 @@ their shifts, serving the rules it is qualified for over the whole run.
 from __future__ import annotations
 
 import itertools
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
@@ -45,6 +45,8 @@ class Candidate:
     closes: tuple[str, ...]
     covers: tuple[tuple[int, int], ...]  # (gap row index, segment index)
     night: date | None
+    first: int  # the first and last segment it holds
+    last: int
 
 
 @dataclass
@@ -133,8 +135,17 @@ def _inside(ivs: list[tuple[int, int]], a: int, b: int) -> bool:
     return any(x <= a and b <= y for x, y in ivs)
 
 
-def _touches(ivs: list[tuple[int, int]], a: int, b: int, margin: int = 0) -> bool:
-    return any(x < b + margin and a < y + margin for x, y in ivs)
+class Spans:
+    """Sorted intervals asked whether any comes within `margin` of [a, b), by bisection."""
+
+    def __init__(self, ivs: list[tuple[int, int]]) -> None:
+        ivs = sorted(ivs)
+        self.starts = [x for x, _ in ivs]
+        self.reach = list(itertools.accumulate((y for _, y in ivs), max))
+
+    def touch(self, a: int, b: int, margin: int = 0) -> bool:
+        k = bisect_left(self.starts, b + margin)
+        return k > 0 and self.reach[k - 1] + margin > a
 
 
 def build_grid(
@@ -185,13 +196,13 @@ def build_grid(
         i = bisect_right(lo, t) - 1
         return i >= 0 and union[i][0] < t < union[i][1]
 
-    points = {t for g in rows for t in (g.start, g.end)}
+    ends = frozenset(t for g in rows for t in (g.start, g.end))
+    own: dict[str, set[int]] = {rid: set() for rid in ids}  # where something changes for one responder
     for rid in ids:
-        for a, b in busy.get(rid, []):
-            points.update(t for t in (a, b) if in_union(t))
-    for ivs in qual.values():
-        for a, b in ivs:
-            points.update(t for t in (a, b) if in_union(t))
+        own[rid].update(t for a, b in busy.get(rid, []) for t in (a, b) if in_union(t))
+    for (rid, _), ivs in qual.items():
+        own[rid].update(t for a, b in ivs for t in (a, b) if in_union(t))
+    points = set(ends).union(*own.values())
     for a, b in union:
         if b - a > limits.shift_seconds:
             points.update(
@@ -210,33 +221,27 @@ def build_grid(
         for g in seg_rows[s]:
             w = weigher.expected(rows[g].band, start + timedelta(seconds=a), start + timedelta(seconds=b))
             weights[(g, s)] = round(w * WEIGHT_SCALE)
+    lengths = [h * 3600 for h in (4, 8) if h * 3600 < limits.shift_seconds]
     candidates: list[Candidate] = []
     for rid in ids:
-        own_busy = busy.get(rid, [])
-        own_shifts = shifts.get(rid, [])
+        own_busy = Spans(busy.get(rid, []))
+        own_shifts = Spans(shifts.get(rid, []))
         # the rules this responder is qualified for on each segment
-        fit: list[frozenset[str]] = []
-        for a, b in segments:
-            if _touches(own_busy, a, b):
-                fit.append(frozenset())
-            else:
-                fit.append(frozenset(k for k in by_id if _inside(qual.get((rid, k), []), a, b)))
+        fit = [
+            frozenset()
+            if own_busy.touch(a, b)
+            else frozenset(k for k in by_id if _inside(qual.get((rid, k), []), a, b))
+            for a, b in segments
+        ]
         for i in range(len(segments)):
-            served = fit[i]
-            for j in range(i, len(segments)):
-                if j > i and segments[j][0] != segments[j - 1][1]:
-                    break
-                served = served & fit[j]
-                a, b = segments[i][0], segments[j][1]
-                if not served or b - a > limits.shift_seconds:
-                    break
-                useful = [[g for g in seg_rows[s] if rows[g].rule_id in served] for s in range(i, j + 1)]
-                if not all(useful) or _touches(own_shifts, a, b, limits.rest_seconds):
-                    continue
-                covers = tuple((g, s) for s, gs in zip(range(i, j + 1), useful, strict=True) for g in gs)
-                closes = tuple(k for k in by_id if k in {rows[g].rule_id for g, _ in covers})
-                night = night_date(start + timedelta(seconds=a), start + timedelta(seconds=b), tz)
-                candidates.append(Candidate(rid, a, b, closes, covers, night))
+            candidates.extend(
+                _runs_from(
+                    i, rid, segments, fit, seg_rows, rows, ends | own[rid], lengths, own_shifts, limits
+                )
+            )
+    for n, c in enumerate(candidates):
+        night = night_date(start + timedelta(seconds=c.start), start + timedelta(seconds=c.end), tz)
+        candidates[n] = replace(c, night=night)
     shift_nights = {
         rid: {
             d
@@ -252,3 +257,65 @@ def build_grid(
 
 def _in_rows(rows: list[GapRow], a: int, b: int) -> bool:
     return any(g.start <= a and b <= g.end for g in rows)
+
+
+def _runs_from(
+    i: int,
+    rid: str,
+    segments: list[tuple[int, int]],
+    fit: list[frozenset[str]],
+    seg_rows: list[list[int]],
+    rows: list[GapRow],
+    structural: frozenset[int],
+    lengths: list[int],
+    own_shifts: Spans,
+    limits: PlanLimits,
+) -> list[Candidate]:
+    """The candidate fills of one responder starting at segment i: runs of contiguous segments, each
+    serving a rule in gap there, ending at a point where something changes, at the first end past each of
+    `lengths`, or at the longest run allowed; shorter hourly ends add nothing a coordinator needs."""
+    a = segments[i][0]
+    served = fit[i]
+    if not served or own_shifts.touch(a, segments[i][1], limits.rest_seconds):
+        return []
+    out: list[Candidate] = []
+    last: tuple[int, frozenset[str]] | None = None
+    kept: int | None = None
+    todo = list(lengths)
+    for j in range(i, len(segments)):
+        if j > i and segments[j][0] != segments[j - 1][1]:
+            break
+        now = served & fit[j]
+        b = segments[j][1]
+        if not now or b - a > limits.shift_seconds or own_shifts.touch(a, b, limits.rest_seconds):
+            break
+        if now != served and not all(any(rows[g].rule_id in now for g in seg_rows[s]) for s in range(i, j)):
+            break
+        if not any(rows[g].rule_id in now for g in seg_rows[j]):
+            break
+        served = now
+        last = (j, served)
+        passed = False
+        while todo and b - a >= todo[0]:
+            todo.pop(0)
+            passed = True
+        if passed or b in structural:
+            out.append(_candidate(rid, i, j, served, segments, seg_rows, rows))
+            kept = j
+    if last is not None and kept != last[0]:
+        out.append(_candidate(rid, i, last[0], last[1], segments, seg_rows, rows))
+    return out
+
+
+def _candidate(
+    rid: str,
+    i: int,
+    j: int,
+    served: frozenset[str],
+    segments: list[tuple[int, int]],
+    seg_rows: list[list[int]],
+    rows: list[GapRow],
+) -> Candidate:
+    covers = tuple((g, s) for s in range(i, j + 1) for g in seg_rows[s] if rows[g].rule_id in served)
+    closes = tuple(sorted({rows[g].rule_id for g, _ in covers}))
+    return Candidate(rid, segments[i][0], segments[j][1], closes, covers, None, i, j)

@@ -4,7 +4,9 @@ anyone's hours, then fewest people, by successive solves each holding the previo
 
 from __future__ import annotations
 
+import itertools
 import time
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
@@ -36,7 +38,7 @@ class Plan:
     objective: float
     best_bound: float
     relative_gap: float | None
-    stages: tuple[tuple[str, str, float], ...] = ()  # (aim, status, value) of each solve
+    stages: tuple[tuple[str, str, float, float, float], ...] = ()  # (aim, status, value, bound, seconds)
 
 
 def demand_from_frame(frame: pl.DataFrame) -> Demand:
@@ -57,48 +59,72 @@ def expected_in(frame: pl.DataFrame, rota: Rota, demand: Demand, tz: tzinfo) -> 
     )
 
 
-def _weekly(model: cp_model.CpModel, grid: Grid, x: list[cp_model.IntVar], limits: PlanLimits) -> None:
-    """Duty seconds in every 7 x 24 h window at most the limit: the worst windows start at a duty's start
-    or end at a duty's end, so those are the ones written."""
+def _weekly(
+    model: cp_model.CpModel, grid: Grid, x: list[cp_model.IntVar], limits: PlanLimits
+) -> dict[str, cp_model.IntVar]:
+    """Duty seconds in every 7 x 24 h window at most the limit, and each responder's added seconds.
+
+    A responder's fills are unions of whole grid segments, so each segment they may hold gets a 0/1
+    `held` and a running total of held seconds; a window's fill seconds are then two running totals and at
+    most two partly held segments. The fullest windows start at a duty's start or end at a duty's end, so
+    those are the ones written."""
     per: dict[str, list[int]] = {}
     for i, c in enumerate(grid.candidates):
         per.setdefault(c.responder_id, []).append(i)
     cap = limits.weekly_seconds
+    added: dict[str, cp_model.IntVar] = {}
     for rid, idx in per.items():
+        holders: dict[int, list[int]] = {}
+        for i in idx:
+            for s in range(grid.candidates[i].first, grid.candidates[i].last + 1):
+                holders.setdefault(s, []).append(i)
+        segs = sorted(holders)
+        held = []
+        for s in segs:
+            v = model.new_bool_var(f"h_{rid}_{s}")
+            model.add(v == sum(x[i] for i in holders[s]))
+            held.append(v)
+        spans = [grid.segments[s] for s in segs]
+        lens = [b - a for a, b in spans]
+        room = [0, *itertools.accumulate(lens)]
+        run = [model.new_constant(0)]
+        for k, v in enumerate(held):
+            t = model.new_int_var(0, room[k + 1], f"p_{rid}_{k}")
+            model.add(t == run[-1] + lens[k] * v)
+            run.append(t)
+        added[rid] = run[-1]
+        starts = [a for a, _ in spans]
+        ends = [b for _, b in spans]
         shifts = grid.shifts.get(rid, [])
-        starts = {grid.candidates[i].start for i in idx} | {a for a, _ in shifts}
-        ends = {grid.candidates[i].end for i in idx} | {b for _, b in shifts}
-        windows = sorted(starts | {e - WEEK for e in ends})
+        points = {grid.candidates[i].start for i in idx} | {a for a, _ in shifts}
+        points |= {e - WEEK for e in {grid.candidates[i].end for i in idx} | {b for _, b in shifts}}
         seen: set[tuple[int, ...]] = set()
-        for w0 in windows:
+        for w0 in sorted(points):
             w1 = w0 + WEEK
+            lo = bisect_right(ends, w0)  # first segment ending after w0
+            hi = bisect_left(starts, w1)  # segments [lo, hi) hold part of the window
+            if lo >= hi:
+                continue
             fixed = sum(max(0, min(b, w1) - max(a, w0)) for a, b in shifts)
-            terms = [(i, min(grid.candidates[i].end, w1) - max(grid.candidates[i].start, w0)) for i in idx]
-            terms = [(i, s) for i, s in terms if s > 0]
-            if not terms:
+            inner_lo = lo + (starts[lo] < w0)
+            inner_hi = hi - (ends[hi - 1] > w1)
+            terms: list[tuple[int, int]] = []  # (segment position, seconds of it in the window)
+            if starts[lo] < w0:
+                terms.append((lo, min(ends[lo], w1) - w0))
+            if ends[hi - 1] > w1 and (hi - 1 != lo or starts[lo] >= w0):
+                terms.append((hi - 1, w1 - starts[hi - 1]))
+            whole = max(0, room[inner_hi] - room[inner_lo]) if inner_hi > inner_lo else 0
+            if fixed + whole + sum(s for _, s in terms) <= cap:
                 continue
-            reach = _union_len(
-                [(max(grid.candidates[i].start, w0), min(grid.candidates[i].end, w1)) for i, _ in terms]
-            )
-            if fixed + reach <= cap:
-                continue
-            key = (fixed, *(i for i, _ in terms), *(s for _, s in terms))
+            key = (fixed, inner_lo, inner_hi, *(k for t in terms for k in t))
             if key in seen:
                 continue
             seen.add(key)
-            model.add(sum(s * x[i] for i, s in terms) <= max(0, cap - fixed))
-
-
-def _union_len(ivs: list[tuple[int, int]]) -> int:
-    total, reach = 0, None
-    for a, b in sorted(ivs):
-        if reach is None or a >= reach:
-            total += b - a
-            reach = b
-        elif b > reach:
-            total += b - reach
-            reach = b
-    return total
+            expr = sum(s * held[k] for k, s in terms)
+            if inner_hi > inner_lo:
+                expr = expr + run[inner_hi] - run[inner_lo]
+            model.add(expr <= max(0, cap - fixed))
+    return added
 
 
 def _nights(model: cp_model.CpModel, grid: Grid, x: list[cp_model.IntVar], limits: PlanLimits) -> None:
@@ -163,7 +189,7 @@ def plan(
                 for i in idx
             ]
         )
-    _weekly(model, grid, x, limits)
+    added = _weekly(model, grid, x, limits)
     _nights(model, grid, x, limits)
     holders: dict[tuple[int, int], list[int]] = {}
     for i, c in enumerate(cands):
@@ -180,7 +206,7 @@ def plan(
     used = {rid: model.new_bool_var(f"u_{rid}") for rid in by_rid}
     most = model.new_int_var(0, 10**9, "most")
     for rid, idx in by_rid.items():
-        model.add(most >= sum((cands[i].end - cands[i].start) * x[i] for i in idx))
+        model.add(most >= added[rid])
         for i in idx:
             model.add_implication(x[i], used[rid])
     aims: list[tuple[str, cp_model.LinearExprT, bool]] = [
@@ -189,41 +215,58 @@ def plan(
         ("largest added seconds", most, False),
         ("people", sum(used.values()), False),
     ]
+    aim_vars = []
+    for k, (_, expr, _) in enumerate(aims):
+        aim_vars.append(model.new_int_var(-(10**15), 10**15, f"aim{k}"))
+        model.add(aim_vars[-1] == expr)
     for v in x:  # no fill at all keeps every limit: a first solution to start from
         model.add_hint(v, False)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 2
     solver.parameters.random_seed = 1
-    chosen: list[int] | None = None
-    status = "optimal"
-    stages: list[tuple[str, str, float]] = []
+    # probing in presolve takes a third of a minute on the 28-day demo and is repeated at every aim; without
+    # it the first aim is proved in under 10 s (docs/performance.md)
+    solver.parameters.cp_model_probing_level = 0
+    chosen: list[int] = []
+    proven = True
+    stages: list[tuple[str, str, float, float, float]] = []
     objective = bound = 0.0
-    for k, (name, expr, maximise) in enumerate(aims):
+    for k, (name, _, maximise) in enumerate(aims):
         left = deadline - time.monotonic()
-        share = left if k == len(aims) - 1 else left * (0.5 if k == 0 else 0.4)
-        if share <= 0.05 and chosen is not None:
-            status = "feasible"
-            break
-        (model.maximize if maximise else model.minimize)(expr)
-        solver.parameters.max_time_in_seconds = max(0.05, share)
+        share = left if k == len(aims) - 1 else left * (0.6 if k == 0 else 0.5)
+        if share < 0.2:
+            proven = False
+            stages.append((name, "no time", float("nan"), float("nan"), 0.0))
+            continue
+        aim = aim_vars[k]
+        (model.maximize if maximise else model.minimize)(aim)
+        solver.parameters.max_time_in_seconds = share
+        clock = time.monotonic()
         res = solver.solve(model)
-        if res not in _STATUS:
-            status = "no_solution" if chosen is None else "feasible"
-            stages.append((name, solver.status_name(res).lower(), float("nan")))
-            break
-        value = round(solver.objective_value)
+        took = time.monotonic() - clock
+        if res not in _STATUS:  # no better solution in time: hold this aim where the last one left it
+            proven = False
+            stages.append((name, solver.status_name(res).lower(), float("nan"), float("nan"), took))
+            if k == 0:
+                break
+            continue
+        value = round(solver.value(aim))
         chosen = [i for i in range(len(x)) if solver.boolean_value(x[i])]
         if k == 0:
             objective = value / WEIGHT_SCALE
             bound = solver.best_objective_bound / WEIGHT_SCALE
-        if res != cp_model.OPTIMAL:
-            status = "feasible"
-        stages.append((name, _STATUS[res], float(value)))
-        if not isinstance(expr, int):
-            model.add(expr >= value if maximise else expr <= value)
+        proven = proven and res == cp_model.OPTIMAL
+        stages.append((name, _STATUS[res], float(value), float(round(solver.best_objective_bound)), took))
+        model.add(aim >= value if maximise else aim <= value)
+        solution = list(solver.response_proto.solution)
         model.clear_hints()  # type: ignore[no-untyped-call]
-        for i, v in enumerate(x):
-            model.add_hint(v, i in chosen)
+        for index, val in enumerate(solution):
+            model.add_hint(model.get_int_var_from_proto_index(index), val)
+    status = (
+        "no_solution"
+        if not stages or stages[0][1] not in _STATUS.values()
+        else ("optimal" if proven else "feasible")
+    )
     fills = tuple(
         sorted(
             (
@@ -234,7 +277,7 @@ def plan(
                     "oncall",
                     cands[i].closes,
                 )
-                for i in (chosen or [])
+                for i in chosen
             ),
             key=lambda f: (f.start, f.responder_id),
         )
