@@ -20,6 +20,7 @@ class Fill:
     end: datetime
     kind: str = "oncall"
     closes: tuple[str, ...] = ()
+    expected: float = 0.0  # expected cases in the gap time it serves (each rule's band; not stored)
 
     @property
     def hours(self) -> float:

@@ -156,7 +156,10 @@ def build_grid(
     limits: PlanLimits,
     tz: tzinfo,
     agency: str | None,
+    only: frozenset[str] | None = None,
 ) -> Grid:
+    """The grid of [start, end)'s gaps and the candidate fills of the rota's active responders (of one
+    agency, or only those named in `only`)."""
     rules = rota.effective_rules()
     by_id = {r.id: r for r in rules}
     found = gaps(rota, start, end, tz, rules)
@@ -171,6 +174,8 @@ def build_grid(
     )
     if agency is not None:
         people = people.filter(pl.col("agency") == agency)
+    if only is not None:
+        people = people.filter(pl.col("responder_id").is_in(sorted(only)))
     busy = _pairs(
         pl.concat(
             [

@@ -1,6 +1,6 @@
-"""The planner's CP-SAT model (docs/planner.md): choose candidate fills (rota.planner.grid) under the limits
-of SPEC 13, best first by expected cases covered, then fewest fills, then the smallest largest addition to
-anyone's hours, then fewest people, by successive solves each holding the previous optimum."""
+"""The planner's CP-SAT model (docs/planner.md): a 0/1 choice per candidate fill (rota.planner.grid) under
+the limits of SPEC 13, with its aims (expected cases covered, fills, the largest addition to anyone's hours,
+people) solved in a given order, each holding the ones before at their best."""
 
 from __future__ import annotations
 
@@ -8,55 +8,16 @@ import itertools
 import time
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import timedelta
 
-import polars as pl
 from ortools.sat.python import cp_model
 
-from rota.engine import gaps
-from rota.model import Rota
-from rota.planner.fills import Fill, with_fills
-from rota.planner.grid import WEIGHT_SCALE, Demand, Grid, Weigher, build_grid
+from rota.planner.fills import Fill
+from rota.planner.grid import Grid
 from rota.planner.limits import PlanLimits
-from rota.timeutil import SERVICE_TZ
 
 WEEK = 7 * 24 * 3600
 _STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible"}
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The proposal. `objective` is the expected cases covered by the fills (the first aim), `best_bound`
-    the solver's proof of the most that could be covered, `relative_gap` their distance when not optimal."""
-
-    status: str  # optimal, feasible or no_solution
-    fills: tuple[Fill, ...]
-    gaps_before: pl.DataFrame  # rule_id, start, end (UTC)
-    gaps_after: pl.DataFrame
-    expected_uncovered_before: float
-    expected_uncovered_after: float
-    objective: float
-    best_bound: float
-    relative_gap: float | None
-    stages: tuple[tuple[str, str, float, float, float], ...] = ()  # (aim, status, value, bound, seconds)
-
-
-def demand_from_frame(frame: pl.DataFrame) -> Demand:
-    """A demand from a frame of hour_start (UTC), age_band and expected (cases in that hour); 0 elsewhere."""
-    table = {
-        (band, hour): float(v)
-        for hour, band, v in frame.select("hour_start", "age_band", "expected").iter_rows()
-    }
-    return lambda band, hour: table.get((band, hour), 0.0)
-
-
-def expected_in(frame: pl.DataFrame, rota: Rota, demand: Demand, tz: tzinfo) -> float:
-    """Expected cases falling in the gaps of `frame` (rule_id, start, end), each by its rule's age band."""
-    bands = {r.id: r.age_band for r in rota.effective_rules()}
-    w = Weigher(demand, tz)
-    return float(
-        sum(w.expected(bands[k], a, b) for k, a, b in frame.select("rule_id", "start", "end").iter_rows())
-    )
 
 
 def _weekly(
@@ -152,27 +113,32 @@ def _nights(model: cp_model.CpModel, grid: Grid, x: list[cp_model.IntVar], limit
                     model.add(sum(free) <= max(0, n - sum(1 for d in run if d in fixed)))
 
 
-def plan(
-    rota: Rota,
-    start: datetime,
-    end: datetime,
-    *,
-    demand: Demand | pl.DataFrame,
-    limits: PlanLimits | None = None,
-    tz: tzinfo = SERVICE_TZ,
-    time_limit_s: float = 60,
-    agency: str | None = None,
-) -> Plan:
-    """Propose fills closing the gaps of [start, end) that hold the most expected cases (SPEC 13)."""
-    if start.tzinfo is None or end.tzinfo is None or end <= start:
-        raise ValueError("start and end must be timezone-aware, end after start")
-    limits = limits or PlanLimits()
-    dem = demand_from_frame(demand) if isinstance(demand, pl.DataFrame) else demand
-    rota = rota.conformed()
-    deadline = time.monotonic() + time_limit_s
-    grid = build_grid(rota, start, end, dem, limits, tz, agency)
-    before = grid.gap_frame.select("rule_id", "start", "end")
-    exp_before = expected_in(before, rota, dem, tz)
+@dataclass
+class Built:
+    """The CP-SAT model of a grid: a 0/1 choice per candidate fill and the four aims as variables."""
+
+    grid: Grid
+    model: cp_model.CpModel
+    x: list[cp_model.IntVar]
+    aims: dict[str, tuple[cp_model.IntVar, bool]]  # name -> (variable, maximise)
+    used: dict[str, cp_model.IntVar]  # responder -> whether any fill is theirs
+
+
+@dataclass(frozen=True)
+class Solved:
+    status: str  # optimal, feasible or no_solution
+    chosen: tuple[int, ...]  # the candidates taken
+    values: dict[str, float]  # each aim's value
+    bound: float  # the first aim's bound
+    stages: tuple[tuple[str, str, float, float, float], ...]
+
+
+COVERED, FILLS, LARGEST, PEOPLE = "expected cases covered", "fills", "largest added seconds", "people"
+ADDED = "added seconds"
+ORDER = (COVERED, FILLS, LARGEST, PEOPLE)
+
+
+def build(grid: Grid, limits: PlanLimits) -> Built:
     model = cp_model.CpModel()
     cands = grid.candidates
     x = [model.new_bool_var(f"x{i}") for i in range(len(cands))]
@@ -209,36 +175,45 @@ def plan(
         model.add(most >= added[rid])
         for i in idx:
             model.add_implication(x[i], used[rid])
-    aims: list[tuple[str, cp_model.LinearExprT, bool]] = [
-        ("expected cases covered", sum(w * v for v, w in covered), True),
-        ("fills", sum(x), False),
-        ("largest added seconds", most, False),
-        ("people", sum(used.values()), False),
+    exprs: list[tuple[str, cp_model.LinearExprT, bool]] = [
+        (COVERED, sum(w * v for v, w in covered), True),
+        (FILLS, sum(x), False),
+        (LARGEST, most, False),
+        (PEOPLE, sum(used.values()), False),
+        (ADDED, sum(added.values()), False),
     ]
-    aim_vars = []
-    for k, (_, expr, _) in enumerate(aims):
-        aim_vars.append(model.new_int_var(-(10**15), 10**15, f"aim{k}"))
-        model.add(aim_vars[-1] == expr)
+    aims: dict[str, tuple[cp_model.IntVar, bool]] = {}
+    for name, expr, maximise in exprs:
+        aims[name] = (model.new_int_var(-(10**15), 10**15, name), maximise)
+        model.add(aims[name][0] == expr)
     for v in x:  # no fill at all keeps every limit: a first solution to start from
         model.add_hint(v, False)
+    return Built(grid, model, x, aims, used)
+
+
+def solve(built: Built, order: tuple[str, ...], deadline: float) -> Solved:
+    """Each aim of `order` in turn, holding the ones before at their best value found, until `deadline`
+    (time.monotonic()). An aim not solved in its share keeps the previous solution's value."""
+    model, x = built.model, built.x
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 2
     solver.parameters.random_seed = 1
     # probing in presolve takes a third of a minute on the 28-day demo and is repeated at every aim; without
     # it the first aim is proved in under 10 s (docs/performance.md)
     solver.parameters.cp_model_probing_level = 0
-    chosen: list[int] = []
+    chosen: tuple[int, ...] = ()
     proven = True
     stages: list[tuple[str, str, float, float, float]] = []
-    objective = bound = 0.0
-    for k, (name, _, maximise) in enumerate(aims):
+    values: dict[str, float] = {}
+    bound = 0.0
+    for k, name in enumerate(order):
+        aim, maximise = built.aims[name]
         left = deadline - time.monotonic()
-        share = left if k == len(aims) - 1 else left * (0.6 if k == 0 else 0.5)
+        share = left if k == len(order) - 1 else left * (0.6 if k == 0 else 0.5)
         if share < 0.2:
             proven = False
             stages.append((name, "no time", float("nan"), float("nan"), 0.0))
             continue
-        aim = aim_vars[k]
         (model.maximize if maximise else model.minimize)(aim)
         solver.parameters.max_time_in_seconds = share
         clock = time.monotonic()
@@ -251,10 +226,10 @@ def plan(
                 break
             continue
         value = round(solver.value(aim))
-        chosen = [i for i in range(len(x)) if solver.boolean_value(x[i])]
+        chosen = tuple(i for i in range(len(x)) if solver.boolean_value(x[i]))
+        values = {n: float(solver.value(v)) for n, (v, _) in built.aims.items()}
         if k == 0:
-            objective = value / WEIGHT_SCALE
-            bound = solver.best_objective_bound / WEIGHT_SCALE
+            bound = solver.best_objective_bound
         proven = proven and res == cp_model.OPTIMAL
         stages.append((name, _STATUS[res], float(value), float(round(solver.best_objective_bound)), took))
         model.add(aim >= value if maximise else aim <= value)
@@ -262,12 +237,14 @@ def plan(
         model.clear_hints()  # type: ignore[no-untyped-call]
         for index, val in enumerate(solution):
             model.add_hint(model.get_int_var_from_proto_index(index), val)
-    status = (
-        "no_solution"
-        if not stages or stages[0][1] not in _STATUS.values()
-        else ("optimal" if proven else "feasible")
-    )
-    fills = tuple(
+    first_ok = bool(stages) and stages[0][1] in _STATUS.values()
+    status = "no_solution" if not first_ok else ("optimal" if proven else "feasible")
+    return Solved(status, chosen, values, bound, tuple(stages))
+
+
+def fills_of(grid: Grid, chosen: tuple[int, ...]) -> tuple[Fill, ...]:
+    cands = grid.candidates
+    return tuple(
         sorted(
             (
                 Fill(
@@ -282,7 +259,3 @@ def plan(
             key=lambda f: (f.start, f.responder_id),
         )
     )
-    after = gaps(with_fills(rota, fills), start, end, tz).select("rule_id", "start", "end")
-    exp_after = expected_in(after, rota, dem, tz)
-    gap = None if status == "optimal" else (max(0.0, bound - objective) / bound if bound > 0 else 0.0)
-    return Plan(status, fills, before, after, exp_before, exp_after, objective, bound, gap, tuple(stages))
