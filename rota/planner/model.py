@@ -13,7 +13,7 @@ from datetime import timedelta
 from ortools.sat.python import cp_model
 
 from rota.planner.fills import Fill
-from rota.planner.grid import Grid
+from rota.planner.grid import WEIGHT_SCALE, Grid
 from rota.planner.limits import PlanLimits
 
 WEEK = 7 * 24 * 3600
@@ -253,6 +253,7 @@ def fills_of(grid: Grid, chosen: tuple[int, ...]) -> tuple[Fill, ...]:
                     grid.at(cands[i].end),
                     "oncall",
                     cands[i].closes,
+                    sum(grid.weights.get(key, 0) for key in cands[i].covers) / WEIGHT_SCALE,
                 )
                 for i in chosen
             ),

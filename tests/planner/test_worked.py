@@ -180,3 +180,8 @@ def test_limits_refuse_nonsense() -> None:
     with pytest.raises(InputError, match="consecutive nights"):
         PlanLimits(max_consecutive_nights=0)
     assert timedelta(hours=PlanLimits().max_shift_hours) == timedelta(hours=12)
+
+
+def test_each_fill_says_the_expected_cases_it_serves() -> None:
+    p = solved(rota(["S1", "S2"]), WEEK_START, WEEK_END)
+    assert [f.expected for f in p.fills] == pytest.approx([12.0] * 7)  # one case an hour, 12-hour nights
