@@ -20,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+from rota.analytics.cases import empty_cases
 from rota.analytics.demand import Prior
 from rota.analytics.forecast import fit_for
 from rota.errors import InputError, PermissionDenied, Problem
@@ -81,7 +82,8 @@ def demand_for(
 ) -> tuple[pl.DataFrame | Callable[[str, datetime], float], str]:
     """The planner's demand over [start, end): the forecast learnt from whole quarters of `cases` (and the
     national-rate prior when `population` is known), else every hour alike. Also its source in words."""
-    cases = cases if cases is not None else pl.DataFrame()
+    if cases is None or cases.height == 0:
+        cases = empty_cases()
     bands = [r.age_band for r in rota.effective_rules()]
     if cases.height:
         lo, hi = history_window(cases, min(start, now or utc_now()), tz)
