@@ -1,4 +1,7 @@
-"""The demand model (docs/methods.md): the rate of JAR-eligible cases per real local hour, per age band.
+"""Long because the demand model is one piece: its design, prior, fit, predictive counts and the ways to
+ask it (by hour, by age band, for a stretch of time) share the same cells and bands.
+
+The demand model (docs/methods.md): the rate of JAR-eligible cases per real local hour, per age band.
 
 Counts are rare (about one case a month in an area), so the model is a Poisson log-linear model with
 shrunken effects, fitted by penalised maximum likelihood (a posterior mode):
