@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from dashboard.components import capacity_takes
 from dashboard.components import capacity_whatif as what_if
 from dashboard.components.cache_keys import PeriodKey, period_key
 from dashboard.components.capacity_charts import hour_of_week_figure, weekly_figure
@@ -477,6 +478,8 @@ if agency_roles:
 shown_roles = roles if show_all else agency_roles
 default_role = agency_roles[0] if agency_roles else (roles[0] if roles else None)
 
+# keyed on the period, the data version and who asks (role and agency: what the answer shows)
+capacity_takes.section(actor, (*base_query.period, *access), first, last, tz_name)
 _scenario_section(actor, cf, roles, default_role, query)
 _rule_table(
     cf, cf.rules.filter(pl.col("role").is_in(shown_roles)), mark_agency=bool(agency_roles) and show_all
