@@ -1,13 +1,13 @@
 """The "What it would take" part of the Capacity & forecast page: on request (never on opening the page, the
-planner takes up to about 20 seconds), the capacity planner's answer for the first 28 days of the period,
-kept in session state for that period and data; per role, the people to train, in a table and in words,
-each with a button trying it among the what-if changes. The figures come from
+planner takes up to about 20 seconds), the capacity planner's answer for the first 7, 14 or 28 days of the
+period, kept in session state for those days and that data; per role, the people to train, in a table and
+in words, each with a button trying it among the what-if changes. The figures come from
 `rota.services.what_it_takes`; nothing is worked out here."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any
+from datetime import date
 
 import polars as pl
 import streamlit as st
@@ -17,12 +17,24 @@ from dashboard.components.charts import uk_date
 from dashboard.components.context import engine
 from dashboard.components.feedback import failed
 from dashboard.components.format import cases_amount, counted
+from dashboard.components.inputs import one_of
 from rota.services.access import Actor
-from rota.services.what_it_takes import PLAN_DAYS, TIME_LIMIT_S, TrainingNeed, WhatItTakes, what_it_would_take
+from rota.services.what_it_takes import (
+    DAY_CHOICES,
+    TIME_LIMIT_S,
+    TrainingNeed,
+    WhatItTakes,
+    what_it_would_take,
+)
 from rota.timeutil import zone
 from rota.vocab import responder_role_label
 
-TAKE = "capacity_take"  # {"key": the period, data version and agency asked, "answer": WhatItTakes}
+TAKE = "capacity_take"  # {"key": the period, data version, who asks and the days, "answer": WhatItTakes}
+DAYS = "capacity_take_days"
+
+
+def _first_days(days: str) -> str:
+    return f"First {days} days"
 
 
 def need_sentence(need: TrainingNeed) -> str:
@@ -35,7 +47,7 @@ def need_sentence(need: TrainingNeed) -> str:
     )
 
 
-def _table(needs: tuple[TrainingNeed, ...]) -> pl.DataFrame:
+def _table(needs: list[TrainingNeed]) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "Role": [responder_role_label(n.role) for n in needs],
@@ -71,13 +83,16 @@ def _figures(answer: WhatItTakes) -> None:
 
 def _answer(answer: WhatItTakes) -> None:
     days = (answer.last - answer.first).days + 1
-    st.caption(
-        f"Planned for {uk_date(answer.first)} to {uk_date(answer.last)} ({counted(days, 'day')}"
-        + (f": the planner looks at most {PLAN_DAYS} days ahead at a time" if answer.capped else "")
-        + ")."
-    )
+    st.caption(f"Planned for {uk_date(answer.first)} to {uk_date(answer.last)} ({counted(days, 'day')}).")
     if answer.gap_hours_before == 0:
         st.success("No gaps in cover in these days: nothing more is needed.", icon=":material/check_circle:")
+        return
+    if answer.status == "no_solution":
+        st.warning(
+            f"The planner found no answer within {TIME_LIMIT_S:g} seconds for {counted(days, 'day')}. "
+            "Plan fewer days and work it out again.",
+            icon=":material/timer_off:",
+        )
         return
     _figures(answer)
     if answer.status != "optimal":
@@ -92,17 +107,25 @@ def _answer(answer: WhatItTakes) -> None:
             icon=":material/check_circle:",
         )
         return
-    if not answer.needs:
-        st.info("The planner found no answer in time for the gaps left.", icon=":material/info:")
+    found = [n for n in answer.needs if n.found]
+    late = [responder_role_label(n.role) for n in answer.needs if not n.found]
+    if late or not answer.needs:
+        st.info(
+            "The planner ran out of time before working out the training needed"
+            + (f" for these roles: {', '.join(late)}" if late else "")
+            + ". Plan fewer days for an answer.",
+            icon=":material/info:",
+        )
+    if not found:
         return
     st.markdown("**Training needed**")
     st.dataframe(
-        _table(answer.needs),
+        _table(found),
         hide_index=True,
         column_config={"Hours of duty": st.column_config.NumberColumn(format="%.1f")},
         key="capacity_take_table",
     )
-    for i, need in enumerate(answer.needs):
+    for i, need in enumerate(found):
         with st.container(border=True):
             st.markdown(need_sentence(need))
             st.button(
@@ -118,17 +141,17 @@ def _answer(answer: WhatItTakes) -> None:
         "the extra duties for today's staff are not among those changes, so the gaps they would close still "
         "count there."
     )
-    if len(answer.needs) > 1:
+    if len(found) > 1:
         st.button(
             "Try them all",
             key="capacity_take_try_all",
             on_click=what_if.add_changes,
-            args=([n.change for n in answer.needs],),
+            args=([n.change for n in found],),
             icon=":material/science:",
         )
 
 
-def section(actor: Actor, key: Hashable, first: Any, last: Any, tz_name: str) -> None:
+def section(actor: Actor, key: tuple[Hashable, ...], first: date, last: date, tz_name: str) -> None:
     """The section for the page's period `first` to `last`; `key` names that period and the data."""
     st.header("What it would take")
     st.caption(
@@ -136,18 +159,30 @@ def section(actor: Actor, key: Hashable, first: Any, last: Any, tz_name: str) ->
         "working-time limits, riskiest hours first; then it works out how many more people would need "
         "training to close the gaps that are left. Nothing is stored."
     )
+    choices = [str(d) for d in DAY_CHOICES]
+    days = int(
+        one_of(
+            "Days to plan",
+            choices,
+            key=DAYS,
+            format_func=_first_days,
+            help="From the start of the period, or today if the period has started. The planner takes "
+            "longer the more days it plans: a week answers in time on a region the size of the demo; 28 "
+            "days may not.",
+        )
+    )
+    key = (*key, days)
     stored = st.session_state.get(TAKE)
     answer: WhatItTakes | None = stored["answer"] if stored and stored["key"] == key else None
     if st.button(
         "Work out what it would take",
         key="capacity_take_run",
         icon=":material/calculate:",
-        help=f"Runs the planner on the first {PLAN_DAYS} days of the period; it takes up to about "
-        f"{TIME_LIMIT_S:g} seconds.",
+        help=f"Runs the capacity planner; it takes up to about {TIME_LIMIT_S:g} seconds.",
     ):
         with st.spinner(f"Planning the gaps (up to about {TIME_LIMIT_S:g} seconds)..."):
             try:
-                answer = what_it_would_take(engine(), actor, first, last, zone(tz_name))
+                answer = what_it_would_take(engine(), actor, first, last, zone(tz_name), days=days)
             except Exception as exc:  # refused, bad input, or unexpected: said, and the page carries on
                 failed("work out what it would take", exc)
                 return

@@ -1,5 +1,6 @@
 """Long because the page draws many sections from one forecast: the headline against the previous period,
-the what-if forms, the rule table, both charts with their tables, and the method in words.
+what it would take (dashboard/components/capacity_takes.py), the what-if forms, the rule table, both charts
+with their tables, and the method in words.
 
 Capacity & forecast: how many JAR-eligible deaths to expect in a period, how many would meet a gap in
 trained cover (rule by rule, 16-17 beside 0-15), demand against rostered trained capacity, and what-if
@@ -384,6 +385,10 @@ with each case taking a responder for {cf.settings.commitment_hours:g} hours on 
 all ages, because every case needs each role.
 
 **What if.** The same demand against the rota with your changes; nothing is stored.
+
+**What it would take.** The capacity planner proposes extra duties for the people already in the rota,
+within the working-time limits and riskiest hours first, then finds the fewest more trained people, on
+duties of their own, that would close the gaps left. Its figures weigh each rule's gaps separately.
 
 The full method, its assumptions and its checks (back-tests of the intervals) are in `docs/methods.md` in
 the project's repository.

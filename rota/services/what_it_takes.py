@@ -1,9 +1,9 @@
 """Capacity & forecast's "What it would take" (docs/dashboard.md): the capacity planner (`plan_gaps`,
-docs/planner.md) over the first 28 days of the page's period from today, as the page shows it: per role,
-the people to train, their training and agency and the hours the planner gave them, each with the
-what-if change that tries them (a `train` change, `TrainResponders`); the number of extra duties for
-today's staff, for those who may see them; and the expected cases meeting a gap before and after those
-duties.
+docs/planner.md) over the first days of the page's period from today (at most 28; the reader picks how
+many, as the planner takes longer the more days), as the page shows it: per role, the people to train,
+their training and agency and the hours the planner gave them, each with the what-if change that tries
+them (a `train` change, `TrainResponders`); the number of extra duties for today's staff, for those who
+may see them; and the expected cases meeting a gap before and after those duties.
 
 Permissions are `plan_gaps`'s and the forecast's: the CDOP manager, administrators and commissioners;
 commissioners get the training needed and the figures, never the fills, which name responders.
@@ -23,7 +23,8 @@ from rota.services.planning import FLAT, plan_gaps
 from rota.storage import Engine
 from rota.timeutil import SERVICE_TZ, day_start, utc_now
 
-PLAN_DAYS = 28
+PLAN_DAYS = 28  # the most days planned at a time
+DAY_CHOICES = (7, 14, 28)  # what the page offers; 7 answers within the time limit on the demo region
 TIME_LIMIT_S = 20.0
 
 
@@ -31,7 +32,8 @@ TIME_LIMIT_S = 20.0
 class TrainingNeed:
     """`people` more of `role` holding `competencies` (of `agency` when the role has one) would close the
     gaps the planner cannot fill with today's staff, on duty `hours` between them. `change` tries it on the
-    page (a plain what-if change, kind `train`, with the planner's duties)."""
+    page (a plain what-if change, kind `train`, with the planner's duties). `found` is False when the
+    planner ran out of time before giving these people any duty: `people` is then only its last try."""
 
     role: str
     people: int
@@ -39,6 +41,7 @@ class TrainingNeed:
     agency: str | None
     hours: float
     change: dict[str, Any]
+    found: bool = True
 
 
 @dataclass(frozen=True)
@@ -70,14 +73,17 @@ def _hours(gaps: pl.DataFrame) -> float:
 
 
 def planned_days(
-    first: date, last: date, tz: tzinfo = SERVICE_TZ, now: datetime | None = None
+    first: date, last: date, tz: tzinfo = SERVICE_TZ, now: datetime | None = None, days: int = PLAN_DAYS
 ) -> tuple[date, date]:
-    """The days planned for a period `first` to `last`: from today (or `first` if later), at most 28."""
+    """The days planned for a period `first` to `last`: from today (or `first` if later), at most `days`
+    (from 1 to 28)."""
+    if not 1 <= days <= PLAN_DAYS:
+        raise InputError(Problem("days", None, None, f"plan from 1 to {PLAN_DAYS} days at a time"))
     today = (now or utc_now()).astimezone(tz).date()
     start = max(first, today)
     if last < start:
         raise InputError(Problem("period", None, None, "pick a period that has not ended to plan for"))
-    return start, min(last, start + timedelta(days=PLAN_DAYS - 1))
+    return start, min(last, start + timedelta(days=days - 1))
 
 
 def what_it_would_take(
@@ -87,12 +93,13 @@ def what_it_would_take(
     last: date,
     tz: tzinfo = SERVICE_TZ,
     *,
+    days: int = PLAN_DAYS,
     time_limit_s: float = TIME_LIMIT_S,
     now: datetime | None = None,
 ) -> WhatItTakes:
     """The planner over `planned_days` of the page's period `first` to `last`, for what `actor` may see."""
     require_read_forecast(actor)
-    start_day, end_day = planned_days(first, last, tz, now)
+    start_day, end_day = planned_days(first, last, tz, now, days)
     answer = plan_gaps(
         engine,
         actor,
@@ -119,6 +126,7 @@ def what_it_would_take(
                 "agency": n.agency,  # for the words only
                 "hours": n.hours,
             },
+            found=bool(n.duties),
         )
         for n in p.training_needed
     )
@@ -139,4 +147,12 @@ def what_it_would_take(
     )
 
 
-__all__ = ["PLAN_DAYS", "TIME_LIMIT_S", "TrainingNeed", "WhatItTakes", "planned_days", "what_it_would_take"]
+__all__ = [
+    "DAY_CHOICES",
+    "PLAN_DAYS",
+    "TIME_LIMIT_S",
+    "TrainingNeed",
+    "WhatItTakes",
+    "planned_days",
+    "what_it_would_take",
+]

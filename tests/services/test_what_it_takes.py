@@ -36,6 +36,16 @@ def test_a_short_period_is_planned_whole_and_a_started_one_from_today() -> None:
     assert planned_days(date(2026, 6, 1), date(2026, 7, 31), now=late)[0] == date(2026, 7, 1)
 
 
+def test_fewer_days_on_request() -> None:
+    assert planned_days(TODAY, TODAY + timedelta(days=90), now=NOW, days=7) == (
+        TODAY,
+        TODAY + timedelta(days=6),
+    )
+    for days in (0, PLAN_DAYS + 1):
+        with pytest.raises(InputError, match="from 1 to 28 days"):
+            planned_days(TODAY, TODAY + timedelta(days=90), now=NOW, days=days)
+
+
 def test_a_period_that_has_ended_is_refused() -> None:
     with pytest.raises(InputError, match="has not ended"):
         planned_days(TODAY - timedelta(days=30), TODAY - timedelta(days=1), now=NOW)
