@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, tzinfo
 import polars as pl
 
 from rota.model import Rota, conform
+from rota.planner.fills import Fill
 from rota.planner.grid import build_grid
 from rota.planner.limits import PlanLimits
 from rota.planner.model import ADDED, COVERED, PEOPLE, build, fills_of, solve
@@ -29,13 +30,16 @@ WEEK = timedelta(days=7)
 @dataclass(frozen=True)
 class Need:
     """`people` more people of `role` holding `competencies` (of `agency` when known) would close the
-    role's remaining gaps, working `hours` between them."""
+    role's remaining gaps, working `hours` between them. `duties`: the duties the planner gave them, as
+    (person number from 1, start, end UTC), by person then start (a scenario can try them: Capacity &
+    forecast's "What it would take"); not in `rota plan`'s answer."""
 
     role: str
     competencies: tuple[str, ...]
     agency: str | None
     people: int
     hours: float
+    duties: tuple[tuple[int, datetime, datetime], ...] = ()
 
 
 def _flat(band: str, hour: datetime) -> float:
@@ -113,6 +117,13 @@ def _number(responder_id: str) -> int:
     return int(responder_id.rsplit("-", 1)[1])
 
 
+def _duties(fills: tuple[Fill, ...]) -> tuple[tuple[int, datetime, datetime], ...]:
+    """The new people's fills as (person, start, end), people numbered 1, 2... in the order of their ids."""
+    numbers = sorted({_number(f.responder_id) for f in fills})
+    person = {n: i for i, n in enumerate(numbers, start=1)}
+    return tuple(sorted((person[_number(f.responder_id)], f.start, f.end) for f in fills))
+
+
 def training_needed(
     rota: Rota,
     start: datetime,
@@ -163,5 +174,6 @@ def training_needed(
         sure = sure and closed and solved.status == "optimal"
         fills = fills_of(grid, solved.chosen)
         people = len({f.responder_id for f in fills}) if closed else count
-        needs.append(Need(role, competencies, who, people, round(sum(f.hours for f in fills), 2)))
+        hours = round(sum(f.hours for f in fills), 2)
+        needs.append(Need(role, competencies, who, people, hours, _duties(fills)))
     return tuple(needs), sure

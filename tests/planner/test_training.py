@@ -3,7 +3,8 @@ limits, that would close the gaps the fills leave."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
@@ -15,11 +16,21 @@ from tests.planner.helpers import at, flat, rota
 WEEK_START, WEEK_END = at("02/03/2026 20:00"), at("09/03/2026 08:00")  # 7 nights of 12 hours
 
 
+def without_duties(needs: tuple[Need, ...]) -> tuple[Need, ...]:
+    return tuple(replace(n, duties=()) for n in needs)
+
+
 def test_nobody_trained_needs_two_people_for_seven_nights() -> None:
     p = plan(rota([]), WEEK_START, WEEK_END, demand=flat, time_limit_s=20)
     assert p.fills == ()
-    assert p.training_needed == (Need("sio", ("jar",), None, 2, 84.0),)
+    assert without_duties(p.training_needed) == (Need("sio", ("jar",), None, 2, 84.0),)
     assert p.status == "optimal"
+    # the duties the two new people would work: every night, whole, each by one of them
+    (need,) = p.training_needed
+    nights = [(WEEK_START + timedelta(days=d), WEEK_START + timedelta(days=d, hours=12)) for d in range(7)]
+    assert sorted((a, b) for _, a, b in need.duties) == nights
+    assert {n for n, _, _ in need.duties} == {1, 2}
+    assert list(need.duties) == sorted(need.duties)  # by person, then start
 
 
 def test_what_one_person_leaves_needs_one_more() -> None:
@@ -60,7 +71,11 @@ def test_two_at_once_needs_two_and_the_agency_is_the_roles_own() -> None:
     r = type(r)(**{**r.__dict__, "responders": r.responders.with_columns(agency=pl.lit("Vale Police"))})
     p = plan(r, at("07/03/2026 12:00"), at("08/03/2026 12:00"), demand=flat, time_limit_s=20)
     assert p.fills == ()  # S1 holds no jar-16-17
-    assert p.training_needed == (Need("sio", ("jar", "jar-16-17"), "Vale Police", 2, 24.0),)
+    assert without_duties(p.training_needed) == (Need("sio", ("jar", "jar-16-17"), "Vale Police", 2, 24.0),)
+    # both at once, the whole night: two people on the same duty
+    (need,) = p.training_needed
+    night = (at("07/03/2026 20:00"), at("08/03/2026 08:00"))
+    assert sorted(need.duties) == [(1, *night), (2, *night)]
 
 
 def test_limits_shape_the_count() -> None:
