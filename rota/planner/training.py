@@ -32,7 +32,9 @@ class Need:
     """`people` more people of `role` holding `competencies` (of `agency` when known) would close the
     role's remaining gaps, working `hours` between them. `duties`: the duties the planner gave them, as
     (person number from 1, start, end UTC), by person then start (a scenario can try them: Capacity &
-    forecast's "What it would take"); not in `rota plan`'s answer."""
+    forecast's "What it would take"); not in `rota plan`'s answer. `closes_all`: every gap closes with
+    them; when the time runs out first, `people` and `hours` are what the best answer found used, closing
+    only part of the gaps. Whether no fewer could do is the plan's status (optimal)."""
 
     role: str
     competencies: tuple[str, ...]
@@ -40,6 +42,7 @@ class Need:
     people: int
     hours: float
     duties: tuple[tuple[int, datetime, datetime], ...] = ()
+    closes_all: bool = True  # False: the time ran out first; `people` then close only part of the gaps
 
 
 def _flat(band: str, hour: datetime) -> float:
@@ -167,13 +170,18 @@ def training_needed(
             if solved.status == "no_solution":
                 sure = False
                 break
-            if round(solved.values.get(COVERED, 0)) >= total or time.monotonic() >= deadline:
+            first_proved = solved.stages[0][1] == "optimal"
+            if (
+                round(solved.values.get(COVERED, 0)) >= total
+                or not first_proved
+                or time.monotonic() >= deadline
+            ):
                 break
-            count *= 2  # not enough of them to close every gap: try twice as many
+            count *= 2  # proved too few to close every gap: try twice as many
         closed = solved.status != "no_solution" and round(solved.values.get(COVERED, 0)) >= total
         sure = sure and closed and solved.status == "optimal"
         fills = fills_of(grid, solved.chosen)
-        people = len({f.responder_id for f in fills}) if closed else count
+        people = len({f.responder_id for f in fills})
         hours = round(sum(f.hours for f in fills), 2)
-        needs.append(Need(role, competencies, who, people, hours, _duties(fills)))
+        needs.append(Need(role, competencies, who, people, hours, _duties(fills), closed))
     return tuple(needs), sure

@@ -212,6 +212,7 @@ def plan_payload(answer: PlanAnswer, tz: tzinfo = SERVICE_TZ) -> dict[str, Any]:
                 "agency": n.agency,
                 "people": n.people,
                 "hours": n.hours,
+                "closes_all": n.closes_all,
             }
             for n in p.training_needed
         ],

@@ -126,7 +126,7 @@ def what_it_would_take(
                 "agency": n.agency,  # for the words only
                 "hours": n.hours,
             },
-            found=bool(n.duties),
+            found=n.closes_all and bool(n.duties),
         )
         for n in p.training_needed
     )

@@ -37,7 +37,8 @@ def test_the_json_answer(run: Run, bundle: Path, tmp_path: Path) -> None:
     # in the bundle can fill it, so it takes new people
     assert any(g["rule_id"] == "sio-16-17" for g in p["gaps_after"])
     needs = {n["role"]: n for n in p["training_needed"]}
-    assert set(needs["sio"]) == {"role", "competencies", "agency", "people", "hours"}
+    assert set(needs["sio"]) == {"role", "competencies", "agency", "people", "hours", "closes_all"}
+    assert needs["sio"]["closes_all"] is True
     assert needs["sio"]["competencies"] == ["jar", "jar-16-17"]
     assert needs["sio"]["agency"] == "Vale Police"  # the role's only agency
     assert needs["sio"]["people"] >= 2  # 73 hours in a row with 12-hour fills and 11 hours' rest
