@@ -10,11 +10,12 @@ their shifts, serving the rules it is qualified for over the whole run.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import polars as pl
 
@@ -64,17 +65,25 @@ class Grid:
         return self.origin + timedelta(seconds=t)
 
 
+@functools.lru_cache(maxsize=4096)
+def _night(d: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The night starting on local date d: 23:00 to 06:00 the next day, as instants."""
+    ns = wall_to_instant_forward(datetime.combine(d, datetime.min.time()).replace(hour=23), tz)
+    ne = wall_to_instant_forward(
+        datetime.combine(d + timedelta(days=1), datetime.min.time()).replace(hour=6), tz
+    )
+    return ns, ne
+
+
 def night_date(a: datetime, b: datetime, tz: tzinfo) -> date | None:
     """The local start date of a duty [a, b) holding any minute between 23:00 and 06:00 local, else None."""
-    d = a.astimezone(tz).date() - timedelta(days=1)
+    first = a.astimezone(tz).date()
+    d = first - timedelta(days=1)
     last = b.astimezone(tz).date()
     while d <= last:
-        ns = wall_to_instant_forward(datetime.combine(d, datetime.min.time()).replace(hour=23), tz)
-        ne = wall_to_instant_forward(
-            datetime.combine(d + timedelta(days=1), datetime.min.time()).replace(hour=6), tz
-        )
+        ns, ne = _night(d, tz)
         if a < ne and ns < b:
-            return a.astimezone(tz).date()
+            return first
         d += timedelta(days=1)
     return None
 
@@ -176,16 +185,13 @@ def build_grid(
         people = people.filter(pl.col("agency") == agency)
     if only is not None:
         people = people.filter(pl.col("responder_id").is_in(sorted(only)))
-    busy = _pairs(
-        pl.concat(
-            [
-                rota.shifts.select("responder_id", "start", "end"),
-                rota.absences.select("responder_id", "start", "end"),
-            ]
-        ),
-        start,
-    )
-    shifts = _pairs(rota.shifts, start)
+    # duties and absences more than a week and a rest from the period cannot touch a fill or its windows
+    after, before = (start - timedelta(days=9)).astimezone(UTC), (end + timedelta(days=9)).astimezone(UTC)
+    near = (pl.col("end") > after) & (pl.col("start") < before)
+    duties = rota.shifts.select("responder_id", "start", "end").filter(near)
+    absent = rota.absences.select("responder_id", "start", "end").filter(near)
+    busy = _pairs(pl.concat([duties, absent]), start)
+    shifts = _pairs(duties, start)
     qual = _qualification(rota, people, rules, start, end, tz) if rows and people.height else {}
     ids = sorted({rid for rid, _ in qual})
     # the union of the gaps, and the breakpoints

@@ -56,7 +56,9 @@ def _weekly(
         added[rid] = run[-1]
         starts = [a for a, _ in spans]
         ends = [b for _, b in spans]
-        shifts = grid.shifts.get(rid, [])
+        shifts = sorted(grid.shifts.get(rid, []))
+        shift_starts = [a for a, _ in shifts]
+        longest = max((b - a for a, b in shifts), default=0)
         points = {grid.candidates[i].start for i in idx} | {a for a, _ in shifts}
         points |= {e - WEEK for e in {grid.candidates[i].end for i in idx} | {b for _, b in shifts}}
         seen: set[tuple[int, ...]] = set()
@@ -66,7 +68,8 @@ def _weekly(
             hi = bisect_left(starts, w1)  # segments [lo, hi) hold part of the window
             if lo >= hi:
                 continue
-            fixed = sum(max(0, min(b, w1) - max(a, w0)) for a, b in shifts)
+            near = shifts[bisect_left(shift_starts, w0 - longest) : bisect_left(shift_starts, w1)]
+            fixed = sum(max(0, min(b, w1) - max(a, w0)) for a, b in near)
             inner_lo = lo + (starts[lo] < w0)
             inner_hi = hi - (ends[hi - 1] > w1)
             terms: list[tuple[int, int]] = []  # (segment position, seconds of it in the window)

@@ -139,7 +139,8 @@ def training_needed(
 ) -> tuple[tuple[Need, ...], bool]:
     """The fewest extra people per role (and competency set, and agency when known) that would close the
     gaps in `remaining` (rule_id, start, end) of `rota` (which already holds the fills), and whether every
-    count was proved the fewest before `deadline` (time.monotonic())."""
+    count was proved the fewest before `deadline` (time.monotonic()). With an agency, only the roles its
+    responders hold."""
     rules = {r.id: r for r in rota.effective_rules()}
     by_role: dict[str, list[tuple[str, datetime, datetime]]] = {}
     for rid, a, b in remaining.select("rule_id", "start", "end").iter_rows():
@@ -147,6 +148,9 @@ def training_needed(
     needs: list[Need] = []
     sure = True
     roles = sorted(by_role)
+    if agency is not None:  # an agency trains its own roles only: other agencies' gaps are theirs
+        theirs = rota.responders.filter(pl.col("agency") == agency).get_column("role").unique().to_list()
+        roles = [r for r in roles if r in theirs]
     for n, role in enumerate(roles):
         rows = by_role[role]
         gap_rules = [rules[r] for r in sorted({r for r, _, _ in rows})]

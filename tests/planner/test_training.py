@@ -85,3 +85,32 @@ def test_limits_shape_the_count() -> None:
     )
     assert [(n.people, n.hours) for n in p.training_needed] == [(4, 84.0)]
     assert p.expected_uncovered_after == pytest.approx(84)
+
+
+def test_an_agency_is_told_about_its_own_roles_only() -> None:
+    both = (
+        make_rule(
+            {
+                "id": "nights",
+                "role": "sio",
+                "competencies": ["jar"],
+                "age_band": "0-17",
+                "windows": ["20:00-08:00"],
+            }
+        ),
+        make_rule(
+            {
+                "id": "days",
+                "role": "paediatrician",
+                "competencies": ["jar"],
+                "age_band": "0-17",
+                "windows": ["09:00-17:00"],
+            }
+        ),
+    )
+    r = rota(["S1"], rules=both)
+    r = type(r)(**{**r.__dict__, "responders": r.responders.with_columns(agency=pl.lit("Vale Police"))})
+    p = plan(r, WEEK_START, WEEK_END, demand=flat, agency="Vale Police", time_limit_s=20)
+    assert [n.role for n in p.training_needed] == ["sio"]  # the paediatrician gaps are the trust's
+    everyone = plan(r, WEEK_START, WEEK_END, demand=flat, time_limit_s=20)
+    assert [n.role for n in everyone.training_needed] == ["paediatrician", "sio"]
