@@ -22,7 +22,7 @@ import streamlit as st
 from dashboard.components.charts import NHS_BLUE, NHS_PALE_GREY, nhs_layout, show_chart
 from dashboard.components.context import database_key, engine
 from dashboard.components.feedback import failed
-from dashboard.components.format import UK_DATE_INPUT, cases_amount, counted, percent
+from dashboard.components.format import UK_DATE_INPUT, cases_amount, counted, hours_amount, percent
 from rota.services.access import COORDINATOR, Actor
 from rota.services.editing import WeekView, rule_labels, to_wall
 from rota.services.people import data_version
@@ -103,6 +103,7 @@ def _run(
         tz=tz,
     )
     p, labels = answer.plan, rule_labels(engine())
+    roles = set(view.responders.get_column("role").to_list())
     flat = answer.demand == FLAT
     return {
         "status": p.status,
@@ -110,7 +111,7 @@ def _run(
         "end": answer.end,
         "agency": answer.agency,
         "flat": flat,
-        "gaps": (p.gaps_before.height, p.gaps_after.height),
+        "gap_hours": (_hours(p.gaps_before), _hours(p.gaps_after)),
         "expected": (p.expected_uncovered_before, p.expected_uncovered_after),
         "relative_gap": p.relative_gap,
         "shows_people": answer.shows_people,
@@ -130,15 +131,23 @@ def _run(
             f"{' of ' + n.agency if n.agency else ''} "
             f"trained in {', '.join(n.competencies)} ({n.hours:g} hours of duty)"
             for n in p.training_needed
+            if n.role in roles  # the roles the agency covers: its responders train for no other
         ],
         "version": data_version(engine()),
     }
 
 
+def _hours(found: pl.DataFrame) -> float:
+    return float(sum((b - a).total_seconds() for a, b in found.select("start", "end").iter_rows())) / 3600
+
+
 def _summary(made: dict[str, Any]) -> None:
     lines = [f"**{STATUS_WORDS.get(made['status'], made['status'])}**"]
-    before, after = made["gaps"]
-    lines.append(f"Gaps in the period, every role: {before} before, {after} after the fills.")
+    before, after = made["gap_hours"]
+    lines.append(
+        f"Gap time in the period, every rule: {hours_amount(before)} before, {hours_amount(after)} after "
+        "the fills."
+    )
     if made["flat"]:
         lines.append("No cases to learn from, so every gap hour weighed the same.")
     else:
@@ -256,17 +265,7 @@ def _table(made: dict[str, Any], names: dict[str, str], notes: list[str], tz: tz
             "closes": [f["closes"] for f in fills],
             "expected": [cases_amount(f["expected"]) for f in fills],
             "note": notes,
-        },
-        schema={
-            "take": pl.Boolean,
-            "name": pl.String,
-            "from": pl.String,
-            "to": pl.String,
-            "hours": pl.Float64,
-            "closes": pl.String,
-            "expected": pl.String,
-            "note": pl.String,
-        },
+        }
     )
     columns: dict[str, Any] = {
         "take": st.column_config.CheckboxColumn("Take", help="Tick the shifts to put into the grid"),
@@ -275,8 +274,8 @@ def _table(made: dict[str, Any], names: dict[str, str], notes: list[str], tz: tz
         "to": st.column_config.TextColumn("To"),
         "hours": st.column_config.NumberColumn("Hours", format="%.2f"),
         "closes": st.column_config.TextColumn("Closes gaps in", help="The rules whose gap it closes"),
-        "expected": st.column_config.TextColumn("Expected cases served", help="In the gap time it covers"),
-        "note": st.column_config.TextColumn("Note"),
+        "expected": st.column_config.TextColumn("Expected cases", help="Served: in the gap time it covers"),
+        "note": st.column_config.TextColumn("Note", width="medium"),
     }
     if not editable:
         st.dataframe(frame.drop("take"), hide_index=True, column_config=columns, key="editor_plan_table")
