@@ -23,6 +23,7 @@ from dashboard.components.charts import NHS_BLUE, NHS_PALE_GREY, nhs_layout, sho
 from dashboard.components.context import database_key, engine
 from dashboard.components.feedback import failed
 from dashboard.components.format import UK_DATE_INPUT, cases_amount, counted, hours_amount, percent
+from rota.planner import PlanLimits
 from rota.services.access import COORDINATOR, Actor
 from rota.services.editing import WeekView, rule_labels, to_wall
 from rota.services.people import data_version
@@ -51,22 +52,15 @@ STATUS_WORDS = {
 Fill = tuple[str, datetime, datetime]  # responder_id, start, end (aware)
 
 
-def _week_end(view: WeekView) -> date:
-    return view.week_start + timedelta(days=6)
-
-
 def _period(view: WeekView) -> tuple[date, date] | None:
     """The period picked (key `editor_plan_period`, inclusive days): the editor's week unless another was
     picked that still holds the week shown. None (said why) until both ends are picked."""
-    held = st.session_state.get(PERIOD)
+    held, sunday = st.session_state.get(PERIOD), view.week_start + timedelta(days=6)
     holds_week = (
-        isinstance(held, tuple)
-        and len(held) == 2
-        and held[0] <= view.week_start
-        and _week_end(view) <= held[1]
+        isinstance(held, tuple) and len(held) == 2 and held[0] <= view.week_start and sunday <= held[1]
     )
     if held is None or (st.session_state.get(PERIOD_FOR) != view.week_start and not holds_week):
-        st.session_state[PERIOD] = (view.week_start, _week_end(view))
+        st.session_state[PERIOD] = (view.week_start, sunday)
     st.session_state[PERIOD_FOR] = view.week_start
     picked = st.date_input(
         "Period",
@@ -332,10 +326,13 @@ def plan_gaps_section(
     puts on-call shifts into the grid as unsaved rows and says how many were new; not while the grid holds
     typed edits, which new rows would reset (`grid_edited`)."""
     st.header("Plan the gaps")
+    lim = PlanLimits()
     st.caption(
         f"The capacity planner proposes extra on-call shifts for {view.agency}'s responders that close the "
-        "gaps with the most expected cases first, keeping 11 hours' rest, at most 48 hours a week, 4 nights "
-        "in a row and 12 hours a shift. Nothing is stored: take the shifts you want into the grid, then save."
+        f"gaps with the most expected cases first, keeping {lim.rest_hours:g} hours' rest, at most "
+        f"{lim.max_weekly_hours:g} hours a week, {lim.max_consecutive_nights} nights in a row and "
+        f"{lim.max_shift_hours:g} hours a shift. Nothing is stored: take the shifts you want into the grid, "
+        "then save."
     )
     if actor.role != COORDINATOR:
         st.caption(f"For {view.agency}: choose another agency at the top of the page.")
@@ -388,11 +385,10 @@ def plan_gaps_section(
     made = answers.get(key)
     if made is None:
         return
-    _proposal(actor, view, tz, made, pending, grid_edited, add)
+    _proposal(view, tz, made, pending, grid_edited, add)
 
 
 def _proposal(
-    actor: Actor,
     view: WeekView,
     tz: tzinfo,
     made: dict[str, Any],

@@ -130,3 +130,30 @@ def test_the_cdop_manager_reads_the_proposal_without_taking_it(app_as: AppFactor
         d.value for d in at.dataframe if "Closes gaps in" in d.value.columns or "closes" in d.value.columns
     ]
     assert proposals and "take" not in proposals[0].columns
+
+
+def test_a_plan_over_two_weeks_is_taken_week_by_week_without_solving_again(app_as: AppFactory) -> None:
+    at = app_as(COORDINATOR, NHS, page="views/rota_editor_page.py")
+    monday = at.session_state["editor_week"]
+    at.session_state["editor_plan_period"] = (monday, monday + timedelta(days=13))
+    at.number_input(key="editor_plan_seconds").set_value(SECONDS).run()
+    at.button(key="editor_plan_run").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    proposal = editor(at, "editor_plan_take").value
+    next_week = f"Week of {monday + timedelta(days=7):%d/%m/%Y}: open that week to take it"
+    here = (proposal["note"] == "").sum()
+    assert set(proposal["note"]) <= {"", next_week} and (proposal["note"] == next_week).any()
+    if here:  # this week has begun: it may have nothing left to take
+        rows = len(editor(at, "shift_grid").value)
+        at.button(key="editor_plan_accept_all").click().run()
+        assert len(editor(at, "shift_grid").value) == rows + here  # only this week's go into its grid
+        at.button(key="editor_discard").click().run()
+    assert at.button(key="editor_plan_accept_all").disabled == (here == 0)
+
+    # next week: the period still holds it, so the same answer is shown (not solved again)
+    kept = at.session_state["editor_plan_answers"]
+    at.button(key="editor_next_week").click().run()
+    assert at.session_state["editor_plan_period"] == (monday, monday + timedelta(days=13))
+    assert at.session_state["editor_plan_answers"] == kept
+    notes = editor(at, "editor_plan_take").value["note"]
+    assert (notes == "").sum() == (proposal["note"] == next_week).sum()
