@@ -147,7 +147,7 @@ def _summary(made: dict[str, Any]) -> None:
     else:
         b, a = made["expected"]
         lines.append(
-            f"Expected cases meeting a gap, every role: {cases_amount(b)} before, {cases_amount(a)} after."
+            f"Expected cases meeting a gap, every rule: {cases_amount(b)} before, {cases_amount(a)} after."
         )
     if made["status"] == "feasible":
         gap = made["relative_gap"]

@@ -70,7 +70,7 @@ def test_a_coordinator_plans_their_own_agency_only(app_as: AppFactory, db: Engin
     assert ((ends - starts).dt.total_seconds() / 3600 - proposal["hours"]).abs().max() < 0.01
     assert proposal["closes"].str.contains("Paediatrician").all()  # rules in plain words, not their ids
     summary = " ".join(texts(at.markdown))
-    assert "Expected cases meeting a gap, every role:" in summary and "Gap time in the period" in summary
+    assert "Expected cases meeting a gap, every rule:" in summary and "Gap time in the period" in summary
     # a rerun shows the same answer without solving again: the answer is kept for these inputs
     kept = at.session_state["editor_plan_answers"]
     at.run()
