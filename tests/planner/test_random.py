@@ -114,7 +114,8 @@ def test_every_fill_passes_the_checker_and_the_gaps_after_are_the_engines(case) 
     needs = {n.role: n for n in p.training_needed}
     assert set(needs) == set(left)
     for role, spans in left.items():
-        assert needs[role].people >= 1
+        # with no time left for it (a loaded machine), the answer says it does not close every gap
+        assert needs[role].people >= 1 or not needs[role].closes_all
         if p.status == "optimal":
             assert needs[role].hours * 3600 >= _union_seconds(spans) - 36  # hours are rounded to 0.01
 
