@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta, tzinfo
 import polars as pl
 
 from rota.engine import gaps, hour_starts, qualified_intervals
-from rota.model import Rota, conform
+from rota.model import UTC_US, Rota, conform
 from rota.planner.limits import PlanLimits
 from rota.rules import Rule
 from rota.timeutil import wall_to_instant_forward
@@ -131,6 +131,22 @@ def _qualification(
     return out
 
 
+def _near(
+    people: pl.DataFrame, start: datetime, end: datetime, limits: PlanLimits
+) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """A filter keeping the shifts or absences of `people` that can matter to a fill in [start, end): a
+    7 x 24 h window holding part of a fill, the rest after or before it and a run of consecutive nights
+    around it all reach less than `reach` from the period (the year of a national bundle is not read)."""
+    reach = timedelta(days=max(7, limits.max_consecutive_nights + 1) + 1, seconds=limits.rest_seconds)
+    lo, hi = pl.lit(start - reach).cast(UTC_US), pl.lit(end + reach).cast(UTC_US)
+    ids = people.get_column("responder_id").implode()
+
+    def near(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.filter(pl.col("responder_id").is_in(ids) & (pl.col("end") > lo) & (pl.col("start") < hi))
+
+    return near
+
+
 def _inside(ivs: list[tuple[int, int]], a: int, b: int) -> bool:
     return any(x <= a and b <= y for x, y in ivs)
 
@@ -176,16 +192,17 @@ def build_grid(
         people = people.filter(pl.col("agency") == agency)
     if only is not None:
         people = people.filter(pl.col("responder_id").is_in(sorted(only)))
+    near = _near(people, start, end, limits)
     busy = _pairs(
         pl.concat(
             [
-                rota.shifts.select("responder_id", "start", "end"),
-                rota.absences.select("responder_id", "start", "end"),
+                near(rota.shifts).select("responder_id", "start", "end"),
+                near(rota.absences).select("responder_id", "start", "end"),
             ]
         ),
         start,
     )
-    shifts = _pairs(rota.shifts, start)
+    shifts = _pairs(near(rota.shifts), start)
     qual = _qualification(rota, people, rules, start, end, tz) if rows and people.height else {}
     ids = sorted({rid for rid, _ in qual})
     # the union of the gaps, and the breakpoints
