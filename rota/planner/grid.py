@@ -15,12 +15,12 @@ import itertools
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 import polars as pl
 
 from rota.engine import gaps, hour_starts, qualified_intervals
-from rota.model import Rota, conform
+from rota.model import UTC_US, Rota, conform
 from rota.planner.limits import PlanLimits
 from rota.rules import Rule
 from rota.timeutil import wall_to_instant_forward
@@ -140,6 +140,22 @@ def _qualification(
     return out
 
 
+def _near(
+    people: pl.DataFrame, start: datetime, end: datetime, limits: PlanLimits
+) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """A filter keeping the shifts or absences of `people` that can matter to a fill in [start, end): a
+    7 x 24 h window holding part of a fill, the rest after or before it and a run of consecutive nights
+    around it all reach less than `reach` from the period (the year of a national bundle is not read)."""
+    reach = timedelta(days=max(7, limits.max_consecutive_nights + 1) + 1, seconds=limits.rest_seconds)
+    lo, hi = pl.lit(start - reach).cast(UTC_US), pl.lit(end + reach).cast(UTC_US)
+    ids = people.get_column("responder_id").implode()
+
+    def near(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.filter(pl.col("responder_id").is_in(ids) & (pl.col("end") > lo) & (pl.col("start") < hi))
+
+    return near
+
+
 def _inside(ivs: list[tuple[int, int]], a: int, b: int) -> bool:
     return any(x <= a and b <= y for x, y in ivs)
 
@@ -185,13 +201,17 @@ def build_grid(
         people = people.filter(pl.col("agency") == agency)
     if only is not None:
         people = people.filter(pl.col("responder_id").is_in(sorted(only)))
-    # duties and absences more than a week and a rest from the period cannot touch a fill or its windows
-    after, before = (start - timedelta(days=9)).astimezone(UTC), (end + timedelta(days=9)).astimezone(UTC)
-    near = (pl.col("end") > after) & (pl.col("start") < before)
-    duties = rota.shifts.select("responder_id", "start", "end").filter(near)
-    absent = rota.absences.select("responder_id", "start", "end").filter(near)
-    busy = _pairs(pl.concat([duties, absent]), start)
-    shifts = _pairs(duties, start)
+    near = _near(people, start, end, limits)
+    busy = _pairs(
+        pl.concat(
+            [
+                near(rota.shifts).select("responder_id", "start", "end"),
+                near(rota.absences).select("responder_id", "start", "end"),
+            ]
+        ),
+        start,
+    )
+    shifts = _pairs(near(rota.shifts), start)
     qual = _qualification(rota, people, rules, start, end, tz) if rows and people.height else {}
     ids = sorted({rid for rid, _ in qual})
     # the union of the gaps, and the breakpoints

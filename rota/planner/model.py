@@ -194,9 +194,12 @@ def build(grid: Grid, limits: PlanLimits) -> Built:
     return Built(grid, model, x, aims, used)
 
 
-def solve(built: Built, order: tuple[str, ...], deadline: float) -> Solved:
+def solve(
+    built: Built, order: tuple[str, ...], deadline: float, reserve: float = 0.0, full: int | None = None
+) -> Solved:
     """Each aim of `order` in turn, holding the ones before at their best value found, until `deadline`
-    (time.monotonic()). An aim not solved in its share keeps the previous solution's value."""
+    (time.monotonic()) less `reserve` seconds, which are given back when the first aim reaches `full`. An
+    aim not solved in its share keeps the previous solution's value."""
     model, x = built.model, built.x
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 2
@@ -211,7 +214,7 @@ def solve(built: Built, order: tuple[str, ...], deadline: float) -> Solved:
     bound = 0.0
     for k, name in enumerate(order):
         aim, maximise = built.aims[name]
-        left = deadline - time.monotonic()
+        left = deadline - reserve - time.monotonic()
         share = left if k == len(order) - 1 else left * (0.6 if k == 0 else 0.5)
         if share < 0.2:
             proven = False
@@ -233,6 +236,8 @@ def solve(built: Built, order: tuple[str, ...], deadline: float) -> Solved:
         values = {n: float(solver.value(v)) for n, (v, _) in built.aims.items()}
         if k == 0:
             bound = solver.best_objective_bound
+            if full is not None and value >= full:
+                reserve = 0.0  # nothing will be left for the training answer: the later aims may use it
         proven = proven and res == cp_model.OPTIMAL
         stages.append((name, _STATUS[res], float(value), float(round(solver.best_objective_bound)), took))
         model.add(aim >= value if maximise else aim <= value)
