@@ -11,6 +11,7 @@ Layout only: who may plan what (a coordinator their own agency), the demand and 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, cast
@@ -247,6 +248,15 @@ def _notes(made: dict[str, Any], view: WeekView, pending: Sequence[dict[str, Any
     return notes
 
 
+def _chance(expected: float | None) -> str:
+    """The chance of at least one case in a fill's gap time, for people: 0.3%, under 0.1%; the dash with
+    no forecast."""
+    if expected is None:
+        return cases_amount(None)
+    chance = 1 - math.exp(-expected)
+    return "under 0.1%" if 0 < chance < 0.001 else f"{chance:.1%}"
+
+
 def _table(made: dict[str, Any], names: dict[str, str], notes: list[str], tz: tzinfo, editable: bool) -> None:
     fills = made["fills"]
     frame = pl.DataFrame(
@@ -257,7 +267,7 @@ def _table(made: dict[str, Any], names: dict[str, str], notes: list[str], tz: tz
             "to": [f"{f['end'].astimezone(tz):%a %d/%m/%Y %H:%M}" for f in fills],
             "hours": [round(f["hours"], 2) for f in fills],
             "closes": [f["closes"] for f in fills],
-            "expected": [cases_amount(f["expected"]) for f in fills],
+            "expected": [_chance(f["expected"]) for f in fills],
             "note": notes,
         }
     )
@@ -268,7 +278,11 @@ def _table(made: dict[str, Any], names: dict[str, str], notes: list[str], tz: tz
         "to": st.column_config.TextColumn("To"),
         "hours": st.column_config.NumberColumn("Hours", format="%.2f"),
         "closes": st.column_config.TextColumn("Closes gaps in", help="The rules whose gap it closes"),
-        "expected": st.column_config.TextColumn("Expected cases", help="Served: in the gap time it covers"),
+        "expected": st.column_config.TextColumn(
+            "Chance of a case",
+            help="The chance that a death needing this cover is notified in the gap time it closes "
+            "(from the forecast's expected cases)",
+        ),
         "note": st.column_config.TextColumn("Note", width="medium"),
     }
     if not editable:
