@@ -34,7 +34,7 @@ PLURALS = {"sio": ("SIO", "SIOs"), "paediatrician": ("paediatrician", "paediatri
 # ---------------------------------------------------------------------------------------------- words
 
 
-def _noun(role: str, n: int) -> str:
+def noun(role: str, n: int) -> str:
     """2 -> 'SIOs', 1 -> 'paediatrician', ambulance -> 'ambulance responders'."""
     one, many = PLURALS.get(
         role,
@@ -57,10 +57,17 @@ def _change_text(change: dict[str, Any]) -> str:
     """A change as people say it: 'adding 2 trained SIOs for nights (19:00-07:00) from 01/03/2027'."""
     if change["kind"] == "add":
         n = int(change["count"])
-        text = f"adding {n} trained {_noun(change['role'], n)} {_hours_words(change['window'])}"
+        text = f"adding {n} trained {noun(change['role'], n)} {_hours_words(change['window'])}"
         if change.get("first"):
             text += f" from {uk_date(change['first'])}"
         return text
+    if change["kind"] == "train":  # from "What it would take": the planner's duties for new people
+        n = int(change["count"])
+        agency = f" ({change['agency']})" if change.get("agency") else ""
+        return (
+            f"training {n} more {noun(change['role'], n)} in {', '.join(change['competencies'])}{agency} "
+            f"for the planner's {float(change['hours']):g} hours of duty"
+        )
     who = change.get("who") or change["responder_id"]
     if change["kind"] == "lapse":
         return f"letting the {change['competency']} training of {who} lapse on {uk_date(change['on'])}"
@@ -151,6 +158,12 @@ def _store(changes: list[dict[str, Any]], replace: bool) -> None:
     st.session_state[PREVIOUS] = current
     st.session_state[SCENARIO] = changes if replace else current + changes
     st.session_state.pop(FORM_ERROR, None)
+
+
+def add_changes(changes: list[dict[str, Any]]) -> None:
+    """Add `changes` to those being tried, each once (a button's callback)."""
+    current = list(st.session_state.get(SCENARIO) or [])
+    _store([c for c in changes if c not in current], replace=False)
 
 
 def clear_scenario() -> None:
@@ -303,7 +316,7 @@ def _change_sentences(cf: CapacityForecast, changes: list[dict[str, Any]]) -> li
     out: list[tuple[str, bool]] = []
     for effect in effects:
         lost = (
-            "no trained " + _noun(effect.role, 1)
+            "no trained " + noun(effect.role, 1)
             if effect.one_needed
             else f"a gap in {responder_role_label(effect.role)} cover"
         )

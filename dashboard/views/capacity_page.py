@@ -1,5 +1,6 @@
 """Long because the page draws many sections from one forecast: the headline against the previous period,
-the what-if forms, the rule table, both charts with their tables, and the method in words.
+what it would take (dashboard/components/capacity_takes.py), the what-if forms, the rule table, both charts
+with their tables, and the method in words.
 
 Capacity & forecast: how many JAR-eligible deaths to expect in a period, how many would meet a gap in
 trained cover (rule by rule, 16-17 beside 0-15), demand against rostered trained capacity, and what-if
@@ -15,6 +16,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from dashboard.components import capacity_takes
 from dashboard.components import capacity_whatif as what_if
 from dashboard.components.cache_keys import PeriodKey, period_key
 from dashboard.components.capacity_charts import hour_of_week_figure, weekly_figure
@@ -384,6 +386,10 @@ all ages, because every case needs each role.
 
 **What if.** The same demand against the rota with your changes; nothing is stored.
 
+**What it would take.** The capacity planner proposes extra duties for the people already in the rota,
+within the working-time limits and riskiest hours first, then finds the fewest more trained people, on
+duties of their own, that would close the gaps left. Its figures weigh each rule's gaps separately.
+
 The full method, its assumptions and its checks (back-tests of the intervals) are in `docs/methods.md` in
 the project's repository.
 """,
@@ -477,6 +483,8 @@ if agency_roles:
 shown_roles = roles if show_all else agency_roles
 default_role = agency_roles[0] if agency_roles else (roles[0] if roles else None)
 
+# keyed on the period, the data version and who asks (role and agency: what the answer shows)
+capacity_takes.section(actor, (*base_query.period, *access), first, last, tz_name)
 _scenario_section(actor, cf, roles, default_role, query)
 _rule_table(
     cf, cf.rules.filter(pl.col("role").is_in(shown_roles)), mark_agency=bool(agency_roles) and show_all

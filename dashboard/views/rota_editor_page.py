@@ -1,17 +1,21 @@
 """Rota editor: one agency's week as a timeline and as editable grids, checked as you type with the import's
-rules, the gap impact before saving, saving with conflict detection, import with a preview, exports, and
-the qualified responders free to fill a gap. Draws only; every rule lives in `rota.services.editing`.
+rules, the gap impact before saving, saving with conflict detection, import with a preview, exports, the
+qualified responders free to fill a gap, and the capacity planner's proposal ("Plan the gaps"). Draws only;
+every rule lives in `rota.services.editing` (and the planner's in `rota.services.planning`).
 
 Stable keys for tests: week `editor_week`, agency `editor_agency` (administrator and CDOP manager), grids
 `shift_grid` and `absence_grid`, buttons `editor_save`, `editor_discard`, `editor_keep_mine`,
 `editor_take_theirs`, `editor_fill_gap`, `editor_import`; uploader `editor_upload`; selects `editor_gap`,
-`editor_fill_who`.
+`editor_fill_who`; "Plan the gaps" (`dashboard.components.rota_plan`): period `editor_plan_period`, time
+limit `editor_plan_seconds`, buttons `editor_plan_run`, `editor_plan_accept_all`,
+`editor_plan_accept_selected`, the proposal `editor_plan_take`.
 
 The sections share the edits held in session state (`editor_base`, the grids, and `editor_pending`, the
-shifts added from "Fill a gap" that are rows of the grid until saved): the page keeps the week, the
-warnings, saving with conflicts and the gap impact, and says what happened next to the button pressed;
-the grids, filling a gap, and the import and export are laid out in `dashboard.components.rota_grids`,
-`rota_gaps` and `rota_files`, the timeline in `rota_timeline`. Only Save (or an import) stores anything.
+shifts added from "Fill a gap" or taken from "Plan the gaps", rows of the grid until saved): the page keeps
+the week, the warnings, saving with conflicts and the gap impact, and says what happened next to the button
+pressed; the grids, filling a gap, planning the gaps, and the import and export are laid out in
+`dashboard.components.rota_grids`, `rota_gaps`, `rota_plan` and `rota_files`, the timeline in
+`rota_timeline`. Only Save (or an import) stores anything.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from dashboard.components.format import counted
 from dashboard.components.rota_files import export_section, import_section
 from dashboard.components.rota_gaps import FILL_NOTICE, WHO, fill_gap_section
 from dashboard.components.rota_grids import problem_table, week_grids
+from dashboard.components.rota_plan import plan_gaps_section
 from dashboard.components.rota_timeline import week_timeline
 from rota.errors import ConflictError, Problem
 from rota.services.access import ADMIN, COORDINATOR, ROTA_EDITOR, Actor
@@ -139,23 +144,42 @@ def _pending(agency: str, monday: date) -> list[dict[str, Any]]:
     return []
 
 
+def _put_pending(shifts: Sequence[tuple[str, datetime, datetime]]) -> list[dict[str, Any]]:
+    """Put on-call shifts (responder, aware start and end) into the grid as unsaved rows; the new ones."""
+    held = st.session_state.get(BASE)
+    if held is None:
+        return []
+    tz = service_tz()
+    rows = _pending(held["agency"], held["week"])
+    new = []
+    for responder_id, start, end in shifts:
+        row = {
+            "responder_id": responder_id,
+            "start": start.astimezone(tz).replace(tzinfo=None),
+            "end": end.astimezone(tz).replace(tzinfo=None),
+            "kind": ShiftKind.ONCALL.value,
+        }
+        if row not in rows:
+            rows.append(row)
+            new.append(row)
+    st.session_state[PENDING] = {"agency": held["agency"], "week": held["week"], "rows": rows}
+    return new
+
+
+def _add_planned(shifts: Sequence[tuple[str, datetime, datetime]]) -> int:
+    """The fills taken from "Plan the gaps" into the grid (a button's callback); how many were new."""
+    return len(_put_pending(shifts))
+
+
 def _add_pending(responder_id: str, start: datetime, end: datetime) -> None:
     """Put an on-call shift over a gap into the grid as an unsaved row (a button's callback, so the grid
     shows it in the very run that follows the click)."""
     held = st.session_state.get(BASE)
     if held is None:
         return
+    _put_pending([(responder_id, start, end)])
     tz = service_tz()
-    row = {
-        "responder_id": responder_id,
-        "start": start.astimezone(tz).replace(tzinfo=None),
-        "end": end.astimezone(tz).replace(tzinfo=None),
-        "kind": ShiftKind.ONCALL.value,
-    }
-    rows = _pending(held["agency"], held["week"])
-    if row not in rows:
-        rows.append(row)
-    st.session_state[PENDING] = {"agency": held["agency"], "week": held["week"], "rows": rows}
+    row = {"start": start.astimezone(tz).replace(tzinfo=None), "end": end.astimezone(tz).replace(tzinfo=None)}
     st.session_state[WHO] = None  # the next gap filled starts with nobody chosen
     name = held["view"].names().get(responder_id, responder_id)
     st.session_state[FILL_NOTICE] = (
@@ -362,6 +386,7 @@ if view is not None:
         else:
             _timeline(view, view.shifts, view.absences, tz, edited=False)
     fill_gap_section(actor, view, tz, _typed_edits(), _add_pending)
+    plan_gaps_section(actor, view, tz, _pending(view.agency, view.week_start), _typed_edits(), _add_planned)
     if view.editable:
         _impact(actor, view, checked, tz)
         with st.container(horizontal=True, gap="small"):

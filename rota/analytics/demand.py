@@ -1,4 +1,7 @@
-"""The demand model (docs/methods.md): the rate of JAR-eligible cases per real local hour, per age band.
+"""Long because the demand model is one piece: its design, prior, fit, predictive counts and the ways to
+ask it (by hour, by age band, for a stretch of time) share the same cells and bands.
+
+The demand model (docs/methods.md): the rate of JAR-eligible cases per real local hour, per age band.
 
 Counts are rare (about one case a month in an area), so the model is a Poisson log-linear model with
 shrunken effects, fitted by penalised maximum likelihood (a posterior mode):
@@ -302,6 +305,17 @@ class Demand:
         cells = grid.get_column("cell").to_numpy()
         return grid.with_columns([pl.Series(f"rate_{m.label}", m.cell_rates[cells]) for m in self.models])
 
+    def by_band(self, start: datetime, end: datetime, bands: Sequence[str]) -> pl.DataFrame:
+        """Per real local hour touching [start, end) and age band (text like "16-17"): hour_start, age_band
+        and expected (the band's expected cases in that whole hour), the capacity planner's demand."""
+        hourly = self.hourly(start, end)
+        frames = []
+        for text in dict.fromkeys(bands):
+            parts = [pl.col(f"rate_{m.label}") for m in self.parts(_band_of(text))]
+            rate = pl.sum_horizontal(parts) if parts else pl.lit(0.0)
+            frames.append(hourly.select("hour_start", pl.lit(text).alias("age_band"), rate.alias("expected")))
+        return pl.concat(frames) if frames else pl.DataFrame()
+
     def predict(self, start: datetime, end: datetime, band: tuple[int, int] = (0, 17)) -> Prediction:
         """The forecast count of cases in `band` over [start, end)."""
         grid = hour_grid(start, end, self.tz)
@@ -330,6 +344,11 @@ class Demand:
             }
             for m in self.models
         ]
+
+
+def _band_of(text: str) -> tuple[int, int]:
+    lo, _, hi = text.partition("-")
+    return int(lo), int(hi)
 
 
 def prediction_from_moments(mean: float, variance: float) -> Prediction:

@@ -1,5 +1,6 @@
-"""What-if changes to a rota (docs/methods.md, "Scenarios"): add trained responders on chosen hours, let
-a training lapse, remove a responder. Each returns a changed copy; nothing is stored.
+"""What-if changes to a rota (docs/methods.md, "Scenarios"): add trained responders on chosen hours, train
+new people for the capacity planner's duties, let a training lapse, remove a responder. Each returns a
+changed copy; nothing is stored.
 """
 
 from __future__ import annotations
@@ -61,7 +62,29 @@ class RemoveResponder:
         return f"remove responder {self.responder_id}"
 
 
-Scenario = AddResponders | LapseTraining | RemoveResponder
+@dataclass(frozen=True)
+class TrainResponders:
+    """`count` new people of `role` holding `competencies`, on duty exactly in `duties`: (person number from
+    1 to `count`, start, end), UTC-aware. The capacity planner's training answer (docs/planner.md) as a
+    scenario: its duties for the people it says would close the gaps left."""
+
+    role: str
+    count: int
+    competencies: tuple[str, ...]
+    duties: tuple[tuple[int, datetime, datetime], ...] = ()
+
+    @property
+    def hours(self) -> float:
+        return sum((b - a).total_seconds() for _, a, b in self.duties) / 3600
+
+    def describe(self) -> str:
+        return (
+            f"train {self.count} more {self.role} in {', '.join(self.competencies)} "
+            f"({round(self.hours, 2):g} hours of duty)"
+        )
+
+
+Scenario = AddResponders | LapseTraining | RemoveResponder | TrainResponders
 
 
 def _problem(reason: str) -> InputError:
@@ -75,6 +98,8 @@ def apply_scenarios(
     for i, s in enumerate(scenarios):
         if isinstance(s, AddResponders):
             rota = _add(rota, s, start, end, tz, i)
+        elif isinstance(s, TrainResponders):
+            rota = _train(rota, s, start, tz, i)
         elif isinstance(s, LapseTraining):
             rota = _lapse(rota, s)
         else:
@@ -141,6 +166,62 @@ def _add(rota: Rota, s: AddResponders, start: datetime, end: datetime, tz: tzinf
     )
 
 
+def _train(rota: Rota, s: TrainResponders, start: datetime, tz: tzinfo, index: int) -> Rota:
+    if not any(r.role == s.role for r in rota.effective_rules()):
+        raise _problem(f"no coverage rule asks for the role {s.role!r}")
+    if not 1 <= s.count <= 200:
+        raise _problem("the number of people to train must be from 1 to 200")
+    if not s.competencies:
+        raise _problem("name the training the new people would hold")
+    for n, a, b in s.duties:
+        if not 1 <= n <= s.count:
+            raise _problem(f"a duty is for person {n}, but {s.count} are trained")
+        if a.tzinfo is None or b.tzinfo is None or b <= a:
+            raise _problem("a duty must end after it starts, with a time zone")
+    ids = [f"scenario-{index + 1}-{s.role}-{n}" for n in range(1, s.count + 1)]
+    responders = pl.DataFrame(
+        {
+            "responder_id": ids,
+            "name": [f"Trained {s.role} {n}" for n in range(1, s.count + 1)],
+            "role": [s.role] * s.count,
+            "agency": [None] * s.count,
+            "email": [None] * s.count,
+            "active": [True] * s.count,
+        }
+    )
+    earliest = min([start, *(a for _, a, _ in s.duties)])
+    pairs = [(r, c) for r in ids for c in s.competencies]
+    training = pl.DataFrame(
+        {
+            "responder_id": [r for r, _ in pairs],
+            "competency": [c for _, c in pairs],
+            "valid_from": [earliest.astimezone(tz).date() - timedelta(days=1)] * len(pairs),
+            "valid_until": [None] * len(pairs),
+        },
+        schema={
+            "responder_id": pl.String,
+            "competency": pl.String,
+            "valid_from": pl.Date,
+            "valid_until": pl.Date,
+        },
+    )
+    shifts = pl.DataFrame(
+        {
+            "shift_id": [f"{ids[n - 1]}-{k}" for k, (n, _, _) in enumerate(s.duties, start=1)],
+            "responder_id": [ids[n - 1] for n, _, _ in s.duties],
+            "start": [a for _, a, _ in s.duties],
+            "end": [b for _, _, b in s.duties],
+            "kind": [DEFAULT_SHIFT_KIND.value] * len(s.duties),
+        }
+    )
+    return replace(
+        rota,
+        responders=pl.concat([rota.responders, conform("responders", responders)]),
+        training=pl.concat([rota.training, conform("training", training)]),
+        shifts=pl.concat([rota.shifts, conform("shifts", shifts)]),
+    )
+
+
 def _midnight(d: date, tz: tzinfo) -> datetime:
     from rota.timeutil import day_start
 
@@ -182,4 +263,11 @@ def _remove(rota: Rota, s: RemoveResponder) -> Rota:
     )
 
 
-__all__ = ["AddResponders", "LapseTraining", "RemoveResponder", "Scenario", "apply_scenarios"]
+__all__ = [
+    "AddResponders",
+    "LapseTraining",
+    "RemoveResponder",
+    "Scenario",
+    "TrainResponders",
+    "apply_scenarios",
+]

@@ -6,7 +6,7 @@ import argparse
 import difflib
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -113,6 +113,43 @@ class RefusePassword(argparse.Action):
             "a password is never given as an argument (it would stay in the shell history and show in the "
             "process list): set ROTA_PASSWORD, or leave it unset to be asked for one"
         )
+
+
+def plan_parser(add: Callable[..., argparse.ArgumentParser]) -> None:
+    p = add(
+        "plan",
+        "capacity planner: extra on-call duties for existing responders that close the riskiest gaps first, "
+        "and how many more trained people each role needs for the rest (nothing is stored)",
+    )
+    range_options(p)
+    p.add_argument("--agency", metavar="A", help="only this agency's responders take fills")
+    p.add_argument(
+        "--cases", metavar="FILE", type=Path, help="with --bundle: cases.csv for the demand forecast"
+    )
+    p.add_argument(
+        "--population", type=int, metavar="N", help="children aged 0-17, for the national-rate prior"
+    )
+    p.add_argument(
+        "--rest-hours", type=float, default=11, metavar="H", help="rest between duties (default 11)"
+    )
+    p.add_argument(
+        "--max-weekly-hours",
+        type=float,
+        default=48,
+        metavar="H",
+        help="most duty hours in any 7 x 24 hours (default 48)",
+    )
+    p.add_argument(
+        "--max-consecutive-nights",
+        type=int,
+        default=4,
+        metavar="N",
+        help="most nights on consecutive dates (default 4)",
+    )
+    p.add_argument("--max-shift-hours", type=float, default=12, metavar="H", help="longest fill (default 12)")
+    p.add_argument(
+        "--time-limit", type=float, default=60, metavar="SECONDS", help="solver time limit (default 60)"
+    )
 
 
 def users_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -295,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="D",
         help="history before the first origin (default 365)",
     )
+    plan_parser(add)
     users_parser(sub)
     p = add("ics", "iCalendar feed of one responder's shifts (stable UIDs)")
     p.add_argument("--responder", required=True, metavar="ID", help="the responder's responder_id")

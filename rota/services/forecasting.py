@@ -36,7 +36,7 @@ from rota.analytics.forecast import (
     forecast,
     with_scenarios,
 )
-from rota.analytics.scenarios import AddResponders, LapseTraining, RemoveResponder, Scenario
+from rota.analytics.scenarios import AddResponders, LapseTraining, RemoveResponder, Scenario, TrainResponders
 from rota.config import load_settings
 from rota.errors import InputError, Problem
 from rota.model import Rota
@@ -180,7 +180,8 @@ def agency_roles(engine: Engine, agency: str | None) -> tuple[str, ...]:
 
 
 def _check_scenarios(actor: Actor, scenarios: Sequence[Scenario]) -> None:
-    if not can_read_people(actor) and any(not isinstance(s, AddResponders) for s in scenarios):
+    aggregate = (AddResponders, TrainResponders)  # no responder named
+    if not can_read_people(actor) and any(not isinstance(s, aggregate) for s in scenarios):
         raise InputError(
             Problem(
                 "scenario",
@@ -442,11 +443,15 @@ WITH_CHANGES = " with the changes"
 
 
 def scenario_key(changes: Sequence[Mapping[str, Any]]) -> ScenarioKey:
-    """What-if changes as a page keeps them (plain dicts, `kind` add, lapse or remove) as a hashable key."""
+    """What-if changes as a page keeps them (plain dicts, `kind` add, train, lapse or remove) as a hashable
+    key. A `train` change: role, count, competencies and duties as (person, start, end) UTC."""
     out: list[tuple[Any, ...]] = []
     for c in changes:
         if c["kind"] == "add":
             out.append(("add", c["role"], int(c["count"]), c["window"], c.get("first"), None))
+        elif c["kind"] == "train":
+            duties = tuple((int(n), a, b) for n, a, b in c["duties"])
+            out.append(("train", c["role"], int(c["count"]), tuple(c["competencies"]), duties))
         elif c["kind"] == "lapse":
             out.append(("lapse", c["responder_id"], c["competency"], c["on"]))
         else:
@@ -460,6 +465,8 @@ def scenarios_from(key: ScenarioKey) -> tuple[Scenario, ...]:
     for kind, *args in key:
         if kind == "add":
             out.append(AddResponders(*args))
+        elif kind == "train":
+            out.append(TrainResponders(*args))
         elif kind == "lapse":
             out.append(LapseTraining(*args))
         else:
