@@ -244,12 +244,19 @@ def solve(
     hint_took = time.monotonic() - clock
     # the first proposal closes every gap: nothing can cover more, so the first aim is proved already
     at_full = hinted and up and full is not None and round(solver.value(aim0)) >= full
+    if hinted:  # the greedy proposal, whole: the answer if the first aim finds nothing better in time
+        chosen = tuple(i for i in range(len(x)) if solver.boolean_value(x[i]))
+        values = {n: float(solver.value(v)) for n, (v, _) in built.aims.items()}
     for k, name in enumerate(order):
         aim, maximise = built.aims[name]
         left = deadline - reserve - time.monotonic()
         share = left if k == len(order) - 1 else left * (0.6 if k == 0 else 0.5)
         if share < 0.2:
             proven = False
+            if k == 0 and hinted:  # the greedy proposal stands; the bound is every gap closed
+                bound = float(full) if full is not None else float("nan")
+                stages.append((name, "feasible", values[name], bound, 0.0))
+                continue
             stages.append((name, "no time", float("nan"), float("nan"), 0.0))
             continue
         if k == 0 and at_full:
@@ -262,6 +269,11 @@ def solve(
             took = time.monotonic() - clock
         if res not in _STATUS:  # no better solution in time: hold this aim where the last one left it
             proven = False
+            if k == 0 and hinted:  # the greedy proposal stands; the bound is every gap closed
+                bound = float(full) if full is not None else float("nan")
+                stages.append((name, "feasible", values[name], bound, took))
+                model.add(aim >= round(values[name]) if maximise else aim <= round(values[name]))
+                continue
             stages.append((name, solver.status_name(res).lower(), float("nan"), float("nan"), took))
             if k == 0:
                 break
