@@ -21,6 +21,7 @@ from dashboard.components.inputs import one_of
 from rota.services.access import Actor
 from rota.services.what_it_takes import (
     DAY_CHOICES,
+    PLAN_DAYS,
     TIME_LIMIT_S,
     TrainingNeed,
     WhatItTakes,
@@ -165,10 +166,10 @@ def section(actor: Actor, key: tuple[Hashable, ...], first: date, last: date, tz
             "Days to plan",
             choices,
             key=DAYS,
+            default=str(PLAN_DAYS),
             format_func=_first_days,
             help="From the start of the period, or today if the period has started. The planner takes "
-            "longer the more days it plans: a week answers in time on a region the size of the demo; 28 "
-            "days may not.",
+            "longer the more days it plans: on a much larger region than the demo, plan fewer days.",
         )
     )
     key = (*key, days)

@@ -1,4 +1,7 @@
-"""The Rota editor's "Plan the gaps": the capacity planner (docs/planner.md) run for the editor's agency
+"""Long because "Plan the gaps" is one section: its inputs, the cached answer, the summary, the timeline, the
+table of proposed shifts and the accepting of them into the grid share the same answer and week.
+
+The Rota editor's "Plan the gaps": the capacity planner (docs/planner.md) run for the editor's agency
 over a period of at most 28 days (default the editor's week), on a button and never on page load, its
 answer kept in session state for those inputs so that a rerun does not solve again; the proposal as a
 summary, a timeline and a table whose rows the user takes (none is taken for them), and "Accept all" or

@@ -125,6 +125,11 @@ def plan_table(payload: dict) -> str:  # type: ignore[type-arg]
         lines += ["", "Training needed to close the rest:"]
         for n in needs:
             who = f" ({n['agency']})" if n["agency"] else ""
+            if not n["closes_all"]:
+                lines.append(
+                    f"  {n['role']}{who}: no answer in time (give a longer --time-limit or a shorter period)"
+                )
+                continue
             noun = "person" if n["people"] == 1 else "people"
             lines.append(
                 f"  {n['people']} more {n['role']} {noun}{who} trained in {', '.join(n['competencies'])}: "

@@ -13,6 +13,7 @@ from datetime import timedelta
 from ortools.sat.python import cp_model
 
 from rota.planner.fills import Fill
+from rota.planner.greedy import greedy
 from rota.planner.grid import WEIGHT_SCALE, Grid
 from rota.planner.limits import PlanLimits
 
@@ -189,9 +190,33 @@ def build(grid: Grid, limits: PlanLimits) -> Built:
     for name, expr, maximise in exprs:
         aims[name] = (model.new_int_var(-(10**15), 10**15, name), maximise)
         model.add(aims[name][0] == expr)
-    for v in x:  # no fill at all keeps every limit: a first solution to start from
-        model.add_hint(v, False)
+    first = set(greedy(grid, limits))
+    for i, v in enumerate(x):  # a first proposal to start from (rota.planner.greedy)
+        model.add_hint(v, i in first)
     return Built(grid, model, x, aims, used)
+
+
+def _hint_all(model: cp_model.CpModel, solver: cp_model.CpSolver) -> None:
+    """The solver's last solution, every variable of it, as the model's hint."""
+    solution = list(solver.response_proto.solution)
+    model.clear_hints()  # type: ignore[no-untyped-call]
+    for index, val in enumerate(solution):
+        model.add_hint(model.get_int_var_from_proto_index(index), val)
+
+
+def _complete_hint(model: cp_model.CpModel, solver: cp_model.CpSolver, seconds: float) -> bool:
+    """Work out every derived variable of the hinted proposal (held pieces, running totals, nights, cover),
+    so the first aim starts from a complete solution: a hint of the fill choices alone barely helps."""
+    if seconds <= 0.1:
+        return False
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    solver.parameters.max_time_in_seconds = seconds
+    res = solver.solve(model)
+    solver.parameters.fix_variables_to_their_hinted_value = False
+    if res not in _STATUS:
+        return False
+    _hint_all(model, solver)
+    return True
 
 
 def solve(
@@ -212,21 +237,43 @@ def solve(
     stages: list[tuple[str, str, float, float, float]] = []
     values: dict[str, float] = {}
     bound = 0.0
+    aim0, up = built.aims[order[0]]
+    (model.maximize if up else model.minimize)(aim0)  # the derived variables at their best for the hint
+    clock = time.monotonic()
+    hinted = _complete_hint(model, solver, min(5.0, (deadline - reserve - time.monotonic()) / 4))
+    hint_took = time.monotonic() - clock
+    # the first proposal closes every gap: nothing can cover more, so the first aim is proved already
+    at_full = hinted and up and full is not None and round(solver.value(aim0)) >= full
+    if hinted:  # the greedy proposal, whole: the answer if the first aim finds nothing better in time
+        chosen = tuple(i for i in range(len(x)) if solver.boolean_value(x[i]))
+        values = {n: float(solver.value(v)) for n, (v, _) in built.aims.items()}
     for k, name in enumerate(order):
         aim, maximise = built.aims[name]
         left = deadline - reserve - time.monotonic()
         share = left if k == len(order) - 1 else left * (0.6 if k == 0 else 0.5)
         if share < 0.2:
             proven = False
+            if k == 0 and hinted:  # the greedy proposal stands; the bound is every gap closed
+                bound = float(full) if full is not None else float("nan")
+                stages.append((name, "feasible", values[name], bound, 0.0))
+                continue
             stages.append((name, "no time", float("nan"), float("nan"), 0.0))
             continue
-        (model.maximize if maximise else model.minimize)(aim)
-        solver.parameters.max_time_in_seconds = share
-        clock = time.monotonic()
-        res = solver.solve(model)
-        took = time.monotonic() - clock
+        if k == 0 and at_full:
+            res, took = cp_model.OPTIMAL, hint_took
+        else:
+            (model.maximize if maximise else model.minimize)(aim)
+            solver.parameters.max_time_in_seconds = share
+            clock = time.monotonic()
+            res = solver.solve(model)
+            took = time.monotonic() - clock
         if res not in _STATUS:  # no better solution in time: hold this aim where the last one left it
             proven = False
+            if k == 0 and hinted:  # the greedy proposal stands; the bound is every gap closed
+                bound = float(full) if full is not None else float("nan")
+                stages.append((name, "feasible", values[name], bound, took))
+                model.add(aim >= round(values[name]) if maximise else aim <= round(values[name]))
+                continue
             stages.append((name, solver.status_name(res).lower(), float("nan"), float("nan"), took))
             if k == 0:
                 break
@@ -234,17 +281,16 @@ def solve(
         value = round(solver.value(aim))
         chosen = tuple(i for i in range(len(x)) if solver.boolean_value(x[i]))
         values = {n: float(solver.value(v)) for n, (v, _) in built.aims.items()}
+        best = float(full) if k == 0 and at_full and full is not None else solver.best_objective_bound
         if k == 0:
-            bound = solver.best_objective_bound
+            bound = best
             if full is not None and value >= full:
                 reserve = 0.0  # nothing will be left for the training answer: the later aims may use it
         proven = proven and res == cp_model.OPTIMAL
-        stages.append((name, _STATUS[res], float(value), float(round(solver.best_objective_bound)), took))
+        stages.append((name, _STATUS[res], float(value), float(round(best)), took))
         model.add(aim >= value if maximise else aim <= value)
-        solution = list(solver.response_proto.solution)
-        model.clear_hints()  # type: ignore[no-untyped-call]
-        for index, val in enumerate(solution):
-            model.add_hint(model.get_int_var_from_proto_index(index), val)
+        if not (k == 0 and at_full):  # the hint is that solution already
+            _hint_all(model, solver)
     first_ok = bool(stages) and stages[0][1] in _STATUS.values()
     status = "no_solution" if not first_ok else ("optimal" if proven else "feasible")
     return Solved(status, chosen, values, bound, tuple(stages))

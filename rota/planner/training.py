@@ -157,7 +157,9 @@ def training_needed(
         competencies = tuple(sorted({c for r in gap_rules for c in r.competencies}))
         short = max(r.min_count for r in gap_rules)
         per_week = _busiest_week_seconds([(a, b) for _, a, b in rows])
-        count = max(short, math.ceil(per_week / limits.weekly_seconds)) * 2 + 1
+        # nobody holds more than the weekly limit of the busiest week's gap time: a floor on the people
+        fewest = max(short, math.ceil(per_week / limits.weekly_seconds))
+        count = fewest * 2 + 1
         who = _agency_of(rota, role, agency)
         # the role's share of the time left; the rota keeps only this role's rules
         role_rota = replace(rota, rules=tuple(gap_rules))
@@ -170,7 +172,8 @@ def training_needed(
             new = [built.used[i] for i in sorted(ids, key=_number) if i in built.used]
             for one, two in itertools.pairwise(new):  # the new people are alike: take them in order
                 built.model.add(one >= two)
-            solved = solve(built, (COVERED, PEOPLE, ADDED), role_deadline)
+            built.model.add(sum(new) >= fewest)  # a floor the solver cannot see for itself
+            solved = solve(built, (COVERED, PEOPLE, ADDED), role_deadline, 0.0, total)
             if solved.status == "no_solution":
                 sure = False
                 break

@@ -24,7 +24,7 @@ from rota.storage import Engine
 from rota.timeutil import SERVICE_TZ, day_start, utc_now
 
 PLAN_DAYS = 28  # the most days planned at a time
-DAY_CHOICES = (7, 14, 28)  # what the page offers; 7 answers within the time limit on the demo region
+DAY_CHOICES = (7, 14, 28)  # what the page offers; 28 (the default) answers in the time limit on the demo
 TIME_LIMIT_S = 20.0
 
 

@@ -105,3 +105,32 @@ def test_bad_input_exits_2_naming_it(run: Run, bundle: Path, extra: tuple[str, .
     assert code == 2, (out, err)
     assert message in err
     assert "Traceback" not in err and out == ""
+
+
+def test_an_empty_rota_needs_people_for_every_role(run: Run, tmp_path: Path) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    (folder / "responders.csv").write_text("responder_id,name,role,agency,email,active\n", encoding="utf-8")
+    code, out, err = run(
+        "plan",
+        "--start",
+        "2026-12-07",
+        "--end",
+        "2026-12-10",
+        "--bundle",
+        str(folder),
+        "--format",
+        "json",
+        "--time-limit",
+        "9",
+    )
+    assert code == 0, err
+    p = json.loads(out)
+    assert p["fills"] == []
+    # around the clock for three days: 72 hours, at most 48 each, so at least two people per role
+    assert {(n["role"], n["closes_all"]) for n in p["training_needed"]} == {
+        ("ambulance", True),
+        ("paediatrician", True),
+        ("sio", True),
+    }
+    assert all(n["people"] >= 2 and n["hours"] >= 72 for n in p["training_needed"])

@@ -115,9 +115,9 @@ def test_the_manager_works_out_what_it_would_take_and_tries_it(app_as: AppFactor
     at = two_days(app_as, "cdop_manager")
     found = headers(at)
     assert found.index("What it would take") == found.index("What if...?") - 1
-    # never on opening the page; a week at most unless asked for more
+    # never on opening the page; 28 days unless asked for fewer (the period here is two days)
     assert training_table(at) is None and "capacity_take" not in at.session_state
-    assert at.segmented_control(key="capacity_take_days").value == "7"
+    assert at.segmented_control(key="capacity_take_days").value == "28"
     work_it_out(at)
     people = check_the_answer(at)
     # the fills: extra duties for today's staff (the demo's SIOs can fill other gaps, not 16-17)
