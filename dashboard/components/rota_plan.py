@@ -252,12 +252,16 @@ def _notes(made: dict[str, Any], view: WeekView, pending: Sequence[dict[str, Any
 
 
 def _chance(expected: float | None) -> str:
-    """The chance of at least one case in a fill's gap time, for people: 0.3%, under 0.1%; the dash with
+    """A fill's expected cases with the chance of at least one, for people: "0.0034 (0.3%)"; the dash with
     no forecast."""
     if expected is None:
         return cases_amount(None)
+    if expected <= 0:
+        return "0"
+    if expected < 0.001:
+        return "under 0.001 (under 0.1%)"
     chance = 1 - math.exp(-expected)
-    return "under 0.1%" if 0 < chance < 0.001 else f"{chance:.1%}"
+    return f"{expected:.2g} ({'under 0.1%' if chance < 0.001 else f'{chance:.1%}'})"
 
 
 def _table(made: dict[str, Any], names: dict[str, str], notes: list[str], tz: tzinfo, editable: bool) -> None:
@@ -282,9 +286,9 @@ def _table(made: dict[str, Any], names: dict[str, str], notes: list[str], tz: tz
         "hours": st.column_config.NumberColumn("Hours", format="%.2f"),
         "closes": st.column_config.TextColumn("Closes gaps in", help="The rules whose gap it closes"),
         "expected": st.column_config.TextColumn(
-            "Chance of a case",
-            help="The chance that a death needing this cover is notified in the gap time it closes "
-            "(from the forecast's expected cases)",
+            "Expected cases",
+            help="Expected deaths needing this cover notified in the gap time it closes (the forecast's), "
+            "and in brackets the chance of at least one",
         ),
         "note": st.column_config.TextColumn("Note", width="medium"),
     }
