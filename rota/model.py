@@ -7,14 +7,16 @@ Instants are `Datetime("us", "UTC")`; training dates are local calendar dates (v
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Literal
 
 import polars as pl
 
 from rota.limits import TextClass
 from rota.rules import DEFAULT_ROLES, Rule, default_rules
-from rota.vocab import Measure, ShiftKind, values_of
+from rota.vocab import DEFAULT_SHIFT_KIND, Measure, ShiftKind, values_of
 
 UTC_US = pl.Datetime("us", "UTC")
 
@@ -194,6 +196,75 @@ class Rota:
             shifts=conform("shifts", self.shifts),
             absences=conform("absences", self.absences),
         )
+
+
+def with_new_people(
+    rota: Rota,
+    ids: Sequence[str],
+    names: Sequence[str],
+    role: str,
+    competencies: Sequence[str],
+    valid_from: date,
+    *,
+    agency: str | None = None,
+    duties: Sequence[tuple[str, datetime, datetime]] = (),
+    kind: str = DEFAULT_SHIFT_KIND.value,
+) -> Rota:
+    """The rota with hypothetical people added (what-if scenarios, the planner's training answer): each
+    of `ids`, named by `names`, of `role` and `agency`, active, holding every competency from `valid_from`
+    with no end, and on duty in `duties` (responder id, start, end; shift ids `<id>-1`, `<id>-2`...)."""
+    responders = pl.DataFrame(
+        {
+            "responder_id": list(ids),
+            "name": list(names),
+            "role": [role] * len(ids),
+            "agency": [agency] * len(ids),
+            "active": [True] * len(ids),
+        },
+        schema_overrides={"agency": pl.String},
+    )
+    pairs = [(r, c) for r in ids for c in competencies]
+    training = pl.DataFrame(
+        {
+            "responder_id": [r for r, _ in pairs],
+            "competency": [c for _, c in pairs],
+            "valid_from": [valid_from] * len(pairs),
+            "valid_until": [None] * len(pairs),
+        },
+        schema={
+            "responder_id": pl.String,
+            "competency": pl.String,
+            "valid_from": pl.Date,
+            "valid_until": pl.Date,
+        },
+    )
+    counts: dict[str, int] = {}
+    shift_ids = []
+    for rid, _, _ in duties:
+        counts[rid] = counts.get(rid, 0) + 1
+        shift_ids.append(f"{rid}-{counts[rid]}")
+    shifts = pl.DataFrame(
+        {
+            "shift_id": shift_ids,
+            "responder_id": [r for r, _, _ in duties],
+            "start": [a for _, a, _ in duties],
+            "end": [b for _, _, b in duties],
+            "kind": [kind] * len(duties),
+        },
+        schema={
+            "shift_id": pl.String,
+            "responder_id": pl.String,
+            "start": pl.Datetime("us", "UTC"),
+            "end": pl.Datetime("us", "UTC"),
+            "kind": pl.String,
+        },
+    )
+    return replace(
+        rota,
+        responders=pl.concat([conform("responders", rota.responders), conform("responders", responders)]),
+        training=pl.concat([conform("training", rota.training), conform("training", training)]),
+        shifts=pl.concat([conform("shifts", rota.shifts), conform("shifts", shifts)]),
+    )
 
 
 # The product settings stored in the database (`rota settings`), name -> what it sets. A completion target

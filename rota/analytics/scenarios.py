@@ -12,10 +12,9 @@ from datetime import date, datetime, timedelta, tzinfo
 import polars as pl
 
 from rota.errors import InputError, Problem
-from rota.model import Rota, conform
+from rota.model import Rota, with_new_people
 from rota.rules import RuleError, parse_window
 from rota.timeutil import SERVICE_TZ
-from rota.vocab import DEFAULT_SHIFT_KIND
 
 
 @dataclass(frozen=True)
@@ -124,45 +123,14 @@ def _add(rota: Rota, s: AddResponders, start: datetime, end: datetime, tz: tzinf
     spans = window.intervals(lo, hi, tz) if window else [(lo, hi)]
     competencies = sorted({c for r in rules for c in r.competencies})
     ids = [f"scenario-{index + 1}-{s.role}-{n + 1}" for n in range(s.count)]
-    responders = pl.DataFrame(
-        {
-            "responder_id": ids,
-            "name": [f"Scenario {s.role} {n + 1}" for n in range(s.count)],
-            "role": [s.role] * s.count,
-            "agency": [None] * s.count,
-            "email": [None] * s.count,
-            "active": [True] * s.count,
-        }
-    )
-    valid_from = lo.astimezone(tz).date() - timedelta(days=1)
-    training = pl.DataFrame(
-        {
-            "responder_id": [r for r in ids for _ in competencies],
-            "competency": [c for _ in ids for c in competencies],
-            "valid_from": [valid_from] * (len(ids) * len(competencies)),
-            "valid_until": [None] * (len(ids) * len(competencies)),
-        },
-        schema={
-            "responder_id": pl.String,
-            "competency": pl.String,
-            "valid_from": pl.Date,
-            "valid_until": pl.Date,
-        },
-    )
-    shifts = pl.DataFrame(
-        {
-            "shift_id": [f"{r}-{k}" for r in ids for k in range(len(spans))],
-            "responder_id": [r for r in ids for _ in spans],
-            "start": [a for _ in ids for a, _ in spans],
-            "end": [b for _ in ids for _, b in spans],
-            "kind": [DEFAULT_SHIFT_KIND.value] * (len(ids) * len(spans)),
-        }
-    )
-    return replace(
+    return with_new_people(
         rota,
-        responders=pl.concat([rota.responders, conform("responders", responders)]),
-        training=pl.concat([rota.training, conform("training", training)]),
-        shifts=pl.concat([rota.shifts, conform("shifts", shifts)]),
+        ids,
+        [f"Scenario {s.role} {n + 1}" for n in range(s.count)],
+        s.role,
+        competencies,
+        lo.astimezone(tz).date() - timedelta(days=1),
+        duties=[(r, a, b) for r in ids for a, b in spans],
     )
 
 
@@ -179,46 +147,15 @@ def _train(rota: Rota, s: TrainResponders, start: datetime, tz: tzinfo, index: i
         if a.tzinfo is None or b.tzinfo is None or b <= a:
             raise _problem("a duty must end after it starts, with a time zone")
     ids = [f"scenario-{index + 1}-{s.role}-{n}" for n in range(1, s.count + 1)]
-    responders = pl.DataFrame(
-        {
-            "responder_id": ids,
-            "name": [f"Trained {s.role} {n}" for n in range(1, s.count + 1)],
-            "role": [s.role] * s.count,
-            "agency": [None] * s.count,
-            "email": [None] * s.count,
-            "active": [True] * s.count,
-        }
-    )
     earliest = min([start, *(a for _, a, _ in s.duties)])
-    pairs = [(r, c) for r in ids for c in s.competencies]
-    training = pl.DataFrame(
-        {
-            "responder_id": [r for r, _ in pairs],
-            "competency": [c for _, c in pairs],
-            "valid_from": [earliest.astimezone(tz).date() - timedelta(days=1)] * len(pairs),
-            "valid_until": [None] * len(pairs),
-        },
-        schema={
-            "responder_id": pl.String,
-            "competency": pl.String,
-            "valid_from": pl.Date,
-            "valid_until": pl.Date,
-        },
-    )
-    shifts = pl.DataFrame(
-        {
-            "shift_id": [f"{ids[n - 1]}-{k}" for k, (n, _, _) in enumerate(s.duties, start=1)],
-            "responder_id": [ids[n - 1] for n, _, _ in s.duties],
-            "start": [a for _, a, _ in s.duties],
-            "end": [b for _, _, b in s.duties],
-            "kind": [DEFAULT_SHIFT_KIND.value] * len(s.duties),
-        }
-    )
-    return replace(
+    return with_new_people(
         rota,
-        responders=pl.concat([rota.responders, conform("responders", responders)]),
-        training=pl.concat([rota.training, conform("training", training)]),
-        shifts=pl.concat([rota.shifts, conform("shifts", shifts)]),
+        ids,
+        [f"Trained {s.role} {n}" for n in range(1, s.count + 1)],
+        s.role,
+        s.competencies,
+        earliest.astimezone(tz).date() - timedelta(days=1),
+        duties=[(ids[n - 1], a, b) for n, a, b in s.duties],
     )
 
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, tzinfo
 
 import polars as pl
 
-from rota.model import Rota, conform
+from rota.model import Rota, with_new_people
 from rota.planner.fills import Fill
 from rota.planner.grid import build_grid
 from rota.planner.limits import PlanLimits
@@ -77,42 +77,9 @@ def _with_new_people(
     rota: Rota, role: str, competencies: tuple[str, ...], agency: str | None, count: int, start: datetime
 ) -> tuple[Rota, frozenset[str]]:
     ids = [f"NEW-{role.upper()}-{n}" for n in range(1, count + 1)]
-    people = conform(
-        "responders",
-        pl.DataFrame(
-            {
-                "responder_id": ids,
-                "name": [f"New {role} {n}" for n in range(1, count + 1)],
-                "role": [role] * count,
-                "agency": [agency] * count,
-                "active": [True] * count,
-            },
-            schema_overrides={"agency": pl.String},
-        ),
-    )
+    names = [f"New {role} {n}" for n in range(1, count + 1)]
     first = start.date() - timedelta(days=2)
-    training = conform(
-        "training",
-        pl.DataFrame(
-            {
-                "responder_id": [i for i in ids for _ in competencies],
-                "competency": [c for _ in ids for c in competencies],
-                "valid_from": [first] * (count * len(competencies)),
-                "valid_until": [None] * (count * len(competencies)),
-            },
-            schema={
-                "responder_id": pl.String,
-                "competency": pl.String,
-                "valid_from": pl.Date,
-                "valid_until": pl.Date,
-            },
-        ),
-    )
-    out = replace(
-        rota,
-        responders=pl.concat([conform("responders", rota.responders), people], how="diagonal_relaxed"),
-        training=pl.concat([conform("training", rota.training), training], how="diagonal_relaxed"),
-    )
+    out = with_new_people(rota, ids, names, role, competencies, first, agency=agency)
     return out, frozenset(ids)
 
 
