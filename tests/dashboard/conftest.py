@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from sqlalchemy import insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from streamlit.testing.v1 import AppTest
 
 from rota.demo import build_demo
 from rota.demo_cases import CHILD_POPULATION, build_demo_cases
 from rota.services import sessions
 from rota.services.access import Actor
-from rota.storage.db import init_db
+from rota.storage.db import init_db, make_engine
 from rota.storage.imports import import_cases, import_rota
 from rota.storage.models import USER_ACCOUNT
 from rota.storage.settings import write_setting
@@ -53,6 +53,16 @@ def demo_db_url(demo_db_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     yield url
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+@pytest.fixture
+def db(demo_db_url: str) -> Iterator[Engine]:
+    """The test's own copy of the demo database, for checking what a page stored."""
+    engine = make_engine(demo_db_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def signed_in(role: str, agency: str | None = None, username: str | None = None) -> dict[str, object]:

@@ -11,18 +11,12 @@ from streamlit.testing.v1 import AppTest
 
 from rota.services.access import Actor
 from rota.services.admin import AuditFilters, audit_log, list_accounts, list_rules
-from rota.storage.db import make_engine
 from tests.dashboard.conftest import APP, AppFactory, signed_in
 
 PAGE = "views/admin_page.py"
 PAGE_FILE = Path(__file__).resolve().parents[2] / "dashboard" / PAGE
 SNAPSHOT = "admin_rules_snapshot"
 ADMIN = Actor("root", "admin")
-
-
-@pytest.fixture
-def db(demo_db_url: str) -> Engine:
-    return make_engine(demo_db_url)
 
 
 def clean(at: AppTest) -> None:

@@ -11,7 +11,6 @@ from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from rota.storage.audit import audit_entries
-from rota.storage.db import make_engine
 from rota.storage.people import responder_rows
 from tests.dashboard.conftest import APP, DEMO_TODAY, AppFactory, signed_in
 
@@ -19,11 +18,6 @@ PAGE = "views/responders_page.py"
 PAGE_FILE = Path(__file__).resolve().parents[2] / "dashboard" / PAGE
 TITLE = "Responders & training"
 POLICE = "Vale Police"
-
-
-@pytest.fixture
-def db(demo_db_url: str) -> Engine:
-    return make_engine(demo_db_url)
 
 
 def clean(at: AppTest) -> None:

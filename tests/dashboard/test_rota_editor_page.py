@@ -4,7 +4,6 @@ grids' edit state (AppTest does not type into cells), saving, conflicts, validat
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ from rota.services.editing import (
     week_rota,
 )
 from rota.storage.audit import audit_entries
-from rota.storage.db import make_engine
 from rota.storage.rota import load_rota
 from rota.timeutil import SERVICE_TZ, day_start
 from tests.dashboard.conftest import APP, DEMO_TODAY, AppFactory
@@ -38,15 +36,6 @@ PAGE = "views/rota_editor_page.py"
 PAGE_FILE = str(Path(APP).parent / PAGE)
 POLICE = AGENCIES["sio"]
 NHS = AGENCIES["paediatrician"]
-
-
-@pytest.fixture
-def db(demo_db_url: str) -> Iterator[Engine]:
-    engine = make_engine(demo_db_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def editor(at: AppTest, key: str) -> Dataframe:

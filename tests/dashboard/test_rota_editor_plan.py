@@ -4,33 +4,21 @@ impact, and only Save stores them (audited). A short time limit keeps each solve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import polars as pl
-import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from rota.demo import AGENCIES
 from rota.services.access import CDOP_MANAGER, COORDINATOR
 from rota.storage.audit import audit_entries
-from rota.storage.db import make_engine
 from rota.storage.rota import load_rota
 from tests.dashboard.conftest import AppFactory
 from tests.dashboard.test_rota_editor_page import editor, edits, texts, wall
 
 NHS = AGENCIES["paediatrician"]
 SECONDS = 10  # the solver's time limit here (the page's default is 20); 5 s found no plan under load
-
-
-@pytest.fixture
-def db(demo_db_url: str) -> Iterator[Engine]:
-    engine = make_engine(demo_db_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def names_of(db: Engine, agency: str) -> set[str]:
