@@ -114,17 +114,19 @@ def spc_svg(points: pl.DataFrame, *, mean: float, target: float | None, title: s
     with _DRAWING, _rc():
         fig = _figure(80)
         ax = fig.add_subplot()
-        ax.step(
-            xs,
-            upl,
-            where="mid",
-            color=NHS_MID_GREY,
-            linestyle="--",
-            linewidth=0.9,
-            label="Process limits",
-            gid="spc-upl",
-        )
-        ax.step(xs, lpl, where="mid", color=NHS_MID_GREY, linestyle="--", linewidth=0.9, gid="spc-lpl")
+        # each period's limits span its whole slot, from half a step before it to half a step after
+        edges = [i - 0.5 for i in range(n + 1)]
+        for limits, name in ((upl, "upl"), (lpl, "lpl")):
+            ax.step(
+                edges,
+                [*limits, limits[-1]],
+                where="post",
+                color=NHS_MID_GREY,
+                linestyle="--",
+                linewidth=0.9,
+                label="Process limits" if name == "upl" else None,
+                gid=f"spc-{name}",
+            )
         ax.axhline(mean, color=NHS_DARK_GREY, linewidth=1.1, label="Mean", gid="spc-mean")
         if target is not None:
             ax.axhline(
@@ -144,7 +146,7 @@ def spc_svg(points: pl.DataFrame, *, mean: float, target: float | None, title: s
                     [rates[i] for i in at],
                     linestyle="none",
                     marker=marker,
-                    markersize=5.5,
+                    markersize=6,
                     markerfacecolor=colour,
                     markeredgecolor="white",
                     markeredgewidth=0.6,
