@@ -1,2 +1,82 @@
 """The safeguarding partnership board's quarterly assurance pack (docs/reports.md): its figures gathered
-from the services for one audience, written into one template as HTML, and as an A4 PDF."""
+from the services for one audience (`figures`), written into one template as HTML, and as an A4 PDF
+(`render`). Every entry point (`rota pack`, the dashboard, the `assurance-pack` job) calls `build_pack`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+
+from rota.errors import InputError, Problem
+from rota.reports.figures import PackFigures, gather
+from rota.reports.quarters import Quarter, last_complete
+from rota.services.access import Actor
+from rota.storage import Engine
+from rota.timeutil import SERVICE_TZ, utc_now
+
+FORMATS: dict[str, str] = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A built pack: `content` in `fmt` (pdf or html), with its figures and the name to save it under."""
+
+    quarter: Quarter
+    audience: str
+    agency: str | None
+    fmt: str
+    content: bytes
+    figures: PackFigures
+
+    @property
+    def media_type(self) -> str:
+        return FORMATS[self.fmt]
+
+    @property
+    def filename(self) -> str:
+        agency = f"-{_slug(self.agency)}" if self.agency else ""
+        return f"jar-assurance-pack-{self.quarter.label}-{self.audience}{agency}.{self.fmt}"
+
+
+def _slug(text: str) -> str:
+    return "".join(c.lower() if c.isalnum() else "-" for c in text).strip("-")[:40]
+
+
+def default_quarter(now: datetime | None = None, tz: tzinfo = SERVICE_TZ) -> Quarter:
+    """The last complete quarter (local dates)."""
+    today: date = (now or utc_now()).astimezone(tz).date()
+    return last_complete(today)
+
+
+def build_pack(
+    engine: Engine,
+    actor: Actor,
+    *,
+    period: str | Quarter | None = None,
+    audience: str | None = None,
+    agency: str | None = None,
+    fmt: str = "pdf",
+    tz: tzinfo = SERVICE_TZ,
+    now: datetime | None = None,
+) -> Pack:
+    """The pack of `period` (`YYYY-Qn`; default the last complete quarter) for `audience` (default the
+    actor's own: see rota.services.assurance), as PDF or HTML. A quarter that has not ended is refused:
+    the pack reports whole quarters."""
+    if fmt not in FORMATS:
+        raise InputError(Problem("format", None, None, f"write the pack as {' or '.join(FORMATS)}"))
+    now = now or utc_now()
+    quarter = (
+        period
+        if isinstance(period, Quarter)
+        else (Quarter.parse(period) if period is not None else default_quarter(now, tz))
+    )
+    if quarter.last >= now.astimezone(tz).date():
+        raise InputError(
+            Problem("period", None, None, f"{quarter.label} has not ended yet: choose a quarter that has")
+        )
+    figures = gather(engine, actor, quarter, audience, agency, tz, now)
+    from rota.reports.render import render_html, render_pdf
+
+    html = render_html(figures)
+    content = render_pdf(html) if fmt == "pdf" else html.encode("utf-8")
+    return Pack(quarter, figures.audience, agency, fmt, content, figures)

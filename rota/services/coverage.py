@@ -15,6 +15,7 @@ Sunday the hour from 01:00 does not exist: its cell has `real_minutes` 0 and no 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
@@ -269,6 +270,27 @@ def coverage_report(
     period = make_period(first, last, tz)
     rota = load_rota(engine, period.start, period.end)
     return build_report(rota, period, tz)
+
+
+def rule_shares(
+    engine: Engine, actor: Actor, periods: Sequence[tuple[str, date, date]], tz: tzinfo = SERVICE_TZ
+) -> pl.DataFrame:
+    """Each rule's cover in each of `periods` (a label, then the first and last local day), from one read
+    of the rota: `period` then RULE_SUMMARY_SCHEMA's columns, the same figures as `coverage_report`'s
+    `rules` for each period alone. For trends (the assurance pack's months and quarters)."""
+    _require_coverage(actor)
+    made = [(label, make_period(first, last, tz)) for label, first, last in periods]
+    if not made:
+        return pl.DataFrame(schema={"period": pl.String(), **RULE_SUMMARY_SCHEMA})
+    rota = load_rota(engine, min(p.start for _, p in made), max(p.end for _, p in made))
+    rules = rota.effective_rules()
+    frames = [
+        _summary(rules, gaps(rota, p.start, p.end, tz, rules), p, tz).select(
+            pl.lit(label, dtype=pl.String()).alias("period"), pl.all()
+        )
+        for label, p in made
+    ]
+    return pl.concat(frames)
 
 
 def build_report(rota: Rota, period: Period, tz: tzinfo = SERVICE_TZ) -> CoverageReport:

@@ -18,7 +18,7 @@ from rota.engine.intervals import Interval, merge_intervals, subtract, total
 from rota.engine.sweep import gaps
 from rota.model import UTC_US, Rota
 from rota.rules import Rule
-from rota.services.access import Actor, can_edit_agency, require_read_people
+from rota.services.access import Actor, can_edit_agency, require_read_forecast, require_read_people
 from rota.services.coverage import rule_label
 from rota.storage import Engine
 from rota.storage.rota import load_rota
@@ -371,3 +371,55 @@ def lapse_warnings(expiries: pl.DataFrame) -> list[str]:
         who = name or rid
         out.append(f"If {who}'s {competency} lapses on {lapse_on:%d/%m/%Y}, {impact}.")
     return out
+
+
+LAPSE_COUNT_SCHEMA: dict[str, pl.DataType] = {
+    "agency": pl.String(),
+    "role": pl.String(),
+    "competency": pl.String(),
+    "people": pl.Int64(),
+    "cover_lost_hours": pl.Float64(),
+}
+
+
+def lapse_counts(
+    engine: Engine,
+    actor: Actor,
+    first: date,
+    last: date,
+    tz: tzinfo = SERVICE_TZ,
+    *,
+    weeks: int = IMPACT_WEEKS,
+) -> pl.DataFrame:
+    """Aggregates for readers who may not see people (the assurance pack): per agency, role and competency,
+    how many active responders' training lapses from `first` to `last` (local days) with no renewal
+    recorded, and the hours of cover those lapses remove in the `weeks` after each (LAPSE_COUNT_SCHEMA;
+    as `training_expiries` counts them, without names)."""
+    require_read_forecast(actor)
+    lo = day_start(first, tz)
+    hi = day_start(last + timedelta(days=1 + 7 * weeks), tz)
+    rota = load_rota(engine, lo, hi)
+    lapses = upcoming_lapses(rota, first - timedelta(days=1), (last - first).days + 1).filter(
+        pl.col("lapse_on").is_between(first, last)
+    )
+    if lapses.height == 0:
+        return pl.DataFrame(schema=LAPSE_COUNT_SCHEMA)
+    keys = [_RID, "competency", "lapse_on"]
+    lost = (
+        coverage_removed(rota, lapses, tz, weeks)
+        .group_by(keys)
+        .agg(pl.col("lapse_lost_hours").first().alias("cover_lost_hours"))
+    )
+    people = rota.responders.select(_RID, "role", "agency")
+    return (
+        lapses.join(people, on=_RID, how="left")
+        .join(lost, on=keys, how="left")
+        .group_by("agency", "role", "competency")
+        .agg(
+            pl.col(_RID).n_unique().cast(pl.Int64).alias("people"),
+            pl.col("cover_lost_hours").fill_null(0.0).sum(),
+        )
+        .sort("agency", "role", "competency", nulls_last=True)
+        .select(list(LAPSE_COUNT_SCHEMA))
+        .cast(LAPSE_COUNT_SCHEMA)  # type: ignore[arg-type]
+    )
