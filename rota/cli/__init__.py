@@ -17,6 +17,7 @@ from rota.cli.cover import cmd_conflicts, cmd_coverage, cmd_gaps, cmd_ics
 from rota.cli.data import cmd_demo, cmd_export, cmd_import, cmd_init
 from rota.cli.ops import cmd_alerts, cmd_backup, cmd_jobs, cmd_restore, cmd_scheduler, cmd_up
 from rota.cli.parser import build_parser
+from rota.cli.pack import cmd_pack
 from rota.cli.plan import cmd_plan
 from rota.cli.settings import cmd_settings
 from rota.errors import InputError, PermissionDenied
@@ -37,6 +38,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "completion": cmd_completion,
     "forecast": cmd_forecast,
     "plan": cmd_plan,
+    "pack": cmd_pack,
     "users": cmd_users,
     "ics": cmd_ics,
     "spc": cmd_spc,

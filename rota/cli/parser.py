@@ -152,6 +152,22 @@ def plan_parser(add: Callable[..., argparse.ArgumentParser]) -> None:
     )
 
 
+def pack_parser(add: Callable[..., argparse.ArgumentParser]) -> None:
+    p = add(
+        "pack",
+        "the safeguarding partnership board's quarterly assurance pack, as PDF or HTML (by the file's "
+        "extension)",
+    )
+    p.add_argument("--period", metavar="YYYY-Qn", help="the quarter (default: the last complete one)")
+    p.add_argument(
+        "--audience",
+        choices=("commissioner", "manager"),
+        help="commissioner: suppressed figures for the board; manager: exact figures (default)",
+    )
+    p.add_argument("--agency", metavar="A", help="only this agency's section (default: every agency)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", type=Path, help="FILE.pdf or FILE.html")
+
+
 def users_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     help_text = "manage sign-in accounts; a password comes from ROTA_PASSWORD or a prompt, never an argument"
     p = sub.add_parser("users", help=help_text, description=help_text)
@@ -333,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="history before the first origin (default 365)",
     )
     plan_parser(add)
+    pack_parser(add)
     users_parser(sub)
     p = add("ics", "iCalendar feed of one responder's shifts (stable UIDs)")
     p.add_argument("--responder", required=True, metavar="ID", help="the responder's responder_id")

@@ -39,7 +39,7 @@ from rota.vocab import Assurance, Variation, responder_role_label
 TREND_MONTHS = 24  # the months behind each coverage rule's variation and assurance icons
 LONGEST_GAPS = 8  # the longest gaps listed in Coverage
 PLAN_DAYS = 28  # the planner looks at the first four weeks of the next quarter
-PLAN_TIME_LIMIT_S = 8.0  # keeps the whole pack under 20 s (docs/performance.md)
+PLAN_TIME_LIMIT_S = 6.0  # keeps the whole pack under 20 s (docs/performance.md)
 RECENT_QUARTERS = 8  # the quarters on the completion charts
 
 

@@ -18,8 +18,20 @@ from rota.reports import charts
 from rota.reports.figures import ASSURANCE_LETTERS, TREND_MONTHS, VARIATION_LETTERS, PackFigures, pct
 from rota.services.completion.common import ASSURANCE_TEXT, VARIATION_TEXT
 from rota.timeutil import zone
+from rota.vocab import Assurance, Variation
 
 TEMPLATES = Path(__file__).parent / "templates"
+VARIATION_SHORT = {
+    Variation.COMMON_CAUSE.value: "Common cause",
+    Variation.IMPROVEMENT.value: "Improvement",
+    Variation.CONCERN.value: "Concern",
+    Variation.NEUTRAL.value: "Special cause",
+}
+ASSURANCE_SHORT = {
+    Assurance.PASS.value: "Passing",
+    Assurance.FAIL.value: "Failing",
+    Assurance.HIT_AND_MISS.value: "Hit and miss",
+}
 PDF_VARIANT = "pdf/ua-1"
 
 
@@ -41,6 +53,8 @@ def _environment() -> jinja2.Environment:
     env.globals["VARIATION_LETTERS"] = VARIATION_LETTERS
     env.globals["ASSURANCE_LETTERS"] = ASSURANCE_LETTERS
     env.globals["TREND_MONTHS"] = TREND_MONTHS
+    env.globals["VARIATION_SHORT"] = VARIATION_SHORT
+    env.globals["ASSURANCE_SHORT"] = ASSURANCE_SHORT
     return env
 
 
