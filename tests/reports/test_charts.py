@@ -129,6 +129,13 @@ def test_spc_chart_without_target_or_kinds() -> None:
     assert uses(root, "spc-points-common_cause") == 11
 
 
+def test_spc_chart_of_hidden_periods_only() -> None:
+    points = spc_points().with_columns(pl.lit(None, dtype=pl.Float64).alias("rate"))
+    root = parse(spc_svg(points, mean=0.8, target=None, title="All hidden"))
+    assert "All hidden" in texts(root)
+    assert not [g for g in root.iter(f"{SVG_NS}g") if (g.get("id") or "").startswith("spc-points-")]
+
+
 def test_spc_input_errors() -> None:
     with pytest.raises(ValueError, match="no SPC points"):
         spc_svg(spc_points().head(0), mean=0.5, target=None, title="Empty")
