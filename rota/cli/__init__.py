@@ -16,8 +16,8 @@ from rota.cli.common import EXIT_INPUT, UsageError, env_settings, missing_table
 from rota.cli.cover import cmd_conflicts, cmd_coverage, cmd_gaps, cmd_ics
 from rota.cli.data import cmd_demo, cmd_export, cmd_import, cmd_init
 from rota.cli.ops import cmd_alerts, cmd_backup, cmd_jobs, cmd_restore, cmd_scheduler, cmd_up
-from rota.cli.parser import build_parser
 from rota.cli.pack import cmd_pack
+from rota.cli.parser import build_parser
 from rota.cli.plan import cmd_plan
 from rota.cli.settings import cmd_settings
 from rota.errors import InputError, PermissionDenied

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
 from rota.errors import InputError, Problem
-from rota.reports.figures import PackFigures, gather
+from rota.reports.figures import PLAN_TIME_LIMIT_S, PackFigures, gather
 from rota.reports.quarters import Quarter, last_complete
 from rota.services.access import Actor
 from rota.storage import Engine
@@ -58,6 +58,7 @@ def build_pack(
     fmt: str = "pdf",
     tz: tzinfo = SERVICE_TZ,
     now: datetime | None = None,
+    plan_time_limit_s: float = PLAN_TIME_LIMIT_S,
 ) -> Pack:
     """The pack of `period` (`YYYY-Qn`; default the last complete quarter) for `audience` (default the
     actor's own: see rota.services.assurance), as PDF or HTML. A quarter that has not ended is refused:
@@ -74,7 +75,7 @@ def build_pack(
         raise InputError(
             Problem("period", None, None, f"{quarter.label} has not ended yet: choose a quarter that has")
         )
-    figures = gather(engine, actor, quarter, audience, agency, tz, now)
+    figures = gather(engine, actor, quarter, audience, agency, tz, now, plan_time_limit_s=plan_time_limit_s)
     from rota.reports.render import render_html, render_pdf
 
     html = render_html(figures)

@@ -120,10 +120,13 @@ class Training:
 
 @dataclass(frozen=True)
 class Risk:
+    """The next quarter's forecast (None when there is nothing to forecast from: `no_forecast` says why)
+    and the capacity planner's answer over its first weeks."""
+
     quarter: Quarter
-    expected_cases: float
-    interval_80: tuple[int, int]
-    meeting_a_gap: float
+    expected_cases: float | None
+    interval_80: tuple[int, int] | None
+    meeting_a_gap: float | None
     rules: tuple[RiskRow, ...]
     plan_first: date
     plan_last: date
@@ -136,6 +139,7 @@ class Risk:
     expected_before: float | None
     expected_after: float | None
     training: tuple[Training, ...]
+    no_forecast: str | None = None
 
 
 @dataclass(frozen=True)
@@ -242,9 +246,11 @@ def gather(
     agency: str | None = None,
     tz: tzinfo = SERVICE_TZ,
     now: datetime | None = None,
+    *,
+    plan_time_limit_s: float = PLAN_TIME_LIMIT_S,
 ) -> PackFigures:
     """The figures of `quarter`'s pack for `audience` (default: `actor`'s own), with one agency section
-    per agency, or only `agency`'s."""
+    per agency, or only `agency`'s. The capacity planner inside has `plan_time_limit_s`."""
     audience = pack_audience(actor, audience)
     reader = audience_actor(actor, audience)
     now = now or utc_now()
@@ -254,7 +260,7 @@ def gather(
     report = coverage_report(engine, reader, quarter.first, quarter.last, tz)
     coverage = _coverage_rows(engine, reader, quarter, report, tz)
     trend_frame = rule_shares(engine, reader, months_back(quarter, TREND_MONTHS), tz)
-    risk = _risk(engine, reader, quarter.next, tz, now)
+    risk = _risk(engine, reader, quarter.next, tz, now, plan_time_limit_s)
     completion = _completion(engine, reader, quarter, tz)
     actions = _actions(engine, reader, quarter, None)
     lapses = lapse_counts(engine, reader, quarter.next.first, quarter.next.last, tz)
@@ -362,21 +368,32 @@ def _trend(frame: pl.DataFrame) -> dict[str, tuple[tuple[str, float | None], ...
     return out
 
 
-def _risk(engine: Engine, reader: Actor, quarter: Quarter, tz: tzinfo, now: datetime) -> Risk:
-    cf = capacity_forecast(engine, reader, quarter.first, quarter.last, tz, now=now)
-    rules = tuple(
-        RiskRow(
-            rule_id=r["rule_id"],
-            label=r["label"],
-            role=r["role"],
-            age_band=r["age_band"],
-            uncovered_hours=float(r["uncovered_hours"]),
-            expected=float(r["expected_uncovered_cases"]),
-            low_80=int(r["uncovered_low_80"]),
-            high_80=int(r["uncovered_high_80"]),
-            p_any=float(r["p_any_uncovered"]),
+def _risk(
+    engine: Engine, reader: Actor, quarter: Quarter, tz: tzinfo, now: datetime, time_limit_s: float
+) -> Risk:
+    try:
+        cf = capacity_forecast(engine, reader, quarter.first, quarter.last, tz, now=now)
+    except InputError as exc:  # no cases to learn from and no child population for the prior
+        cf, no_forecast = None, exc.message()
+    else:
+        no_forecast = None
+    rules = (
+        ()
+        if cf is None
+        else tuple(
+            RiskRow(
+                rule_id=r["rule_id"],
+                label=r["label"],
+                role=r["role"],
+                age_band=r["age_band"],
+                uncovered_hours=float(r["uncovered_hours"]),
+                expected=float(r["expected_uncovered_cases"]),
+                low_80=int(r["uncovered_low_80"]),
+                high_80=int(r["uncovered_high_80"]),
+                p_any=float(r["p_any_uncovered"]),
+            )
+            for r in cf.rules.iter_rows(named=True)
         )
-        for r in cf.rules.iter_rows(named=True)
     )
     plan_last = min(quarter.last, quarter.first + timedelta(days=PLAN_DAYS - 1))
     answer = plan_gaps(
@@ -384,7 +401,7 @@ def _risk(engine: Engine, reader: Actor, quarter: Quarter, tz: tzinfo, now: date
         reader,
         day_start(quarter.first, tz),
         day_start(plan_last + timedelta(days=1), tz),
-        time_limit_s=PLAN_TIME_LIMIT_S,
+        time_limit_s=time_limit_s,
         tz=tz,
         now=now,
     )
@@ -392,9 +409,9 @@ def _risk(engine: Engine, reader: Actor, quarter: Quarter, tz: tzinfo, now: date
     flat = answer.demand == FLAT
     return Risk(
         quarter=quarter,
-        expected_cases=cf.expected_cases,
-        interval_80=cf.interval_80,
-        meeting_a_gap=cf.expected_cases_meeting_a_gap,
+        expected_cases=None if cf is None else cf.expected_cases,
+        interval_80=None if cf is None else cf.interval_80,
+        meeting_a_gap=None if cf is None else cf.expected_cases_meeting_a_gap,
         rules=rules,
         plan_first=quarter.first,
         plan_last=plan_last,
@@ -418,6 +435,7 @@ def _risk(engine: Engine, reader: Actor, quarter: Quarter, tz: tzinfo, now: date
             )
             for n in p.training_needed
         ),
+        no_forecast=no_forecast,
     )
 
 
