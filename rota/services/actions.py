@@ -85,6 +85,8 @@ def _notes(value: object) -> str:
 
 
 def _due(value: object) -> date:
+    if value is None:
+        raise _problem("due date is blank: give one like 31/03/2027")
     if isinstance(value, datetime) or not isinstance(value, date):
         raise _problem(f"due date {value!r} is not a date; give one like 31/03/2027")
     if not date_in_range(value):

@@ -139,6 +139,11 @@ def pack_file(engine: Engine, actor: Actor, pack_id: int) -> tuple[str, str, byt
     return found["filename"], found["media_type"], found["content"]
 
 
+def pack_content(engine: Engine, actor: Actor, pack_id: int) -> bytes:
+    """Only the file of `pack_file` (for a download button that reads it when pressed)."""
+    return pack_file(engine, actor, pack_id)[2]
+
+
 def stored_pack_exists(engine: Engine, period: str, audience: str, agency: str | None = None) -> bool:
     """Whether a pack of this quarter, audience and agency is already stored (the scheduled job builds
     each one once). For the job and the services only: it says nothing about who may read it."""
