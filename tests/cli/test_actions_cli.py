@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -21,10 +20,10 @@ ADD = ("add", "T", "--owner-agency", "A", "--owner", "O")
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'rota.db'}"
-    init_db(url).dispose()
-    return url
+def db(db_url: str) -> str:
+    """A migrated database (an SQLite file, and PostgreSQL too when ROTA_TEST_POSTGRES_URL is set)."""
+    init_db(db_url).dispose()
+    return db_url
 
 
 def test_add_list_and_close(db: str, run: Run) -> None:
