@@ -1,5 +1,6 @@
 """The product's words, declared once: shift kinds, account roles, alert kinds, audit actions, job and
-sign-in words, the completion measures (with their labels and targets) and the Making Data Count words.
+sign-in words, board actions' states and assurance packs' audiences, the completion measures (with their
+labels and targets) and the Making Data Count words.
 
 Each is a `StrEnum` whose values are exactly the strings stored in the database and written in files and
 JSON, so a member compares equal to its stored string and no data changes. The database's check
@@ -106,6 +107,21 @@ class SignInMethod(StrEnum):
 
     PASSWORD = "password"
     OIDC = "oidc"
+
+
+class ActionStatus(Labelled):
+    """Where a board action stands (docs/commands.md, `rota actions`): open until someone closes it."""
+
+    OPEN = ("open", "Open")
+    CLOSED = ("closed", "Closed")
+
+
+class PackAudience(Labelled):
+    """Whom an assurance pack is written for: the commissioners (suppressed figures only) or the CDOP
+    manager (exact figures)."""
+
+    COMMISSIONER = ("commissioner", "Commissioners")
+    MANAGER = ("manager", "CDOP manager")
 
 
 # ---------------------------------------------------------------------------------------------- measures

@@ -16,7 +16,9 @@ from rota.services.completion import ASSURANCE_TEXT, MEASURE_LABELS, VARIATION_T
 from rota.storage.models import (
     ABSENCE,
     ALERT,
+    ASSURANCE_PACK,
     AUDIT_LOG,
+    BOARD_ACTION,
     CASE_RECORD,
     JOB_RUN,
     RESPONDER,
@@ -29,12 +31,14 @@ from rota.storage.models import (
 from rota.vocab import (
     PARTS_OF_FULL,
     AccountRole,
+    ActionStatus,
     AlertKind,
     Assurance,
     AuditAction,
     Improvement,
     JobStatus,
     Measure,
+    PackAudience,
     ShiftKind,
     SignInMethod,
     SpcSignal,
@@ -89,6 +93,8 @@ CONSTRAINTS = [
     (AUDIT_LOG, "ck_audit_log_action", AuditAction),
     (JOB_RUN, "ck_job_run_status", JobStatus),
     (USER_SESSION, "ck_user_session_method", SignInMethod),
+    (BOARD_ACTION, "ck_board_action_status", ActionStatus),
+    (ASSURANCE_PACK, "ck_assurance_pack_audience", PackAudience),
 ]
 
 

@@ -1,7 +1,8 @@
 """Admin: the coverage rules (edited in a table, checked rule by rule before anything is stored), the audit
-log with filters and downloads, for administrators only the sign-in accounts, and below them the scheduled
-jobs (last and next runs) and the open alerts with an Acknowledge action. Draws only; the work is in
-`rota.services.admin` and `rota.services.alerts`."""
+log with filters and downloads, the board's actions and the stored assurance packs
+(dashboard/components/admin_actions.py), for administrators only the sign-in accounts, and below them the
+scheduled jobs (last and next runs) and the open alerts with an Acknowledge action. Draws only; the work is
+in `rota.services.admin`, `rota.services.actions`, `rota.services.packs` and `rota.services.alerts`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from dashboard.components.admin_actions import board_actions_section, packs_section
 from dashboard.components.charts import UK_DATE_INPUT, UK_DATETIME_COLUMN, download_buttons, uk_datetime
 from dashboard.components.context import engine, require_page
 from dashboard.components.context import tz as service_tz
@@ -357,7 +359,7 @@ st.title("Admin")
 note = st.session_state.pop(FLASH, None)
 if note:
     st.success(note)
-names = ["Coverage rules", "Audit log"]
+names = ["Coverage rules", "Audit log", "Board actions", "Assurance packs"]
 if actor.role == ADMIN:  # accounts are for administrators only
     names.append("Accounts")
 tabs = st.tabs(names, key="admin_tab", on_change="rerun")
@@ -367,8 +369,14 @@ if tabs[0].open:
 if tabs[1].open:
     with tabs[1]:
         _audit_section(actor)
-if len(tabs) > 2 and tabs[2].open:
+if tabs[2].open:
     with tabs[2]:
+        board_actions_section(actor, _done)
+if tabs[3].open:
+    with tabs[3]:
+        packs_section(actor)
+if len(tabs) > 4 and tabs[4].open:
+    with tabs[4]:
         _accounts_section(actor)
 st.divider()
 _jobs_section(actor)

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from rota.cli.accounts import cmd_users
+from rota.cli.actions import cmd_actions
 from rota.cli.analysis import cmd_completion, cmd_forecast, cmd_spc
 from rota.cli.common import EXIT_INPUT, UsageError, env_settings, missing_table
 from rota.cli.cover import cmd_conflicts, cmd_coverage, cmd_gaps, cmd_ics
@@ -49,6 +50,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "alerts": cmd_alerts,
     "backup": cmd_backup,
     "restore": cmd_restore,
+    "actions": cmd_actions,
 }
 
 

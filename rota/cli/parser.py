@@ -194,6 +194,39 @@ def users_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     action("unlock", "lift the slow-down after wrong passwords now")
 
 
+def actions_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`rota actions add|list|close`: the safeguarding partnership board's actions."""
+    help_text = "the board's actions: add, list or close them (audited; the assurance pack lists them)"
+    p = sub.add_parser("actions", help=help_text, description=help_text)
+    common_options(p, top=False)
+    actions = p.add_subparsers(dest="actions_command", metavar="ACTION", parser_class=Parser)
+    actions.required = True
+
+    def action(name: str, text: str) -> argparse.ArgumentParser:
+        a: argparse.ArgumentParser = actions.add_parser(name, help=text, description=text)
+        common_options(a, top=False)
+        return a
+
+    actor_help = "name written to the audit log (default: the login name, env USER)"
+    a = action("add", "add an open action")
+    a.add_argument("title", metavar="TITLE", help="what is to be done (at most 200 characters)")
+    a.add_argument("--owner-agency", required=True, metavar="A", help="the agency that owns it")
+    a.add_argument("--owner", required=True, metavar="NAME", help="the person (a name or a post) who owns it")
+    a.add_argument("--due", required=True, metavar="DATE", help="due date, YYYY-MM-DD or DD/MM/YYYY")
+    a.add_argument("--notes", metavar="TEXT", help="notes (at most 500 characters)")
+    a.add_argument("--actor", help=actor_help)
+    a = action("list", "list the actions, open ones first by due date")
+    a.add_argument(
+        "--status", choices=("open", "closed", "all"), default="open", help="which actions (default open)"
+    )
+    a.add_argument("--agency", metavar="A", help="only the actions this agency owns")
+    a.add_argument("--actor", help=argparse.SUPPRESS)
+    a = action("close", "close an open action")
+    a.add_argument("id", metavar="ID", type=int, help="the action's id (from `rota actions list`)")
+    a.add_argument("--notes", metavar="TEXT", help="notes on closing it (replace the notes it had)")
+    a.add_argument("--actor", help=actor_help)
+
+
 def ops_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """`rota scheduler`, `rota jobs`, `rota alerts`, `rota backup` and `rota restore`."""
     # The job catalogue loads SQLAlchemy: imported when the parser is built, not whenever rota.cli is.
@@ -367,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", type=float, metavar="T", help="target for the assurance icon")
     p.add_argument("--baseline", type=int, metavar="N", help="limits from the first N points (default: all)")
     ops_parsers(sub)
+    actions_parser(sub)
     p = add("settings", "show or change the product settings (child population, targets, suppression)")
     p.add_argument("action", nargs="?", choices=("list", "set", "unset"), default="list")
     p.add_argument(

@@ -5,7 +5,8 @@ Instants are stored in UTC (SQLModel's UTCDateTime: naive values are refused, re
 Every editable row carries a `version` that goes up by one on each update, for optimistic locking.
 The migrations in `migrations/versions/` create exactly these tables (0001: the rota and the audit log, with
 triggers that make `audit_log` append-only; 0002: accounts; 0003: cases and settings; 0004: alerts and job
-runs; 0005: sign-in sessions and the accounts' security stamp).
+runs; 0005: sign-in sessions and the accounts' security stamp; 0008: the board's actions and the stored
+assurance packs).
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from rota.model import TRAINING as TRAINING_RECORD
 from rota.vocab import (
     DEFAULT_SHIFT_KIND,
     AccountRole,
+    ActionStatus,
     AlertKind,
     AuditAction,
     JobStatus,
+    PackAudience,
     ShiftKind,
     SignInMethod,
     values_of,
@@ -369,3 +372,62 @@ class ForecastSnapshot(SQLModel, table=True):
 ALERT = table_of(Alert)
 JOB_RUN = table_of(JobRun)
 FORECAST_SNAPSHOT = table_of(ForecastSnapshot)
+
+
+# ------------------------------------------------------------------------- board actions and packs (0008)
+
+
+class BoardAction(SQLModel, table=True):
+    """An action the safeguarding partnership board asked for (`rota actions`): who owns it and by when.
+    It stays `open` until closed; `closed_at` and `closed_by` say when and by whom. No children's data."""
+
+    __tablename__ = "board_action"
+    __table_args__ = (
+        Index("ix_board_action_status_due", "status", "due"),
+        one_of("status", ActionStatus, "ck_board_action_status"),
+        CheckConstraint(
+            f"status = '{ActionStatus.OPEN.value}' OR closed_at IS NOT NULL", name="ck_board_action_closed"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    owner_agency: str = Field(max_length=200)
+    owner: str = Field(max_length=200)
+    due: date
+    status: str = ActionStatus.OPEN.value
+    notes: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=_now)
+    created_by: str
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    version: int = 1
+
+
+class AssurancePack(SQLModel, table=True):
+    """A built assurance pack (a PDF, usually), kept so that the Admin page lists past packs. `period` is
+    the quarter (`2026-Q3`), `agency` the one agency it was written for, if any; `sha256` is the content's
+    hex digest."""
+
+    __tablename__ = "assurance_pack"
+    __table_args__ = (
+        Index("ix_assurance_pack_period_audience", "period", "audience"),
+        one_of("audience", PackAudience, "ck_assurance_pack_audience"),
+        CheckConstraint("size >= 0", name="ck_assurance_pack_size"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(max_length=7)
+    audience: str
+    agency: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=_now)
+    created_by: str
+    filename: str = Field(max_length=200)
+    media_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    content: bytes
+
+
+BOARD_ACTION = table_of(BoardAction)
+ASSURANCE_PACK = table_of(AssurancePack)

@@ -36,8 +36,8 @@ def open_tab(at: AppTest, name: str) -> AppTest:
 @pytest.mark.parametrize(
     ("role", "tabs"),
     [
-        ("admin", ["Coverage rules", "Audit log", "Accounts"]),
-        ("cdop_manager", ["Coverage rules", "Audit log"]),
+        ("admin", ["Coverage rules", "Audit log", "Board actions", "Assurance packs", "Accounts"]),
+        ("cdop_manager", ["Coverage rules", "Audit log", "Board actions", "Assurance packs"]),
     ],
 )
 def test_the_page_opens_for_admins_and_managers(app_as: AppFactory, role: str, tabs: list[str]) -> None:

@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 
@@ -33,6 +34,8 @@ TABLES = {
     "audit_log",
     "user_account",
     "user_session",
+    "board_action",
+    "assurance_pack",
     "alembic_version",
 }
 
@@ -148,7 +151,8 @@ def test_migration_0007_adds_an_empty_phone_column_and_goes_back(db_url: str) ->
                 "VALUES ('p1', 'Dr Ada Paed', 'paediatrician', true, 1, '2026-12-01 09:00:00')"
             )
         )
-    init_db(engine)
+    with write_transaction(engine) as conn:
+        command.upgrade(db.alembic_config(conn), "0007")
     assert current_revision(engine) == "0007"
     with write_transaction(engine) as conn:
         assert conn.execute(text("SELECT responder_id, phone FROM responder")).all() == [("p1", None)]
@@ -159,4 +163,35 @@ def test_migration_0007_adds_an_empty_phone_column_and_goes_back(db_url: str) ->
         columns = {c["name"] for c in inspect(conn).get_columns("responder")}
         assert "phone" not in columns and "email" in columns
         assert conn.execute(text("SELECT name FROM responder")).scalars().all() == ["Dr Ada Paed"]
+    engine.dispose()
+
+
+def test_migration_0008_adds_the_board_actions_and_packs_and_goes_back(db_url: str) -> None:
+    from alembic import command
+
+    engine = make_engine(db_url)
+    with write_transaction(engine) as conn:
+        command.upgrade(db.alembic_config(conn), "0007")
+    with engine.connect() as conn:
+        assert not {"board_action", "assurance_pack"} & set(inspect(conn).get_table_names())
+    with write_transaction(engine) as conn:
+        command.upgrade(db.alembic_config(conn), "0008")
+    with write_transaction(engine) as conn:
+        conn.execute(
+            text(
+                "INSERT INTO board_action (title, owner_agency, owner, due, status, notes, created_at, "
+                "created_by, version) VALUES ('Recruit SIOs', 'Vale Police', 'DCI Kim', '2027-03-31', "
+                "'open', '', '2026-12-01 09:00:00+00:00', 'ana', 1)"
+            )
+        )
+    for bad in ("status = 'done'", "status = 'closed'"):  # not a word; closed without a closing time
+        with pytest.raises(IntegrityError), write_transaction(engine) as conn:
+            conn.execute(text(f"UPDATE board_action SET {bad}"))
+    with engine.connect() as conn:
+        indexes = {i["name"] for i in inspect(conn).get_indexes("assurance_pack")}
+        assert "ix_assurance_pack_period_audience" in indexes
+    with write_transaction(engine) as conn:
+        command.downgrade(db.alembic_config(conn), "0007")
+    with engine.connect() as conn:
+        assert not {"board_action", "assurance_pack"} & set(inspect(conn).get_table_names())
     engine.dispose()
