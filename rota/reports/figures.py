@@ -19,6 +19,7 @@ from rota.analytics.spc import xmr
 from rota.errors import InputError, Problem
 from rota.reports.quarters import Quarter, months_back
 from rota.services.access import COMMISSIONER, Actor
+from rota.services.actions import actions_for_quarter
 from rota.services.assurance import (
     AUDIENCE_LABELS,
     COVERAGE_TARGET,
@@ -29,7 +30,7 @@ from rota.services.assurance import (
 from rota.services.completion import MEASURE_LABELS, MeasureSpc, completion_view
 from rota.services.completion.view import measure_spc
 from rota.services.coverage import CoverageReport, coverage_report, rule_shares
-from rota.services.forecasting import capacity_forecast
+from rota.services.forecasting import CapacityForecast, capacity_forecast
 from rota.services.lapses import lapse_counts
 from rota.services.planning import FLAT, plan_gaps
 from rota.storage import Engine
@@ -371,12 +372,12 @@ def _trend(frame: pl.DataFrame) -> dict[str, tuple[tuple[str, float | None], ...
 def _risk(
     engine: Engine, reader: Actor, quarter: Quarter, tz: tzinfo, now: datetime, time_limit_s: float
 ) -> Risk:
+    cf: CapacityForecast | None = None
+    no_forecast: str | None = None
     try:
         cf = capacity_forecast(engine, reader, quarter.first, quarter.last, tz, now=now)
     except InputError as exc:  # no cases to learn from and no child population for the prior
-        cf, no_forecast = None, exc.message()
-    else:
-        no_forecast = None
+        no_forecast = exc.message()
     rules = (
         ()
         if cf is None
@@ -493,11 +494,6 @@ def _completion(engine: Engine, reader: Actor, quarter: Quarter, tz: tzinfo) -> 
 
 
 def _actions(engine: Engine, reader: Actor, quarter: Quarter, agency: str | None) -> tuple[ActionRow, ...]:
-    try:  # TEMPORARY until the actions branch lands
-        from rota.services.actions import actions_for_quarter
-    except ModuleNotFoundError:
-        return ()
-
     frame = actions_for_quarter(engine, reader, quarter.first, quarter.last, agency)
     return tuple(
         ActionRow(

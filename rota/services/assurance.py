@@ -18,10 +18,10 @@ from rota.errors import InputError, PermissionDenied, Problem
 from rota.services.access import ADMIN, CDOP_MANAGER, COMMISSIONER, Actor
 from rota.storage import Engine
 from rota.storage.people import stored_responders
-from rota.vocab import responder_role_label
+from rota.vocab import PackAudience, responder_role_label, values_of
 
-MANAGER = "manager"
-AUDIENCES: tuple[str, ...] = (COMMISSIONER, MANAGER)
+MANAGER = PackAudience.MANAGER.value
+AUDIENCES: tuple[str, ...] = values_of(PackAudience)  # commissioner, manager
 AUDIENCE_LABELS = {COMMISSIONER: "commissioners and the board", MANAGER: "the CDOP manager"}
 COVERAGE_TARGET = 1.0  # every hour covered: the protocol applies to every death, day or night
 
@@ -31,7 +31,7 @@ def can_build_pack(actor: Actor) -> bool:
 
 
 def audiences_for(actor: Actor) -> tuple[str, ...]:
-    """The audiences `actor` may build a pack for, the default first."""
+    """The audiences `actor` may build, read or download packs for, the default first."""
     if actor.role in (ADMIN, CDOP_MANAGER):
         return (MANAGER, COMMISSIONER)
     if actor.role == COMMISSIONER:

@@ -16,31 +16,22 @@ import polars as pl
 
 from rota.errors import InputError, PermissionDenied, Problem
 from rota.limits import text_reason
-from rota.services.access import ADMIN, CDOP_MANAGER, COMMISSIONER, Actor
+from rota.services.access import ADMIN, CDOP_MANAGER, Actor
+from rota.services.assurance import AUDIENCES, audiences_for  # who may have which pack: one place
 from rota.storage import Engine
 from rota.storage import packs as store
 from rota.storage.audit import record_audit, record_read
 from rota.storage.db import write_transaction
 from rota.timeutil import utc_now
-from rota.vocab import AuditAction, PackAudience, values_of
+from rota.vocab import AuditAction
 
 ENTITY = "assurance_pack"
 WHAT = "assurance pack"
-AUDIENCES: tuple[str, ...] = values_of(PackAudience)
 PDF = "application/pdf"
 COLUMNS = ("id", "period", "audience", "agency", "created_at", "created_by", "filename", "media_type", "size")
 MAX_BYTES = 50 * 1024 * 1024  # a pack is a few hundred KB; anything near this is not one
 _PERIOD = re.compile(r"^(?P<year>\d{4})-Q(?P<quarter>[1-4])$")
 _MEDIA_TYPE = re.compile(r"^[a-z]+/[a-z0-9.+-]+$")
-
-
-def audiences_for(actor: Actor) -> tuple[str, ...]:
-    """The audiences of the packs this actor may see: all, the commissioners' only, or none."""
-    if actor.role in (ADMIN, CDOP_MANAGER):
-        return AUDIENCES
-    if actor.role == COMMISSIONER:
-        return (PackAudience.COMMISSIONER.value,)
-    return ()
 
 
 def require_store_packs(actor: Actor) -> None:
