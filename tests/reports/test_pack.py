@@ -315,3 +315,33 @@ def test_dates_are_uk_and_times_local(manager: PackFigures) -> None:
     assert "04/12/2026 12:00 GMT" in html
     assert re.search(r"\d{2}/\d{2}/2026 \d{2}:\d{2} BST", html)  # the longest gaps of a summer quarter
     assert manager.built_at == NOW and isinstance(manager.built_at, datetime)
+
+
+def test_the_pack_lists_open_actions_and_those_closed_in_the_quarter(engine: Engine) -> None:
+    from rota.services.actions import add_action, close_action
+
+    in_q3 = day_start(date(2026, 8, 3), SERVICE_TZ)
+    common = {"owner": "Head of safeguarding", "due": date(2026, 9, 30)}
+    kept = add_action(
+        engine, MANAGER, title="Brief SIOs on 16-17", owner_agency="Vale Police", now=in_q3, **common
+    )
+    done = add_action(
+        engine, MANAGER, title="Second paediatrician nights", owner_agency="Vale Hospitals NHS Trust",
+        now=in_q3, **common,
+    )  # fmt: skip
+    close_action(engine, MANAGER, done, notes="Rota agreed", now=in_q3 + timedelta(days=20))
+    later = add_action(
+        engine, MANAGER, title="Made after the quarter", owner_agency="Vale Police",
+        now=day_start(date(2026, 10, 5), SERVICE_TZ), **common,
+    )  # fmt: skip
+    assert later > kept
+    figures = gather(engine, COMMISSIONER, QUARTER, now=NOW, plan_time_limit_s=1.0)
+    by_title = {a.title: a for a in figures.actions}
+    assert set(by_title) == {"Brief SIOs on 16-17", "Second paediatrician nights"}
+    assert by_title["Brief SIOs on 16-17"].status == "open"
+    assert by_title["Second paediatrician nights"].closed_on == date(2026, 8, 23)
+    police = next(a for a in figures.agencies if a.agency == "Vale Police")
+    assert [a.title for a in police.actions] == ["Brief SIOs on 16-17"]
+    rows = _rows(render_html(figures))
+    assert ["Brief SIOs on 16-17", "Vale Police", "Head of safeguarding", "30/09/2026", "Open, overdue", ""] in rows
+    assert any(r[0] == "Second paediatrician nights" and r[4] == "Closed 23/08/2026" for r in rows)
