@@ -343,5 +343,7 @@ def test_the_pack_lists_open_actions_and_those_closed_in_the_quarter(engine: Eng
     police = next(a for a in figures.agencies if a.agency == "Vale Police")
     assert [a.title for a in police.actions] == ["Brief SIOs on 16-17"]
     rows = _rows(render_html(figures))
-    assert ["Brief SIOs on 16-17", "Vale Police", "Head of safeguarding", "30/09/2026", "Open, overdue", ""] in rows
+    kept_row = ["Brief SIOs on 16-17", "Vale Police", "Head of safeguarding", "30/09/2026"]
+    kept_row += ["Open, overdue", ""]
+    assert kept_row in rows
     assert any(r[0] == "Second paediatrician nights" and r[4] == "Closed 23/08/2026" for r in rows)
