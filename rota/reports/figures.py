@@ -353,9 +353,13 @@ def _heatmaps(report: CoverageReport) -> tuple[Heatmap, ...]:
         values = tuple(tuple(lookup.get((d, h)) for h in range(24)) for d in days)
         by_hour = mine.group_by("hour").agg(pl.col("share").fill_null(0.0).mean().alias("mean")).sort("mean")
         worst = by_hour.filter(pl.col("mean") > 0).tail(3).sort("hour").get_column("hour").to_list()
+        hours = [f"{h:02d}:00" for h in worst]
         words = (
-            "most often in gap from " + ", ".join(f"{h:02d}:00" for h in worst)
-            if worst
+            "in gap most often in the hours from "
+            + ", ".join(hours[:-1])
+            + " and " * (len(hours) > 1)
+            + hours[-1]
+            if hours
             else "no hour in gap this quarter"
         )
         out.append(Heatmap(role, responder_role_label(role), days, values, words))
