@@ -154,6 +154,13 @@ class MeasureRow:
     spc: MeasureSpc
 
     @property
+    def latest(self) -> str:
+        """The quarter's rate as the pack writes it: `84.6%`, "no cases", or "not published" (hidden)."""
+        if self.rate is not None:
+            return pct(self.rate)
+        return "no cases" if self.denominator == "0" else "not published"
+
+    @property
     def rates(self) -> dict[str, float | None]:
         """The p-chart's rate by quarter (null where hidden or without cases)."""
         return dict(self.spc.series.select("period", "rate").iter_rows())
@@ -583,7 +590,7 @@ def _summary(
             SummaryRow("coverage", c.label, pct(c.share), pct(COVERAGE_TARGET), variation, assurance, reading)
         )
     for m in completion.measures:
-        latest = pct(m.rate) if m.rate is not None else "not published"
+        latest = m.latest
         spc = m.spc
         words = spc.variation_text.lower() if spc.variation_text else "too few quarters for a chart"
         reading = f"{m.label}: {latest} in {quarter.label} ({m.numerator} of {m.denominator})"
