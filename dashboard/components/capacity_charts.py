@@ -12,8 +12,12 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard.components.charts import CATEGORICAL, NHS_DARK_GREY, NHS_PALE_GREY, NHS_WARM_YELLOW, nhs_layout
+from dashboard.components.charts import (
+    CATEGORICAL,
+    nhs_layout,
+)
 from dashboard.components.format import cases_amount, uk_date
+from rota.palette import NHS_DARK_GREY, NHS_PALE_GREY, NHS_WARM_YELLOW
 from rota.services.forecasting import CapacityForecast
 from rota.timeutil import zone
 from rota.vocab import responder_role_label

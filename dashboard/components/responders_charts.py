@@ -10,12 +10,10 @@ import polars as pl
 
 from dashboard.components.charts import (
     LEGEND_ABOVE,
-    NHS_DARK_GREY,
-    NHS_LIGHT_BLUE,
-    NHS_ORANGE,
     nhs_layout,
     uk_date,
 )
+from rota.palette import NHS_DARK_GREY, NHS_LIGHT_BLUE, NHS_ORANGE
 from rota.services.people import BANDS, HORIZON_DAYS, IMPACT_WEEKS
 
 # Most urgent darkest and warmest; each band also has its own marker shape, so colour is never the only cue.

@@ -23,10 +23,14 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from dashboard.components.charts import NHS_BLUE, NHS_PALE_GREY, nhs_layout, show_chart
+from dashboard.components.charts import (
+    nhs_layout,
+    show_chart,
+)
 from dashboard.components.context import database_key, engine
 from dashboard.components.feedback import failed
 from dashboard.components.format import UK_DATE_INPUT, cases_amount, counted, hours_amount, percent
+from rota.palette import NHS_BLUE, NHS_PALE_GREY
 from rota.planner import PlanLimits
 from rota.services.access import COORDINATOR, Actor
 from rota.services.editing import WeekView, rule_labels, to_wall

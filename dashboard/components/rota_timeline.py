@@ -9,7 +9,10 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard.components.charts import NHS_BLUE, NHS_DARK_GREY, NHS_ORANGE, NHS_PALE_GREY, nhs_layout
+from dashboard.components.charts import (
+    nhs_layout,
+)
+from rota.palette import NHS_BLUE, NHS_DARK_GREY, NHS_ORANGE, NHS_PALE_GREY
 from rota.services.editing import WeekView, to_wall
 from rota.timeutil import uk_local
 from rota.vocab import ShiftKind

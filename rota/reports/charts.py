@@ -30,18 +30,17 @@ if TYPE_CHECKING:
 
 __all__ = ["coverage_trend_svg", "heatmap_svg", "spc_svg", "svg_data_uri"]
 
-NHS_BLUE = "#005EB8"
-NHS_DARK_BLUE = "#003087"
-NHS_LIGHT_BLUE = "#41B6E6"
-NHS_DARK_GREY = "#425563"
-NHS_MID_GREY = "#768692"
-NHS_PALE_GREY = "#E8EDEE"
-NHS_ORANGE = "#ED8B00"
-NHS_WARM_YELLOW = "#FFB81C"
-NHS_DARK_PINK = "#7C2855"
-NHS_AQUA_GREEN = "#00A499"
-NHS_PURPLE = "#330072"
-NHS_TEXT = "#212B32"
+from rota.palette import (
+    CATEGORICAL,
+    NHS_BLUE,
+    NHS_DARK_BLUE,
+    NHS_DARK_GREY,
+    NHS_LIGHT_BLUE,
+    NHS_MID_GREY,
+    NHS_PALE_GREY,
+    NHS_TEXT,
+)
+
 # Making Data Count: special cause improvement, concern, neutral; common cause; target.
 MDC_IMPROVEMENT = "#41B6E6"
 MDC_CONCERN = "#ED8B00"
@@ -63,16 +62,7 @@ SPC_KINDS: dict[str, tuple[str, str, str]] = {
 }
 SPC_COLUMNS = ("period", "rate", "upl", "lpl", "type")
 # Series colours in order (the dashboard's), each with its own marker and dash pattern.
-SERIES_COLOURS = (
-    NHS_BLUE,
-    NHS_ORANGE,
-    NHS_LIGHT_BLUE,
-    NHS_DARK_GREY,
-    NHS_WARM_YELLOW,
-    NHS_DARK_PINK,
-    NHS_AQUA_GREEN,
-    NHS_PURPLE,
-)
+SERIES_COLOURS = CATEGORICAL
 SERIES_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*")
 SERIES_DASHES = ("-", "--", ":", "-.")
 # Heatmap: 0 is white; anything above 0 is at least NHS light blue, then darker to NHS dark blue (lightness
