@@ -8,31 +8,17 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import Engine
-from streamlit.testing.v1 import AppTest
 
 from rota.services.access import SYSTEM, Actor
 from rota.services.actions import add_action, list_actions
 from rota.services.packs import list_packs, pack_content, store_pack
 from rota.storage.audit import audit_entries
+from tests.dashboard.apptest_helpers import button, clean, open_tab
 from tests.dashboard.conftest import AppFactory
 
 PAGE = "views/admin_page.py"
 ADMIN = Actor("root", "admin")
 SNAPSHOT = "admin_actions_snapshot"
-
-
-def clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
-    return next(b for b in at.button if b.label == label)
-
-
-def open_tab(at: AppTest, name: str) -> AppTest:
-    at.session_state["admin_tab"] = name
-    return at.run()
 
 
 def an_action(db: Engine, title: str = "Recruit two SIOs for nights", due: date = date(2027, 3, 31)) -> int:

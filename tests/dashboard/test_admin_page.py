@@ -11,26 +11,13 @@ from streamlit.testing.v1 import AppTest
 
 from rota.services.access import Actor
 from rota.services.admin import AuditFilters, audit_log, list_accounts, list_rules
+from tests.dashboard.apptest_helpers import button, clean, open_tab
 from tests.dashboard.conftest import APP, AppFactory, signed_in
 
 PAGE = "views/admin_page.py"
 PAGE_FILE = Path(__file__).resolve().parents[2] / "dashboard" / PAGE
 SNAPSHOT = "admin_rules_snapshot"
 ADMIN = Actor("root", "admin")
-
-
-def clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
-    return next(b for b in at.button if b.label == label)
-
-
-def open_tab(at: AppTest, name: str) -> AppTest:
-    at.session_state["admin_tab"] = name
-    return at.run()
 
 
 @pytest.mark.parametrize(

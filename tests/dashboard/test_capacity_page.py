@@ -21,6 +21,7 @@ from rota.storage.rota import load_rota
 from rota.storage.settings import read_settings, write_setting
 from rota.timeutil import day_start
 from tests.analytics.simulate import TrueModel
+from tests.dashboard.apptest_helpers import clean
 from tests.dashboard.conftest import DEMO_TODAY, AppFactory, signed_in
 
 PAGE = "views/capacity_page.py"
@@ -79,11 +80,6 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 def rule_table(at: AppTest):  # type: ignore[no-untyped-def]
     return next(df.value for df in at.dataframe if "Expected cases meeting the gap" in df.value.columns)
-
-
-def clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def try_sios_on_nights(at: AppTest, count: int = 2) -> AppTest:

@@ -17,16 +17,12 @@ from streamlit.testing.v1 import AppTest
 from dashboard.components.chart_layout import PER_CENT_FORMAT, category_axis, per_cent, wrap_label
 from dashboard.components.charts import percent, spc_chart
 from rota.services.completion import recent_quarters
+from tests.dashboard.apptest_helpers import clean
 from tests.dashboard.conftest import DEMO_TODAY, AppFactory
 
 
 def specs(at: AppTest) -> list[dict[str, Any]]:
     return [json.loads(chart.proto.spec) | {"alt": chart.proto.alt} for chart in at.get("plotly_chart")]
-
-
-def clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def test_the_rota_timeline_has_hour_ticks_under_day_labels(app_as: AppFactory) -> None:

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from rota.storage.audit import audit_entries
 from rota.storage.people import responder_rows
+from tests.dashboard.apptest_helpers import button, clean
 from tests.dashboard.conftest import APP, DEMO_TODAY, AppFactory, signed_in
 
 PAGE = "views/responders_page.py"
@@ -20,19 +21,9 @@ TITLE = "Responders & training"
 POLICE = "Vale Police"
 
 
-def clean(at: AppTest) -> None:
-    """No traceback and no error message on the page."""
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
 def open_tab(at: AppTest, name: str) -> AppTest:
     at.session_state["responders_tab"] = name
     return at.run()
-
-
-def button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
-    return next(b for b in at.button if b.label == label)
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ change). SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -23,21 +22,11 @@ from rota.services.actions import (
     update_action,
 )
 from rota.storage.audit import audit_entries
-from rota.storage.db import init_db
 
 MANAGER = Actor("ana", CDOP_MANAGER, display_name="Ana Manager")
 ROOT = Actor("root", ADMIN)
 COMMISSIONER_ACTOR = Actor("cole", COMMISSIONER)
 COORDINATOR_ACTOR = Actor("cara", COORDINATOR, "Vale Police")
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = init_db(db_url)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
 
 
 def utc(*parts: int) -> datetime:

@@ -4,7 +4,6 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import polars as pl
@@ -26,7 +25,6 @@ from rota.services.admin import (
     validate_rules,
 )
 from rota.services.people import add_training
-from rota.storage.db import init_db
 from rota.storage.imports import import_rota
 from rota.storage.rota import load_rota
 from rota.timeutil import SERVICE_TZ, utc_now
@@ -37,15 +35,6 @@ MANAGER = Actor("max", "cdop_manager")
 COORD = Actor("pat", "coordinator", "Vale Police")
 COMMISSIONER = Actor("cal", "commissioner")
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = init_db(db_url)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
 
 
 def dump(engine: Engine) -> dict[str, list[tuple[object, ...]]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +19,6 @@ from rota.errors import InputError, PermissionDenied
 from rota.services import auth
 from rota.services.access import ADMIN, CDOP_MANAGER, COMMISSIONER, COORDINATOR, ROLES, Actor
 from rota.services.auth import AuthError
-from rota.storage.db import init_db
 from rota.storage.models import AUDIT_LOG, USER_ACCOUNT
 
 PASSWORD = "correct horse battery"
@@ -27,15 +26,6 @@ T0 = datetime.fromisoformat("2026-11-25T09:00:00+00:00")
 ADMIN_ACTOR = Actor("boss", ADMIN)
 # Cheap argon2id parameters for speed; the real profile is checked in its own test.
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = init_db(db_url)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
 
 
 @pytest.fixture(autouse=True)

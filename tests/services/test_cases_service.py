@@ -3,7 +3,6 @@ by case, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -15,7 +14,6 @@ from rota.services.access import Actor, can_import_cases
 from rota.services.cases import case_rows, import_cases_file
 from rota.storage.audit import audit_entries
 from rota.storage.cases import count_cases
-from rota.storage.db import init_db
 from rota.timeutil import SERVICE_TZ, parse_bound
 
 ADMIN = Actor("ada", "admin")
@@ -27,15 +25,6 @@ CASES = """case_id,notified_at,age_years,age_days,jar_criteria_met,jar_triggered
 JAR-2026-0001,2026-01-03 07:40,0,95,yes,yes,2026-01-03 09:10,SUDI
 JAR-2026-0002,2026-02-14 22:15,17,,yes,no,,trauma
 """
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = init_db(db_url)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
 
 
 @pytest.fixture

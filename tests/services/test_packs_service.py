@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -17,7 +16,6 @@ from rota.errors import InputError, PermissionDenied
 from rota.services.access import ADMIN, CDOP_MANAGER, COMMISSIONER, COORDINATOR, SYSTEM, Actor
 from rota.services.packs import COLUMNS, list_packs, pack_file, store_pack, stored_pack_exists
 from rota.storage.audit import audit_entries
-from rota.storage.db import init_db
 
 MANAGER = Actor("ana", CDOP_MANAGER)
 ROOT = Actor("root", ADMIN)
@@ -25,15 +23,6 @@ COMMISSIONER_ACTOR = Actor("cole", COMMISSIONER)
 COORDINATOR_ACTOR = Actor("cara", COORDINATOR, "Vale Police")
 # A PDF-sized file with every byte value in it (NUL, high bytes): what goes in must come back.
 CONTENT = b"%PDF-1.7\n" + bytes(range(256)) * 1200 + os.urandom(4096) + b"\n%%EOF\n"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = init_db(db_url)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
 
 
 def keep(engine: Engine, audience: str = "commissioner", agency: str | None = None, **kw: object) -> int:
