@@ -64,6 +64,43 @@ def build_pack(
     the pack reports whole quarters."""
     if fmt not in FORMATS:
         raise InputError(Problem("format", None, None, f"write the pack as {' or '.join(FORMATS)}"))
+    figures = _gather(engine, actor, period, audience, agency, tz, now)
+    return render_pack(figures, agency, fmt)
+
+
+def build_both(
+    engine: Engine,
+    actor: Actor,
+    *,
+    period: str | Quarter | None = None,
+    audience: str | None = None,
+    agency: str | None = None,
+    tz: tzinfo = SERVICE_TZ,
+    now: datetime | None = None,
+) -> tuple[Pack, Pack]:
+    """The same pack as PDF and as HTML from one gathering of its figures (the dashboard offers both)."""
+    figures = _gather(engine, actor, period, audience, agency, tz, now)
+    return render_pack(figures, agency, "pdf"), render_pack(figures, agency, "html")
+
+
+def render_pack(figures: PackFigures, agency: str | None, fmt: str) -> Pack:
+    """Gathered `figures` written as a pack in `fmt` (pdf or html)."""
+    from rota.reports.render import render_html, render_pdf
+
+    html = render_html(figures)
+    content = render_pdf(html) if fmt == "pdf" else html.encode("utf-8")
+    return Pack(figures.quarter, figures.audience, agency, fmt, content, figures)
+
+
+def _gather(
+    engine: Engine,
+    actor: Actor,
+    period: str | Quarter | None,
+    audience: str | None,
+    agency: str | None,
+    tz: tzinfo,
+    now: datetime | None,
+) -> PackFigures:
     now = now or utc_now()
     quarter = (
         period
@@ -74,9 +111,4 @@ def build_pack(
         raise InputError(
             Problem("period", None, None, f"{quarter.label} has not ended yet: choose a quarter that has")
         )
-    figures = gather(engine, actor, quarter, audience, agency, tz, now)
-    from rota.reports.render import render_html, render_pdf
-
-    html = render_html(figures)
-    content = render_pdf(html) if fmt == "pdf" else html.encode("utf-8")
-    return Pack(quarter, figures.audience, agency, fmt, content, figures)
+    return gather(engine, actor, quarter, audience, agency, tz, now)
