@@ -39,9 +39,7 @@ def due_quarter(now: datetime, settings: Settings) -> tuple[Quarter, bool]:
 
 def pack_mail(quarter: Quarter, built_at: datetime, settings: Settings) -> tuple[str, str]:
     """The subject and body of the e-mail that carries the commissioners' pack."""
-    subject = (
-        f"CDOP rota: assurance pack {quarter.label} ({quarter.words}) for the safeguarding partnership board"
-    )
+    subject = f"CDOP rota: assurance pack {quarter.label} ({quarter.words})"
     body = (
         f"The safeguarding partnership board's assurance pack for {quarter.label} ({quarter.words}) is "
         "attached as a PDF.\n\n"

@@ -133,9 +133,7 @@ def test_on_the_pack_day_both_packs_are_stored_and_the_board_gets_its_pdf_once(
     assert len(smtp.messages) == 1
     assert smtp.recipients == [["board.secretary@example.org", "chair@example.org"]]
     mail = smtp.messages[0]
-    assert mail["Subject"] == (
-        "CDOP rota: assurance pack 2026-Q4 (October to December 2026) for the safeguarding partnership board"
-    )
+    assert mail["Subject"] == "CDOP rota: assurance pack 2026-Q4 (October to December 2026)"
     parts = list(mail.walk())
     text = next(p for p in parts if p.get_content_type() == "text/plain").get_payload(decode=True)
     assert b"assurance pack for 2026-Q4 (October to December 2026) is attached" in text
