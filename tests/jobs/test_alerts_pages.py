@@ -126,7 +126,7 @@ def test_admin_without_any_run_says_the_scheduler_has_not_started(
     captions = [c.value for c in at.caption]
     assert any("the scheduler has not started on this database" in c for c in captions)
     assert any(c.startswith("No open alerts") for c in captions)
-    assert list(at.table[0].value["Last run"]) == ["never"] * 4
+    assert list(at.table[0].value["Last run"]) == ["never"] * 5
     st.cache_data.clear()
     st.cache_resource.clear()
 

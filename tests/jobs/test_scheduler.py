@@ -207,7 +207,7 @@ def test_the_job_store_table_is_not_alembics(tmp_path: Path) -> None:
             for ours in (JOBSTORE_TABLE, "'alert'", "'job_run'", "'forecast_snapshot'"):
                 assert ours not in str(exc)  # ... but never ours, and the job store is left alone
     init_db(engine)  # migrating again leaves the job store alone
-    assert scheduled_runs(engine) is not None and len(scheduled_runs(engine) or {}) == 3
+    assert scheduled_runs(engine) is not None and len(scheduled_runs(engine) or {}) == 4
     engine.dispose()
 
 
@@ -245,7 +245,7 @@ def test_the_dashboard_server_runs_one_scheduler_in_its_lifespan(
         return out[0]
 
     state, jobs = in_own_thread()
-    assert state["scheduler"] == "embedded" and jobs == 3
+    assert state["scheduler"] == "embedded" and jobs == 4
     monkeypatch.setenv("ROTA_EMBEDDED_SCHEDULER", "0")
     state, _ = in_own_thread()
     assert state["scheduler"] == "off"
@@ -259,7 +259,7 @@ def _wait_for_jobs(engine: Engine, proc: subprocess.Popen[str], seconds: float =
             runs = scheduled_runs(engine)
         except Exception:  # the schema is being created
             runs = None
-        if runs and len(runs) == 3:
+        if runs and len(runs) == 4:
             return dict(runs)
         time.sleep(0.2)
     raise AssertionError("the scheduler stored no jobs")
