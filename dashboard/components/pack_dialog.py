@@ -12,6 +12,7 @@ before, shows it at once; any stored change makes a new one.
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import NamedTuple
 
 import streamlit as st
@@ -19,12 +20,12 @@ import streamlit as st
 from dashboard.components.context import database_key, engine, tz
 from dashboard.components.downloads import Download, download_row
 from dashboard.components.feedback import failed
-from rota.reports import Pack, build_both
+from rota.reports import FORMATS, build_both
 from rota.reports.quarters import Quarter, last_complete
 from rota.services.access import COMMISSIONER, Actor
-from rota.services.assurance import MANAGER, agency_roles, audiences_for, can_build_pack
+from rota.services.assurance import AUDIENCE_LABELS, MANAGER, agency_roles, audiences_for, can_build_pack
 from rota.services.coverage import data_version
-from rota.timeutil import utc_now
+from rota.timeutil import to_local, utc_now
 
 TITLE = "Assurance pack"
 QUARTERS_SHOWN = 8  # the last eight complete quarters: two years for the board to look back on
@@ -50,9 +51,15 @@ class PackKey(NamedTuple):
 
 
 class Built(NamedTuple):
-    pdf: Pack
-    html: Pack
+    """A built pack as the session keeps it: plain values only (session state is serialisable)."""
+
+    title: str  # `2026-Q3 (July to September 2026), commissioners and the board (suppressed)`
+    pdf: bytes
+    pdf_name: str
+    html: bytes
+    html_name: str
     seconds: float
+    at: str  # local time, 24-hour clock
 
 
 def recent_quarters(count: int = QUARTERS_SHOWN) -> list[Quarter]:
@@ -89,11 +96,9 @@ def pack_dialog(actor: Actor) -> None:
 
 def pack_choices(actor: Actor) -> None:
     """The dialog's content: the choices, the Build pack button, then the preview and the downloads."""
-    quarters = {q.label: q for q in recent_quarters()}
-    label = st.selectbox(
-        "Quarter", list(quarters), format_func=lambda x: quarter_label(quarters[x]), key="pack_quarter"
-    )
-    quarter = quarters[str(label)]
+    quarter = st.selectbox("Quarter", recent_quarters(), format_func=quarter_label, key="pack_quarter")
+    if quarter is None:
+        return
     audiences = audiences_for(actor)
     if len(audiences) > 1:
         audience = str(
@@ -101,7 +106,10 @@ def pack_choices(actor: Actor) -> None:
         )
     else:
         audience = audiences[0]
-        st.caption(f"For {AUDIENCE_CHOICES[audience].lower()}: small numbers are suppressed.")
+        st.caption(
+            f"The pack for {AUDIENCE_LABELS[audience]}: small numbers are suppressed and there is no "
+            "case-level data."
+        )
     try:
         agencies = list(agency_roles(engine(), actor))
     except Exception as exc:
@@ -115,12 +123,17 @@ def pack_choices(actor: Actor) -> None:
     kept: dict[PackKey, Built] = st.session_state.setdefault(CACHE, {})
     built = kept.get(key)
     if built is None:
-        if not st.button("Build pack", type="primary", key="pack_build"):
+        slot = st.empty()  # the button, then the progress, then nothing once built
+        with slot.container():
+            clicked = st.button("Build pack", type="primary", key="pack_build")
             st.caption("The pack is built from the stored data when you ask: it takes about 15 seconds.")
+        if not clicked:
             return
-        built = _build(actor, quarter, audience, agency)
+        with slot.container():
+            built = _build(actor, quarter, audience, agency)
         if built is None:
             return
+        slot.empty()
         kept[key] = built
         for old in list(kept)[:-KEPT]:
             del kept[old]
@@ -138,16 +151,24 @@ def _build(actor: Actor, quarter: Quarter, audience: str, agency: str | None) ->
             return None
         seconds = time.monotonic() - started
         status.update(label=f"Built in {seconds:.0f} seconds", state="complete")
-    return Built(pdf, html, seconds)
+    title = f"{quarter_label(pdf.quarter)}, {AUDIENCE_CHOICES[pdf.audience].lower()}"
+    if agency is not None:
+        title += f", {agency}"
+    at = f"{to_local(utc_now(), tz()):%H:%M}"
+    return Built(title, pdf.content, pdf.filename, html.content, html.filename, seconds, at)
 
 
 def _show(built: Built) -> None:
-    pdf, html = built.pdf, built.html
-    st.markdown(f"**{quarter_label(pdf.quarter)}**, {AUDIENCE_CHOICES[pdf.audience].lower()}")
+    st.markdown(f"**{built.title}**")
+    st.caption(
+        f"Built at {built.at} in {built.seconds:.0f} seconds; kept while you are signed in, until the data "
+        "changes."
+    )
+    pdf, html = partial(bytes, built.pdf), partial(bytes, built.html)
     download_row(
         [
-            Download("Download PDF", lambda: pdf.content, pdf.filename, pdf.media_type, "pack_pdf"),
-            Download("Download HTML", lambda: html.content, html.filename, html.media_type, "pack_html"),
+            Download("Download PDF", pdf, built.pdf_name, FORMATS["pdf"], "pack_pdf"),
+            Download("Download HTML", html, built.html_name, FORMATS["html"], "pack_html"),
         ]
     )
-    st.iframe(html.content.decode("utf-8"), height=PREVIEW_HEIGHT, alt="Preview of the assurance pack")
+    st.iframe(built.html.decode("utf-8"), height=PREVIEW_HEIGHT, alt="Preview of the assurance pack")
