@@ -1,6 +1,7 @@
 """The CDOP manager builds the board's assurance pack in a real browser: the sidebar's "Assurance pack" button
 opens the dialog, Build pack shows its progress, then the pack's HTML preview (with its Summary heading) and
-the two downloads; the PDF downloaded is a PDF."""
+the two downloads; the PDF downloaded is a PDF; axe finds nothing serious in the open dialog (with the pack's
+HTML in its frame) and the pack kept in the session is shown again without building."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.browsing import ACCOUNTS, VIEWPORT, sign_in
+from tests.e2e.test_accessibility import findings, report
 
 expect = pytest.importorskip("playwright.sync_api").expect
 BUILD_TIMEOUT = 120_000  # about 15 s on the demo; the machine may be busy
@@ -38,6 +40,8 @@ def test_the_manager_builds_previews_and_downloads_the_pack(browser: Any, server
         with open(download.path(), "rb") as pdf:
             assert pdf.read(5) == b"%PDF-"
         expect(dialog.get_by_role("button", name="Download HTML")).to_be_visible()
+        found = findings(page, "the Assurance pack dialog")
+        assert not found, report(found)
 
         # closed and opened again: the pack kept in the session is shown at once, not built again
         dialog.get_by_role("button", name="Close").click()
