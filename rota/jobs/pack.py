@@ -109,7 +109,10 @@ def build_quarter_pack(engine: Engine, settings: Settings, now: datetime) -> tup
             False,
             f"could not build {quarter.label}'s pack ({why}); nothing stored, the next run tries again",
         )
-    for pack in built:  # the commissioners' first: it is the one that marks the quarter done
+    board = next(p for p in built if p.audience == SENT_AUDIENCE)
+    # The commissioners' pack last: once it is stored the quarter is done, so if storing the other fails
+    # the next run builds and sends the board's pack again.
+    for pack in sorted(built, key=lambda p: p is board):
         store_pack(
             engine,
             SYSTEM,
@@ -124,7 +127,6 @@ def build_quarter_pack(engine: Engine, settings: Settings, now: datetime) -> tup
     stored = f"stored {quarter.label}'s pack for " + " and for ".join(
         AUDIENCE_LABELS[p.audience] for p in built
     )
-    board = built[0]
     try:
         sent = email_pack(settings, quarter, (board.filename, board.media_type, board.content), now)
     except NotifyError as exc:

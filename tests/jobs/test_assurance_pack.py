@@ -28,7 +28,7 @@ from rota.storage.db import init_db
 from rota.storage.imports import import_cases, import_rota
 from rota.storage.settings import write_setting
 from rota.timeutil import SERVICE_TZ
-from tests.jobs.conftest import Mailbox, settings_for
+from tests.jobs.conftest import Mailbox, free_port, settings_for
 
 DEMO_DAY = date(2027, 1, 8)
 PACK_ADDRESSES = "board.secretary@example.org, chair@example.org"
@@ -172,7 +172,7 @@ def test_a_failed_build_stores_nothing_and_says_why(
     demo: Engine, packs: Any, smtp: Mailbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The commissioners' pack builds, then the CDOP manager's fails: neither is stored, nothing is sent,
-    the run is recorded as failed, and the next run would try again."""
+    the run is recorded as failed, and the next run tries again."""
     real = pack_job.build_pack
 
     def manager_fails(*args: Any, **kwargs: Any) -> Any:
@@ -191,3 +191,18 @@ def test_a_failed_build_stores_nothing_and_says_why(
     assert packs.list_packs(demo, SYSTEM).height == 0 and smtp.messages == []
     assert job_runs(demo, "assurance-pack")["status"].to_list() == ["failed"]
     assert not packs.stored_pack_exists(demo, "2026-Q4", "commissioner")
+
+    # the next run builds again; this time the relay is down: the packs are stored, the run failed, and it
+    # says how to get the pack to the board
+    monkeypatch.undo()
+    down = settings_for(
+        ROTA_SMTP_HOST="127.0.0.1", ROTA_SMTP_PORT=str(free_port()), ROTA_PACK_EMAIL=PACK_ADDRESSES
+    )
+    outcome = assurance_pack(demo, down, now=local(2027, 1, 9, 6, 30))
+    assert outcome.status == "failed"
+    assert outcome.message.startswith(
+        "stored 2026-Q4's pack for commissioners and the board and for the CDOP manager; "
+        "e-mail via 127.0.0.1:"
+    )
+    assert outcome.message.endswith("(not tried again: download it from the Admin page and send it by hand)")
+    assert sorted(packs.list_packs(demo, SYSTEM)["audience"]) == ["commissioner", "manager"]
