@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.components import signin
+from dashboard.components import pack_dialog, signin
 from rota.services.access import (
     ADMIN_PAGE,
     CAPACITY,
@@ -43,4 +43,5 @@ pages = [
 ]
 navigation = st.navigation(pages)
 signin.sidebar(actor)
+pack_dialog.sidebar_button(actor)  # the board's pack: a dialog, not a page of the navigation
 navigation.run()

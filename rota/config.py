@@ -159,6 +159,8 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = _env("ROTA_SMTP_PASSWORD")
     smtp_starttls: Flag = _env("ROTA_SMTP_STARTTLS", False)
     alert_email: Addresses = _env("ROTA_ALERT_EMAIL", ())
+    # Who receives the board's quarterly assurance pack (the assurance-pack job).
+    pack_email: Addresses = _env("ROTA_PACK_EMAIL", ())
     # A webhook URL is a credential (whoever has it may post alerts), like the SMTP password.
     alert_webhook: Annotated[SecretStr | None, BeforeValidator(_webhook)] = _env("ROTA_ALERT_WEBHOOK")
     # The watched import folder.

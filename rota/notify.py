@@ -26,8 +26,14 @@ class NotifyError(Exception):
     """A notification could not be delivered (the message says which channel and why)."""
 
 
-def send_email(settings: Settings, to: Sequence[str], subject: str, body: str) -> None:
-    """One plain-text message to `to` through the configured SMTP server."""
+Attachment = tuple[str, str, bytes]  # (file name, media type such as application/pdf, content)
+
+
+def send_email(
+    settings: Settings, to: Sequence[str], subject: str, body: str, attachments: Sequence[Attachment] = ()
+) -> None:
+    """One plain-text message to `to` through the configured SMTP server, with `attachments` (file name,
+    media type, content) attached as files."""
     if settings.smtp_host is None:
         raise NotifyError("e-mail: no SMTP server (set ROTA_SMTP_HOST)")
     if not to:
@@ -40,6 +46,11 @@ def send_email(settings: Settings, to: Sequence[str], subject: str, body: str) -
     message["Message-ID"] = make_msgid(domain=settings.smtp_from.rpartition("@")[2] or None)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(body)
+    for filename, media_type, content in attachments:
+        maintype, _, subtype = media_type.partition(";")[0].strip().partition("/")
+        message.add_attachment(
+            content, maintype=maintype or "application", subtype=subtype or "octet-stream", filename=filename
+        )
     host, port = settings.smtp_host, settings.smtp_port
     try:
         smtp: smtplib.SMTP

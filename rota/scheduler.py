@@ -47,6 +47,7 @@ GRACE_SECONDS: dict[str, int] = {
     "training-expiry": 6 * 3600,
     "forecast-refresh": 6 * 3600,
     "import-watch": 60,
+    "assurance-pack": 6 * 3600,  # a day missed altogether is caught up by the next day's run
 }
 FIRST_GAP_SCAN = timedelta(minutes=2)  # on a new database the first scan comes soon after start
 
@@ -58,6 +59,7 @@ def triggers(tz: tzinfo) -> dict[str, Any]:
         "training-expiry": CronTrigger(hour=2, minute=30, timezone=tz),
         "forecast-refresh": CronTrigger(hour=3, minute=0, timezone=tz),
         "import-watch": IntervalTrigger(minutes=1, timezone=tz),
+        "assurance-pack": CronTrigger(hour=6, minute=30, timezone=tz),
     }
 
 

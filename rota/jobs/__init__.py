@@ -1,10 +1,10 @@
-"""The scheduled jobs: `rota.jobs:gap_scan`, `training_expiry`, `forecast_refresh` and `import_watch`, the
-"module:function" entry points that APScheduler stores under fixed ids (rota/scheduler.py) and that
-`rota jobs run NAME` calls. Each runs its work (gaps.py, training.py, forecast.py, and
-rota/watchfolder.py) with the engine and settings passed in: the scheduler's executor passes its own
-(`rota.scheduler.JobRunner`); called with none, a job uses the process's engine for the configured
-database (`rota.storage.engines`) and the settings of the environment. Each is idempotent and records its
-run in `job_run` (run.py).
+"""The scheduled jobs: `rota.jobs:gap_scan`, `training_expiry`, `forecast_refresh`, `import_watch` and
+`assurance_pack`, the "module:function" entry points that APScheduler stores under fixed ids
+(rota/scheduler.py) and that `rota jobs run NAME` calls. Each runs its work (gaps.py, training.py,
+forecast.py, rota/watchfolder.py and pack.py) with the engine and settings passed in: the scheduler's
+executor passes its own (`rota.scheduler.JobRunner`); called with none, a job uses the process's engine
+for the configured database (`rota.storage.engines`) and the settings of the environment. Each is
+idempotent and records its run in `job_run` (run.py).
 
 Alerts hold rules, times and responders' training; never a child's data.
 """
@@ -29,6 +29,7 @@ from rota.jobs.gaps import (
     plan_gap_alerts,
     scan_gaps,
 )
+from rota.jobs.pack import build_quarter_pack
 from rota.jobs.run import JobOutcome, Work, run_recorded
 from rota.jobs.training import EXPIRY_DAYS, check_expiries, coordinators, expiry_key
 from rota.services.alerts import (
@@ -49,6 +50,7 @@ WORK: dict[str, Work] = {
     "training-expiry": check_expiries,
     "forecast-refresh": refresh_forecast,
     "import-watch": watch_folder,
+    "assurance-pack": build_quarter_pack,
 }
 
 
@@ -94,11 +96,20 @@ def import_watch(
     return run_job("import-watch", engine, settings, now=now)
 
 
+def assurance_pack(
+    engine: Engine | None = None, settings: Settings | None = None, *, now: datetime | None = None
+) -> JobOutcome:
+    """From the fifth working day after a quarter ends: that quarter's assurance packs built and stored
+    once, and the commissioners' pack e-mailed to ROTA_PACK_EMAIL."""
+    return run_job("assurance-pack", engine, settings, now=now)
+
+
 RUNNERS: dict[str, Callable[..., JobOutcome]] = {
     "gap-scan": gap_scan,
     "training-expiry": training_expiry,
     "forecast-refresh": forecast_refresh,
     "import-watch": import_watch,
+    "assurance-pack": assurance_pack,
 }
 
 __all__ = [
@@ -117,6 +128,7 @@ __all__ = [
     "JobOutcome",
     "JobSpec",
     "alert_json",
+    "assurance_pack",
     "coordinators",
     "expiry_key",
     "find_gaps",

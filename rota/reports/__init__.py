@@ -65,6 +65,49 @@ def build_pack(
     the pack reports whole quarters."""
     if fmt not in FORMATS:
         raise InputError(Problem("format", None, None, f"write the pack as {' or '.join(FORMATS)}"))
+    figures = _gather(engine, actor, period, audience, agency, tz, now, plan_time_limit_s)
+    return render_pack(figures, agency, fmt)
+
+
+def build_both(
+    engine: Engine,
+    actor: Actor,
+    *,
+    period: str | Quarter | None = None,
+    audience: str | None = None,
+    agency: str | None = None,
+    tz: tzinfo = SERVICE_TZ,
+    now: datetime | None = None,
+    plan_time_limit_s: float = PLAN_TIME_LIMIT_S,
+) -> tuple[Pack, Pack]:
+    """The same pack as PDF and as HTML from one gathering of its figures and one HTML (the dashboard
+    offers both)."""
+    from rota.reports.render import render_html
+
+    figures = _gather(engine, actor, period, audience, agency, tz, now, plan_time_limit_s)
+    html = render_html(figures)
+    return render_pack(figures, agency, "pdf", html), render_pack(figures, agency, "html", html)
+
+
+def render_pack(figures: PackFigures, agency: str | None, fmt: str, html: str | None = None) -> Pack:
+    """Gathered `figures` written as a pack in `fmt` (pdf or html); `html`: their HTML when already made."""
+    from rota.reports.render import render_html, render_pdf
+
+    html = html if html is not None else render_html(figures)
+    content = render_pdf(html) if fmt == "pdf" else html.encode("utf-8")
+    return Pack(figures.quarter, figures.audience, agency, fmt, content, figures)
+
+
+def _gather(
+    engine: Engine,
+    actor: Actor,
+    period: str | Quarter | None,
+    audience: str | None,
+    agency: str | None,
+    tz: tzinfo,
+    now: datetime | None,
+    plan_time_limit_s: float,
+) -> PackFigures:
     now = now or utc_now()
     quarter = (
         period
@@ -75,9 +118,4 @@ def build_pack(
         raise InputError(
             Problem("period", None, None, f"{quarter.label} has not ended yet: choose a quarter that has")
         )
-    figures = gather(engine, actor, quarter, audience, agency, tz, now, plan_time_limit_s=plan_time_limit_s)
-    from rota.reports.render import render_html, render_pdf
-
-    html = render_html(figures)
-    content = render_pdf(html) if fmt == "pdf" else html.encode("utf-8")
-    return Pack(quarter, figures.audience, agency, fmt, content, figures)
+    return gather(engine, actor, quarter, audience, agency, tz, now, plan_time_limit_s=plan_time_limit_s)

@@ -62,6 +62,12 @@ JOBS: dict[str, JobSpec] = {
             "Import watch folder",
             "every minute while ROTA_IMPORT_WATCH is set",
         ),
+        JobSpec(
+            "assurance-pack",
+            "rota.jobs:assurance_pack",
+            "Assurance pack (the last quarter's)",
+            "daily 06:30; builds on the fifth working day after a quarter ends",
+        ),
     )
 }
 JOB_NAMES: tuple[str, ...] = tuple(JOBS)

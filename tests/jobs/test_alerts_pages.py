@@ -84,7 +84,13 @@ def test_admin_lists_jobs_and_alerts_and_acknowledges_one(alerted_url: str) -> N
     assert not at.error
     assert "Jobs and alerts" in [s.value for s in at.header]
     jobs, alerts = (t.value for t in at.table)
-    assert list(jobs["Job"]) == ["gap-scan", "training-expiry", "forecast-refresh", "import-watch"]
+    assert list(jobs["Job"]) == [
+        "gap-scan",
+        "training-expiry",
+        "forecast-refresh",
+        "import-watch",
+        "assurance-pack",
+    ]
     assert jobs["Status"][0] == "ok" and jobs["Last result"][0].startswith(
         "4 gaps in the next 30 days: 4 new"
     )
@@ -120,7 +126,7 @@ def test_admin_without_any_run_says_the_scheduler_has_not_started(
     captions = [c.value for c in at.caption]
     assert any("the scheduler has not started on this database" in c for c in captions)
     assert any(c.startswith("No open alerts") for c in captions)
-    assert list(at.table[0].value["Last run"]) == ["never"] * 4
+    assert list(at.table[0].value["Last run"]) == ["never"] * 5
     st.cache_data.clear()
     st.cache_resource.clear()
 

@@ -107,7 +107,13 @@ def test_saving_a_change_brings_the_alerts_in_step_without_waiting_for_the_scan(
 
 def test_the_jobs_overview_is_for_managers(alerted: Engine) -> None:
     table = job_overview(alerted, MANAGER, settings_for())
-    assert table["job"].to_list() == ["gap-scan", "training-expiry", "forecast-refresh", "import-watch"]
+    assert table["job"].to_list() == [
+        "gap-scan",
+        "training-expiry",
+        "forecast-refresh",
+        "import-watch",
+        "assurance-pack",
+    ]
     assert table["last_status"].to_list()[:2] == ["ok", "ok"]
     with pytest.raises(PermissionDenied):
         job_overview(alerted, POLICE, settings_for())

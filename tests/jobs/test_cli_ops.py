@@ -51,11 +51,12 @@ def test_on_the_demo_a_gap_scan_stores_and_sends_alerts_then_nothing_new(
     assert code == 0, err
     code, out, _ = run("jobs", "list", "--db", db)
     assert code == 0
-    assert [line.split()[0] for line in out.splitlines()[2:6]] == [
+    assert [line.split()[0] for line in out.splitlines()[2:7]] == [
         "gap-scan",
         "training-expiry",
         "forecast-refresh",
         "import-watch",
+        "assurance-pack",
     ]
     assert "No next runs: no scheduler has started on this database yet" in out
     code, out, err = run("jobs", "run", "gap-scan", "--db", db)

@@ -59,7 +59,12 @@ def test_a_restart_keeps_the_jobs_and_their_next_run_times(db_url: str, tmp_path
         assert rota_scheduler.install_jobs(second, watched) == []  # nothing to change
         # without ROTA_IMPORT_WATCH the watch job goes; the others stay as they were
         assert rota_scheduler.install_jobs(second, settings_for()) == []
-        assert sorted(j.id for j in second.get_jobs()) == ["forecast-refresh", "gap-scan", "training-expiry"]
+        assert sorted(j.id for j in second.get_jobs()) == [
+            "assurance-pack",
+            "forecast-refresh",
+            "gap-scan",
+            "training-expiry",
+        ]
         assert second.get_job("gap-scan").next_run_time == before["gap-scan"]
     finally:
         rota_scheduler.stop(second)
@@ -174,6 +179,9 @@ def test_nightly_jobs_run_once_on_both_clock_change_nights() -> None:
     forecast = triggers["forecast-refresh"]
     assert _fire_times(forecast, utc(2026, 10, 24, 12), 2) == [utc(2026, 10, 25, 3), utc(2026, 10, 26, 3)]
     assert _fire_times(forecast, utc(2026, 3, 28, 12), 2) == [utc(2026, 3, 29, 2), utc(2026, 3, 30, 2)]
+    pack = triggers["assurance-pack"]  # 06:30 local every day
+    assert _fire_times(pack, utc(2026, 10, 24, 12), 2) == [utc(2026, 10, 25, 6, 30), utc(2026, 10, 26, 6, 30)]
+    assert _fire_times(pack, utc(2026, 3, 28, 12), 2) == [utc(2026, 3, 29, 5, 30), utc(2026, 3, 30, 5, 30)]
 
 
 def test_why_nothing_is_scheduled_between_01_00_and_02_00() -> None:
@@ -199,7 +207,7 @@ def test_the_job_store_table_is_not_alembics(tmp_path: Path) -> None:
             for ours in (JOBSTORE_TABLE, "'alert'", "'job_run'", "'forecast_snapshot'"):
                 assert ours not in str(exc)  # ... but never ours, and the job store is left alone
     init_db(engine)  # migrating again leaves the job store alone
-    assert scheduled_runs(engine) is not None and len(scheduled_runs(engine) or {}) == 3
+    assert scheduled_runs(engine) is not None and len(scheduled_runs(engine) or {}) == 4
     engine.dispose()
 
 
@@ -237,7 +245,7 @@ def test_the_dashboard_server_runs_one_scheduler_in_its_lifespan(
         return out[0]
 
     state, jobs = in_own_thread()
-    assert state["scheduler"] == "embedded" and jobs == 3
+    assert state["scheduler"] == "embedded" and jobs == 4
     monkeypatch.setenv("ROTA_EMBEDDED_SCHEDULER", "0")
     state, _ = in_own_thread()
     assert state["scheduler"] == "off"
@@ -251,7 +259,7 @@ def _wait_for_jobs(engine: Engine, proc: subprocess.Popen[str], seconds: float =
             runs = scheduled_runs(engine)
         except Exception:  # the schema is being created
             runs = None
-        if runs and len(runs) == 3:
+        if runs and len(runs) == 4:
             return dict(runs)
         time.sleep(0.2)
     raise AssertionError("the scheduler stored no jobs")
@@ -273,7 +281,7 @@ def test_rota_scheduler_runs_as_its_own_process_until_sigterm(db_url: str) -> No
     engine = make_engine(db_url)
     try:
         runs = _wait_for_jobs(engine, proc)
-        assert sorted(runs) == ["forecast-refresh", "gap-scan", "training-expiry"]
+        assert sorted(runs) == ["assurance-pack", "forecast-refresh", "gap-scan", "training-expiry"]
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
     finally:
