@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
 from rota.errors import InputError, Problem
-from rota.reports.figures import PLAN_TIME_LIMIT_S, PackFigures, gather
+from rota.reports.figures import PackFigures, gather
 from rota.reports.quarters import Quarter, last_complete
 from rota.services.access import Actor
 from rota.storage import Engine
@@ -58,7 +58,7 @@ def build_pack(
     fmt: str = "pdf",
     tz: tzinfo = SERVICE_TZ,
     now: datetime | None = None,
-    plan_time_limit_s: float = PLAN_TIME_LIMIT_S,
+    plan_time_limit_s: float | None = None,
 ) -> Pack:
     """The pack of `period` (`YYYY-Qn`; default the last complete quarter) for `audience` (default the
     actor's own: see rota.services.assurance), as PDF or HTML. A quarter that has not ended is refused:
@@ -78,7 +78,7 @@ def build_both(
     agency: str | None = None,
     tz: tzinfo = SERVICE_TZ,
     now: datetime | None = None,
-    plan_time_limit_s: float = PLAN_TIME_LIMIT_S,
+    plan_time_limit_s: float | None = None,
 ) -> tuple[Pack, Pack]:
     """The same pack as PDF and as HTML from one gathering of its figures and one HTML (the dashboard
     offers both)."""
@@ -106,7 +106,7 @@ def _gather(
     agency: str | None,
     tz: tzinfo,
     now: datetime | None,
-    plan_time_limit_s: float,
+    plan_time_limit_s: float | None,
 ) -> PackFigures:
     now = now or utc_now()
     quarter = (

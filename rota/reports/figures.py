@@ -255,10 +255,11 @@ def gather(
     tz: tzinfo = SERVICE_TZ,
     now: datetime | None = None,
     *,
-    plan_time_limit_s: float = PLAN_TIME_LIMIT_S,
+    plan_time_limit_s: float | None = None,
 ) -> PackFigures:
     """The figures of `quarter`'s pack for `audience` (default: `actor`'s own), with one agency section
-    per agency, or only `agency`'s. The capacity planner inside has `plan_time_limit_s`."""
+    per agency, or only `agency`'s. The capacity planner inside has `plan_time_limit_s` (default
+    PLAN_TIME_LIMIT_S, read when called)."""
     audience = pack_audience(actor, audience)
     reader = audience_actor(actor, audience)
     now = now or utc_now()
@@ -268,7 +269,8 @@ def gather(
     report = coverage_report(engine, reader, quarter.first, quarter.last, tz)
     coverage = _coverage_rows(engine, reader, quarter, report, tz)
     trend_frame = rule_shares(engine, reader, months_back(quarter, TREND_MONTHS), tz)
-    risk = _risk(engine, reader, quarter.next, tz, now, plan_time_limit_s)
+    limit = PLAN_TIME_LIMIT_S if plan_time_limit_s is None else plan_time_limit_s
+    risk = _risk(engine, reader, quarter.next, tz, now, limit)
     completion = _completion(engine, reader, quarter, tz)
     actions = _actions(engine, reader, quarter, None)
     lapses = lapse_counts(engine, reader, quarter.next.first, quarter.next.last, tz)

@@ -12,6 +12,12 @@ import pytest
 Run = Callable[..., tuple[int, str, str]]
 
 
+@pytest.fixture(autouse=True)
+def quick_planner(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The planner inside each pack gets 1 s here: its answer is tested in tests/planner, not here."""
+    monkeypatch.setattr("rota.reports.figures.PLAN_TIME_LIMIT_S", 1.0)
+
+
 @pytest.fixture
 def stored(run: Run, bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A database holding the small test bundle (shifts in October 2026) and no cases."""

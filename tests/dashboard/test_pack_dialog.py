@@ -9,6 +9,7 @@ tests/e2e/test_pack_dialog_browser.py builds one in a real browser."""
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from rota.reports.quarters import last_complete
@@ -18,6 +19,12 @@ from tests.dashboard.conftest import AppFactory, signed_in
 
 OPEN = "assurance_pack_open"
 CACHE = "assurance_pack_built"
+
+
+@pytest.fixture(autouse=True)
+def quick_planner(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The planner inside each pack gets 1 s here: its answer is tested in tests/planner, not here."""
+    monkeypatch.setattr("rota.reports.figures.PLAN_TIME_LIMIT_S", 1.0)
 
 
 def _sidebar_buttons(at: AppTest) -> list[str]:

@@ -1,5 +1,5 @@
 """The assurance pack's HTML in Debian's Chromium: no serious or critical axe-core finding (WCAG 2.2 A/AA),
-for both audiences, on the demo data."""
+on the demo data."""
 
 from __future__ import annotations
 
@@ -43,9 +43,10 @@ def page(browser: Any) -> Iterator[Any]:
         context.close()
 
 
-@pytest.mark.parametrize("role", ["cdop_manager", "commissioner"])
-def test_the_pack_html_has_no_serious_finding(engine: Engine, page: Any, tmp_path: Path, role: str) -> None:
-    figures = gather(engine, Actor("reader", role), Quarter(2026, 3), now=NOW, plan_time_limit_s=2.0)
+def test_the_pack_html_has_no_serious_finding(engine: Engine, page: Any, tmp_path: Path) -> None:
+    """The commissioners' pack (the manager's has the same elements, with exact counts and the number of
+    extra duties in one sentence)."""
+    figures = gather(engine, Actor("board", "commissioner"), Quarter(2026, 3), now=NOW, plan_time_limit_s=1.0)
     html = tmp_path / "pack.html"
     html.write_text(render_html(figures), encoding="utf-8")
     assert axe_serious(page, html) == []

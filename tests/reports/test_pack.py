@@ -294,20 +294,20 @@ def test_the_summary_is_one_page(manager_pdf: bytes) -> None:
     assert pages[1].lstrip().startswith("Coverage")
 
 
-def test_one_agency_only(engine: Engine) -> None:
-    figures = gather(engine, MANAGER, QUARTER, agency="Vale Police", now=NOW, plan_time_limit_s=PLAN_S)
-    assert [a.agency for a in figures.agencies] == ["Vale Police"]
-    section = figures.agencies[0]
-    assert {r.role for r in section.coverage} == {"sio"}
-    assert all(r.role == "sio" for r in section.risk)
-
-
-def test_build_pack_writes_html_and_pdf(engine: Engine) -> None:
-    pack = build_pack(engine, COMMISSIONER, period=QUARTER, fmt="html", now=NOW, plan_time_limit_s=PLAN_S)
+def test_build_pack_writes_html_for_one_agency(engine: Engine) -> None:
+    pack = build_pack(
+        engine, COMMISSIONER, period=QUARTER, agency="Vale Police", fmt="html", now=NOW, plan_time_limit_s=1.0
+    )
     assert pack.audience == "commissioner" and pack.media_type.startswith("text/html")
-    assert pack.filename == "jar-assurance-pack-2026-Q3-commissioner.html"
+    assert pack.filename == "jar-assurance-pack-2026-Q3-commissioner-vale-police.html"
     assert pack.content.startswith(b"<!DOCTYPE html>")
     assert b"http://" not in pack.content and b"https://" not in pack.content  # loads nothing from anywhere
+    # every partnership-wide section, then Vale Police's only: its role's rules and risk
+    assert [a.agency for a in pack.figures.agencies] == ["Vale Police"]
+    section = pack.figures.agencies[0]
+    assert {r.role for r in section.coverage} == {"sio"} and all(r.role == "sio" for r in section.risk)
+    h2 = re.findall(r"<h2[^>]*>([^<]+)</h2>", pack.content.decode())
+    assert h2 == [*SECTIONS, "Vale Police"]
 
 
 def test_dates_are_uk_and_times_local(manager: PackFigures) -> None:
