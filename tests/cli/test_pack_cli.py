@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from rota.cli.pack import output_path, write_whole
+
 Run = Callable[..., tuple[int, str, str]]
 
 
@@ -29,20 +31,30 @@ def stored(run: Run, bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     return db
 
 
-def test_the_pack_as_pdf_and_html(run: Run, stored: Path, tmp_path: Path) -> None:
-    pdf, html = tmp_path / "pack.pdf", tmp_path / "pack.HTML"
-    code, out, err = run("pack", "--period", "2026-Q3", "--audience", "commissioner", "-o", str(pdf))
+def test_the_pack_as_pdf(run: Run, stored: Path, tmp_path: Path) -> None:
+    pdf = tmp_path / "pack.PDF"
+    code, out, err = run(
+        "pack", "--period", "2026-q3", "--audience", "commissioner", "--agency", "Vale Police", "-o", str(pdf)
+    )
     assert code == 0, err
     assert "2026-Q3 assurance pack for commissioners and the board" in out
     assert pdf.read_bytes().startswith(b"%PDF-")
     assert stat.S_IMODE(pdf.stat().st_mode) == 0o600
-    code, _, err = run("pack", "--period", "2026-q3", "--agency", "Vale Police", "-o", str(html))
-    assert code == 0, err
-    text = html.read_text(encoding="utf-8")
-    assert '<h2 id="h-summary">Summary</h2>' in text and ">Vale Police</h2>" in text
-    assert "for the CDOP manager" in text  # the command's default audience: it owns the database
-    assert stat.S_IMODE(html.stat().st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".rota-pack")) == []
+
+
+def test_the_extension_chooses_the_format(tmp_path: Path) -> None:
+    assert output_path(tmp_path / "a.pdf") == (tmp_path / "a.pdf", "pdf")
+    assert output_path(tmp_path / "a.HTML")[1] == "html" and output_path(tmp_path / "a.htm")[1] == "html"
+
+
+def test_a_file_is_replaced_whole(tmp_path: Path) -> None:
+    target = tmp_path / "pack.html"
+    target.write_text("the old pack", encoding="utf-8")
+    target.chmod(0o644)
+    write_whole(target, b"<!DOCTYPE html>new")
+    assert target.read_bytes() == b"<!DOCTYPE html>new" and stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["pack.html"]
 
 
 @pytest.mark.parametrize(

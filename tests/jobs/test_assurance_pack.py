@@ -70,10 +70,24 @@ def test_the_pack_day_is_the_fifth_working_day_after_the_quarter() -> None:
         assert day.weekday() < 5, label  # the hand count never lands on a weekend
 
 
+_BUILT: dict[tuple[object, ...], Any] = {}
+
+
 @pytest.fixture(autouse=True)
-def quick_planner(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The planner inside each pack gets 1 s here: its answer is tested in tests/planner, not here."""
+def quick_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each audience's pack of a quarter is built once for this module (every test's database is a copy of
+    the same demo), its planner given 1 s: what the pack holds is tested in tests/reports, here what the
+    job does with it."""
     monkeypatch.setattr("rota.reports.figures.PLAN_TIME_LIMIT_S", 1.0)
+    build = pack_job.build_pack
+
+    def once(*args: Any, **kwargs: Any) -> Any:
+        key = (str(kwargs["period"]), kwargs["audience"], kwargs.get("fmt"))
+        if key not in _BUILT:
+            _BUILT[key] = build(*args, **kwargs)
+        return _BUILT[key]
+
+    monkeypatch.setattr(pack_job, "build_pack", once)
 
 
 @pytest.fixture(scope="module")
