@@ -21,6 +21,7 @@ from rota.reports import Pack, build_pack
 from rota.reports.quarters import Quarter, last_complete, pack_day
 from rota.services.access import COMMISSIONER, SYSTEM
 from rota.services.assurance import AUDIENCE_LABELS, MANAGER
+from rota.services.packs import store_pack, stored_pack_exists
 from rota.storage import Engine
 from rota.timeutil import uk_local
 
@@ -86,12 +87,6 @@ def _built(
 
 def build_quarter_pack(engine: Engine, settings: Settings, now: datetime) -> tuple[bool, str]:
     """The assurance-pack job's work: the last complete quarter's packs, once, from its pack day on."""
-    # The stored packs (the Admin page lists them); the ignore is for a checkout without that module yet.
-    from rota.services.packs import (  # type: ignore[import-not-found, unused-ignore]
-        store_pack,
-        stored_pack_exists,
-    )
-
     quarter, due = due_quarter(now, settings)
     if not due:
         return True, f"{quarter.label}'s pack is due on {pack_day(quarter):%d/%m/%Y}: nothing to do yet"

@@ -4,7 +4,7 @@ in the quarter catches a missed day up; without e-mail settings the packs are st
 stores nothing.
 
 The demo database is built for a fixed day (8 January 2027, the pack day of 2026-Q4) so that the tests do
-not depend on today's date. The stored packs are rota.services.packs's, which these tests need."""
+not depend on today's date."""
 
 from __future__ import annotations
 
@@ -33,7 +33,6 @@ from tests.jobs.conftest import Mailbox, free_port, settings_for
 DEMO_DAY = date(2027, 1, 8)
 PACK_ADDRESSES = "board.secretary@example.org, chair@example.org"
 FILENAME = "jar-assurance-pack-2026-Q4-commissioner.pdf"
-NEEDS_PACKS = "rota.services.packs (the stored packs, from the board actions work) is not on this branch yet"
 
 
 def local(*args: int) -> datetime:
@@ -116,7 +115,10 @@ def demo(demo_file: Path, tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def packs() -> Any:
-    return pytest.importorskip("rota.services.packs", reason=NEEDS_PACKS)
+    """The stored packs' service (rota.services.packs)."""
+    from rota.services import packs
+
+    return packs
 
 
 def test_before_the_pack_day_nothing_is_built(demo: Engine, packs: Any, smtp: Mailbox) -> None:
