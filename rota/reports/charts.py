@@ -119,14 +119,7 @@ def spc_svg(points: pl.DataFrame, *, mean: float, target: float | None, title: s
             )
         ax.axhline(mean, color=NHS_DARK_GREY, linewidth=1.1, label="Mean", gid="spc-mean")
         if target is not None:
-            ax.axhline(
-                target,
-                color=TARGET_RED,
-                linestyle="--",
-                linewidth=1.1,
-                label=f"Target {_pct(target)}",
-                gid="spc-target",
-            )
+            _target_line(ax, target, "spc-target")
         ax.plot(xs, rates, color=MDC_COMMON, linewidth=1.2, gid="spc-line")
         for kind, (label, colour, marker) in SPC_KINDS.items():
             at = [i for i in xs if not math.isnan(rates[i]) and (kinds[i] or "common_cause") == kind]
@@ -252,14 +245,7 @@ def coverage_trend_svg(
         fig = _figure(85)
         ax = fig.add_subplot()
         if target is not None:
-            ax.axhline(
-                target,
-                color=TARGET_RED,
-                linestyle="--",
-                linewidth=1.1,
-                label=f"Target {_pct(target)}",
-                gid="trend-target",
-            )
+            _target_line(ax, target, "trend-target")
         for i, (label, points) in enumerate(series.items()):
             ys = [math.nan] * len(periods)
             for period, share in points:
@@ -334,6 +320,13 @@ def _floats(values: list[float | None], column: str) -> list[float]:
 
 def _pct(share: float) -> str:
     return f"{share * 100:.1f}%"
+
+
+def _target_line(ax: Axes, target: float, gid: str) -> None:
+    """The target as a red dashed line across the chart, in the legend as `Target 90.0%`."""
+    ax.axhline(
+        target, color=TARGET_RED, linestyle="--", linewidth=1.1, label=f"Target {_pct(target)}", gid=gid
+    )
 
 
 def _percent_axis(ax: Axes) -> None:

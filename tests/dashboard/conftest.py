@@ -14,15 +14,12 @@ import streamlit as st
 from sqlalchemy import Engine, insert, select, update
 from streamlit.testing.v1 import AppTest
 
-from rota.demo import build_demo
-from rota.demo_cases import CHILD_POPULATION, build_demo_cases
 from rota.services import sessions
 from rota.services.access import Actor
 from rota.storage.db import init_db, make_engine
-from rota.storage.imports import import_cases, import_rota
 from rota.storage.models import USER_ACCOUNT
-from rota.storage.settings import write_setting
 from rota.timeutil import SERVICE_TZ, utc_now
+from tests.demo_db import write_demo_database
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 DEMO_TODAY: date = utc_now().astimezone(SERVICE_TZ).date()
@@ -31,14 +28,7 @@ AppFactory = Callable[..., AppTest]
 
 @pytest.fixture(scope="session")
 def demo_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    engine = init_db(f"sqlite:///{path}")
-    rota = build_demo(DEMO_TODAY)
-    import_rota(engine, rota, actor="demo", source="demo")
-    import_cases(engine, build_demo_cases(DEMO_TODAY, rota), actor="demo", source="demo")
-    write_setting(engine, "child_population", str(CHILD_POPULATION), actor="demo")
-    engine.dispose()
-    return path
+    return write_demo_database(tmp_path_factory.mktemp("demo") / "demo.db", DEMO_TODAY)
 
 
 @pytest.fixture

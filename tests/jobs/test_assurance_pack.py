@@ -17,17 +17,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from rota.demo import build_demo
-from rota.demo_cases import CHILD_POPULATION, build_demo_cases
 from rota.jobs import assurance_pack
 from rota.jobs import pack as pack_job
 from rota.reports.quarters import Quarter, pack_day
 from rota.services.access import SYSTEM
 from rota.storage.alerts import job_runs
 from rota.storage.db import init_db
-from rota.storage.imports import import_cases, import_rota
-from rota.storage.settings import write_setting
 from rota.timeutil import SERVICE_TZ
+from tests.demo_db import write_demo_database
 from tests.jobs.conftest import Mailbox, free_port, settings_for
 
 DEMO_DAY = date(2027, 1, 8)
@@ -91,14 +88,7 @@ def quick_builds(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("pack-demo") / "demo.db"
-    engine = init_db(f"sqlite:///{path}")
-    rota = build_demo(DEMO_DAY)
-    import_rota(engine, rota, actor="demo", source="demo")
-    import_cases(engine, build_demo_cases(DEMO_DAY, rota), actor="demo", source="demo")
-    write_setting(engine, "child_population", str(CHILD_POPULATION), actor="demo")
-    engine.dispose()
-    return path
+    return write_demo_database(tmp_path_factory.mktemp("pack-demo") / "demo.db", DEMO_DAY)
 
 
 @pytest.fixture
