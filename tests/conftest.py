@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy.engine import make_url
 
-from rota.storage.db import make_engine, normalise_url
+from rota.storage import Engine
+from rota.storage.db import init_db, make_engine, normalise_url
 from tests.live_server import CHROMIUM, CHROMIUM_ARGS
 
 # "ci" keeps the suite inside CI's time budget; run HYPOTHESIS_PROFILE=deep for a long search.
@@ -68,3 +69,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         conn.exec_driver_sql("CREATE SCHEMA public")
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An empty database at `db_url` (SQLite, and PostgreSQL where set up); a module that needs data in it
+    defines its own `engine`."""
+    eng = init_db(db_url)
+    try:
+        yield eng
+    finally:
+        eng.dispose()

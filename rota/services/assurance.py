@@ -18,7 +18,7 @@ from rota.errors import InputError, PermissionDenied, Problem
 from rota.services.access import ADMIN, CDOP_MANAGER, COMMISSIONER, Actor
 from rota.storage import Engine
 from rota.storage.people import stored_responders
-from rota.vocab import PackAudience, responder_role_label, values_of
+from rota.vocab import PackAudience, values_of
 
 MANAGER = PackAudience.MANAGER.value
 AUDIENCES: tuple[str, ...] = values_of(PackAudience)  # commissioner, manager
@@ -73,7 +73,3 @@ def agency_roles(engine: Engine, actor: Actor) -> dict[str, tuple[str, ...]]:
     for (agency,), group in pairs.group_by("agency"):
         out[str(agency)] = tuple(sorted(set(group.get_column("role").to_list())))
     return dict(sorted(out.items()))
-
-
-def role_words(roles: tuple[str, ...]) -> str:
-    return ", ".join(responder_role_label(r) for r in roles)

@@ -6,25 +6,12 @@ fresh `public` schema per test.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import polars as pl
-import pytest
-from sqlalchemy import Engine
 
 from rota.model import Rota, conform
 from rota.rules import make_rule
-from rota.storage.db import init_db
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = init_db(db_url)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
